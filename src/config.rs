@@ -1,0 +1,350 @@
+//! Settings, read once from the environment. A bad value stops the start with one line that
+//! names the variable.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+
+use crate::crypto::{Secret, KEY_LEN};
+use crate::domain::contact::EmailAddress;
+use crate::domain::user::NewPassword;
+
+/// A configuration error: the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminBootstrap {
+    pub email: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentsMode {
+    /// Orders made locally; checkout completed by `/api/payments/simulated-checkout`.
+    Simulated,
+    /// Orders made through Razorpay's Orders API.
+    Razorpay,
+}
+
+#[derive(Debug, Clone)]
+pub struct RazorpaySettings {
+    pub mode: PaymentsMode,
+    pub key_id: String,
+    pub key_secret: Secret,
+    pub webhook_secret: Secret,
+    /// Base URL of the Orders API; tests point it at a local fake.
+    pub api_base: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub admin: Option<AdminBootstrap>,
+    pub jwt_secret: Secret,
+    pub data_key: Secret,
+    /// Normalised `scheme://host[:port]` origins trusted besides the server's own.
+    pub allowed_origins: Vec<String>,
+    pub razorpay: RazorpaySettings,
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Reads from a map of variables (the process environment or a test's own).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let addr = match get("LEADBRIDGE_ADDR") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad("LEADBRIDGE_ADDR", format!("{v:?} is not a host:port socket address")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8001)),
+        };
+        let data_dir = PathBuf::from(get("LEADBRIDGE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        fs::create_dir_all(&data_dir)
+            .map_err(|e| bad("LEADBRIDGE_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+
+        let database = match get("LEADBRIDGE_DATABASE_URL") {
+            None => DatabaseUrl::Sqlite(data_dir.join("leadbridge.db")),
+            Some(url) => parse_database_url(&url)?,
+        };
+
+        let admin = match (get("LEADBRIDGE_ADMIN_EMAIL"), get("LEADBRIDGE_ADMIN_PASSWORD")) {
+            (None, None) => None,
+            (Some(_), None) => return Err(bad("LEADBRIDGE_ADMIN_PASSWORD", "must be set with LEADBRIDGE_ADMIN_EMAIL")),
+            (None, Some(_)) => return Err(bad("LEADBRIDGE_ADMIN_EMAIL", "must be set with LEADBRIDGE_ADMIN_PASSWORD")),
+            (Some(email), Some(password)) => {
+                let email = EmailAddress::parse("email", &email)
+                    .map_err(|e| bad("LEADBRIDGE_ADMIN_EMAIL", e.message))?;
+                NewPassword::parse(&password).map_err(|e| bad("LEADBRIDGE_ADMIN_PASSWORD", e.message))?;
+                Some(AdminBootstrap {
+                    email: email.as_str().to_string(),
+                    password: Secret::new(password.into_bytes()),
+                })
+            }
+        };
+
+        let jwt_secret = match get("LEADBRIDGE_JWT_SECRET") {
+            Some(v) if v.len() >= KEY_LEN => Secret::new(v.into_bytes()),
+            Some(_) => return Err(bad("LEADBRIDGE_JWT_SECRET", "must be at least 32 characters")),
+            None => stored_secret(&data_dir, "jwt_secret", "LEADBRIDGE_JWT_SECRET")?,
+        };
+        let data_key = match get("LEADBRIDGE_DATA_KEY") {
+            Some(v) => decode_key(&v).ok_or_else(|| {
+                bad("LEADBRIDGE_DATA_KEY", "must be 32 bytes as 64 hex digits or base64")
+            })?,
+            None => stored_secret(&data_dir, "data_key", "LEADBRIDGE_DATA_KEY")?,
+        };
+
+        let allowed_origins = match get("LEADBRIDGE_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|o| normalise_origin(o).ok_or_else(|| bad("LEADBRIDGE_ALLOWED_ORIGINS", format!("{o:?} is not an http(s) origin"))))
+                .collect::<Result<_, _>>()?,
+        };
+
+        let razorpay = razorpay_settings(&get, &data_dir)?;
+
+        let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
+        tracing_subscriber::EnvFilter::try_new(&log_filter)
+            .map_err(|e| bad("RUST_LOG", format!("is not a valid filter: {e}")))?;
+
+        Ok(Self {
+            addr,
+            data_dir,
+            database,
+            admin,
+            jwt_secret,
+            data_key,
+            allowed_origins,
+            razorpay,
+            log_filter,
+        })
+    }
+}
+
+fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
+    const VAR: &str = "LEADBRIDGE_DATABASE_URL";
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(bad(VAR, "sqlite:// needs a file path, as in sqlite://./data/leadbridge.db"));
+        }
+        return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+    }
+    if url.starts_with("scylla://") {
+        return Err(bad(VAR, "the ScyllaDB backend is not part of this build yet; use sqlite://PATH"));
+    }
+    Err(bad(VAR, format!("{url:?} must start with sqlite://")))
+}
+
+fn razorpay_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    data_dir: &Path,
+) -> Result<RazorpaySettings, ConfigError> {
+    let mode = match get("LEADBRIDGE_PAYMENTS").as_deref() {
+        None | Some("simulated") => PaymentsMode::Simulated,
+        Some("razorpay") => PaymentsMode::Razorpay,
+        Some(other) => return Err(bad("LEADBRIDGE_PAYMENTS", format!("{other:?} must be simulated or razorpay"))),
+    };
+    let api_base = get("RAZORPAY_API_BASE").unwrap_or_else(|| "https://api.razorpay.com".into());
+    url::Url::parse(&api_base).map_err(|_| bad("RAZORPAY_API_BASE", format!("{api_base:?} is not a URL")))?;
+    let timeout_ms: u64 = match get("RAZORPAY_TIMEOUT_MS") {
+        None => 10_000,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|ms| (1..=120_000).contains(ms))
+            .ok_or_else(|| bad("RAZORPAY_TIMEOUT_MS", "must be milliseconds between 1 and 120000"))?,
+    };
+    let (key_id, key_secret, webhook_secret) = match mode {
+        PaymentsMode::Razorpay => {
+            let require = |var: &'static str| get(var).ok_or_else(|| bad(var, "is required when LEADBRIDGE_PAYMENTS=razorpay"));
+            (
+                require("RAZORPAY_KEY_ID")?,
+                Secret::new(require("RAZORPAY_KEY_SECRET")?.into_bytes()),
+                Secret::new(require("RAZORPAY_WEBHOOK_SECRET")?.into_bytes()),
+            )
+        }
+        // Simulated mode signs with the configured secrets when given, else with secrets
+        // generated once into the data directory, so signatures survive restarts.
+        PaymentsMode::Simulated => (
+            get("RAZORPAY_KEY_ID").unwrap_or_else(|| "rzp_test_simulated".into()),
+            match get("RAZORPAY_KEY_SECRET") {
+                Some(v) => Secret::new(v.into_bytes()),
+                None => hex_secret(stored_secret(data_dir, "razorpay_key_secret", "RAZORPAY_KEY_SECRET")?),
+            },
+            match get("RAZORPAY_WEBHOOK_SECRET") {
+                Some(v) => Secret::new(v.into_bytes()),
+                None => hex_secret(stored_secret(data_dir, "razorpay_webhook_secret", "RAZORPAY_WEBHOOK_SECRET")?),
+            },
+        ),
+    };
+    Ok(RazorpaySettings {
+        mode,
+        key_id,
+        key_secret,
+        webhook_secret,
+        api_base: api_base.trim_end_matches('/').to_string(),
+        timeout: Duration::from_millis(timeout_ms),
+    })
+}
+
+/// Razorpay secrets are text; a generated one is used as its hex form.
+fn hex_secret(raw: Secret) -> Secret {
+    Secret::new(hex::encode(raw.expose()).into_bytes())
+}
+
+fn decode_key(value: &str) -> Option<Secret> {
+    let bytes = if value.len() == KEY_LEN * 2 && value.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex::decode(value).ok()?
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(value).ok()?
+    };
+    (bytes.len() == KEY_LEN).then(|| Secret::new(bytes))
+}
+
+/// Reads a 32-byte key from `data_dir/name`, generating it (mode 0600) on first start.
+/// `create_new` makes two processes starting together agree on one key.
+fn stored_secret(data_dir: &Path, name: &str, var: &'static str) -> Result<Secret, ConfigError> {
+    let path = data_dir.join(name);
+    let unreadable = |e: std::io::Error| bad(var, format!("not set, and {} is unusable: {e}", path.display()));
+    let mut key = vec![0u8; KEY_LEN];
+    rand::thread_rng().fill_bytes(&mut key);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(hex::encode(&key).as_bytes()).map_err(unreadable)?;
+            file.sync_all().map_err(unreadable)?;
+            Ok(Secret::new(key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // The writer may still be mid-write; wait briefly for a whole key.
+            for _ in 0..50 {
+                let text = fs::read_to_string(&path).map_err(unreadable)?;
+                if let Some(secret) = decode_key(text.trim()) {
+                    return Ok(secret);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(bad(var, format!("not set, and {} does not hold a 32-byte hex key", path.display())))
+        }
+        Err(e) => Err(unreadable(e)),
+    }
+}
+
+/// `https://Example.com:443/x` → `https://example.com`; `None` for anything but http(s).
+pub fn normalise_origin(origin: &str) -> Option<String> {
+    let url = url::Url::parse(origin).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{}://{}:{}", url.scheme(), host, port),
+        None => format!("{}://{}", url.scheme(), host),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(dir: &Path, pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.insert("LEADBRIDGE_DATA_DIR".into(), dir.display().to_string());
+        map
+    }
+
+    fn error_var(pairs: &[(&str, &str)]) -> &'static str {
+        let dir = tempfile::tempdir().unwrap();
+        Config::from_vars(&vars(dir.path(), pairs)).unwrap_err().var
+    }
+
+    #[test]
+    fn defaults_generate_keys_once_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Config::from_vars(&vars(dir.path(), &[])).unwrap();
+        let second = Config::from_vars(&vars(dir.path(), &[])).unwrap();
+        assert_eq!(first.addr.to_string(), "127.0.0.1:8001");
+        assert_eq!(first.data_key.expose(), second.data_key.expose());
+        assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
+        assert_eq!(first.razorpay.mode, PaymentsMode::Simulated);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("data_key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        assert_eq!(error_var(&[("LEADBRIDGE_ADDR", "nope")]), "LEADBRIDGE_ADDR");
+        assert_eq!(error_var(&[("LEADBRIDGE_DATABASE_URL", "mysql://x")]), "LEADBRIDGE_DATABASE_URL");
+        assert_eq!(error_var(&[("LEADBRIDGE_ADMIN_EMAIL", "a@b.co")]), "LEADBRIDGE_ADMIN_PASSWORD");
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_ADMIN_EMAIL", "a@b.co"), ("LEADBRIDGE_ADMIN_PASSWORD", "short")]),
+            "LEADBRIDGE_ADMIN_PASSWORD"
+        );
+        assert_eq!(error_var(&[("LEADBRIDGE_JWT_SECRET", "tooshort")]), "LEADBRIDGE_JWT_SECRET");
+        assert_eq!(error_var(&[("LEADBRIDGE_DATA_KEY", "abcd")]), "LEADBRIDGE_DATA_KEY");
+        assert_eq!(error_var(&[("LEADBRIDGE_ALLOWED_ORIGINS", "ftp://x")]), "LEADBRIDGE_ALLOWED_ORIGINS");
+        assert_eq!(error_var(&[("LEADBRIDGE_PAYMENTS", "paypal")]), "LEADBRIDGE_PAYMENTS");
+        assert_eq!(error_var(&[("LEADBRIDGE_PAYMENTS", "razorpay")]), "RAZORPAY_KEY_ID");
+        assert_eq!(error_var(&[("RUST_LOG", "info,[[[")]), "RUST_LOG");
+    }
+
+    #[test]
+    fn origins_are_normalised() {
+        assert_eq!(normalise_origin("https://App.Example.com/").as_deref(), Some("https://app.example.com"));
+        assert_eq!(normalise_origin("http://localhost:3000").as_deref(), Some("http://localhost:3000"));
+        assert_eq!(normalise_origin("null"), None);
+    }
+
+    #[test]
+    fn data_key_accepts_hex_and_base64() {
+        assert!(decode_key(&"ab".repeat(32)).is_some());
+        assert!(decode_key(&base64::engine::general_purpose::STANDARD.encode([1u8; 32])).is_some());
+        assert!(decode_key("zz").is_none());
+    }
+}

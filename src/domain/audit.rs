@@ -1,0 +1,77 @@
+//! The append-only audit log: every admin decision and payment state change.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::time::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditAction {
+    MentorApproved,
+    MentorRejected,
+    LeadVerified,
+    LeadRejected,
+    PaymentCreated,
+    PaymentCompleted,
+    PaymentFailed,
+    PaymentRefundDue,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::MentorApproved => "MENTOR_APPROVED",
+            AuditAction::MentorRejected => "MENTOR_REJECTED",
+            AuditAction::LeadVerified => "LEAD_VERIFIED",
+            AuditAction::LeadRejected => "LEAD_REJECTED",
+            AuditAction::PaymentCreated => "PAYMENT_CREATED",
+            AuditAction::PaymentCompleted => "PAYMENT_COMPLETED",
+            AuditAction::PaymentFailed => "PAYMENT_FAILED",
+            AuditAction::PaymentRefundDue => "PAYMENT_REFUND_DUE",
+        }
+    }
+
+    pub fn from_stored(value: &str) -> Option<Self> {
+        [
+            AuditAction::MentorApproved,
+            AuditAction::MentorRejected,
+            AuditAction::LeadVerified,
+            AuditAction::LeadRejected,
+            AuditAction::PaymentCreated,
+            AuditAction::PaymentCompleted,
+            AuditAction::PaymentFailed,
+            AuditAction::PaymentRefundDue,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == value)
+    }
+}
+
+/// Who did it: an admin's or mentor's user id, or a system actor such as `razorpay_webhook`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub audit_id: String,
+    pub actor_id: String,
+    pub action: AuditAction,
+    pub target_id: String,
+    pub reason: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Actor ids for changes no person made directly.
+pub const ACTOR_WEBHOOK: &str = "razorpay_webhook";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip() {
+        for a in [AuditAction::MentorApproved, AuditAction::PaymentRefundDue, AuditAction::LeadRejected] {
+            assert_eq!(AuditAction::from_stored(a.as_str()), Some(a));
+        }
+        assert_eq!(AuditAction::from_stored("NOPE"), None);
+    }
+}

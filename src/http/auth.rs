@@ -1,0 +1,188 @@
+//! `/api/auth`: registration, password login, the current user, logout.
+
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::AuthUser;
+use super::json::Json;
+use super::views::MessageResponse;
+use crate::auth::{password, session_token, ACCESS_TOKEN_TTL, SESSION_COOKIE, SESSION_TTL};
+use crate::domain::contact::EmailAddress;
+use crate::domain::ids;
+use crate::domain::time::now;
+use crate::domain::user::{parse_name, NewPassword, Role, User};
+use crate::state::AppState;
+use crate::store::{NewUser, Session};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(register).service(login).service(me).service(logout);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    /// USER (learner, the default) or MENTOR. ADMIN is refused.
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// The account plus a short-lived bearer token; the session itself is in the cookie.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedIn {
+    #[serde(flatten)]
+    pub user: User,
+    /// HS256 JWT for `Authorization: Bearer`, valid 15 minutes and only while the session lives.
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// Seconds until `access_token` expires.
+    pub expires_in: i64,
+}
+
+/// Runs CPU-heavy password work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    web::block(f)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
+}
+
+/// Starts a session: a new random token (stored hashed), the cookie and an access token.
+async fn sign_in(req: &HttpRequest, state: &AppState, user: User) -> Result<HttpResponse, ApiError> {
+    let token = session_token::generate();
+    let token_hash = session_token::digest(&token);
+    let created_at = now();
+    state
+        .store
+        .create_session(Session {
+            token_hash: token_hash.clone(),
+            user_id: user.user_id.clone(),
+            created_at,
+            expires_at: created_at + SESSION_TTL,
+        })
+        .await?;
+    let access_token = state.tokens.issue(&user.user_id, &token_hash, created_at)?;
+    let cookie = Cookie::build(SESSION_COOKIE, token)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(CookieDuration::seconds(SESSION_TTL.num_seconds()))
+        .secure(req.connection_info().scheme() == "https")
+        .finish();
+    Ok(HttpResponse::Ok().cookie(cookie).json(SignedIn {
+        user,
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+    }))
+}
+
+/// Create an account (learner or mentor) and sign in. Mentors start PENDING.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 200, description = "Registered and signed in", body = SignedIn),
+        (status = 403, description = "ADMIN cannot self-register", body = ErrorBody),
+        (status = 409, description = "E-mail taken", body = ErrorBody),
+        (status = 422, description = "Invalid e-mail, name or weak password", body = ErrorBody),
+    )
+)]
+#[post("/register")]
+async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let role = body.role.unwrap_or(Role::User);
+    if role == Role::Admin {
+        return Err(ApiError::forbidden(
+            "ADMIN_REGISTRATION_FORBIDDEN",
+            "admin accounts cannot be registered; they are configured by the operator",
+        ));
+    }
+    let email = EmailAddress::parse("email", &body.email)?;
+    let name = parse_name(&body.name)?;
+    let password = NewPassword::parse(&body.password)?;
+    let password_hash = blocking(move || password::hash(password.expose())).await??;
+    let created_at = now();
+    let user = state
+        .store
+        .create_user(NewUser {
+            user_id: ids::new_id(ids::USER),
+            email: email.as_str().to_string(),
+            name,
+            role,
+            password_hash,
+            mentor_id: (role == Role::Mentor).then(|| ids::new_id(ids::MENTOR)),
+            created_at,
+        })
+        .await?;
+    tracing::info!(user_id = %user.user_id, role = role.as_str(), "account registered");
+    sign_in(&req, &state, user).await
+}
+
+/// Sign in with e-mail and password; sets the `session_token` cookie.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SignedIn),
+        (status = 401, description = "Wrong e-mail or password (indistinguishable)", body = ErrorBody),
+    )
+)]
+#[post("/login")]
+async fn login(req: HttpRequest, state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let email = body.email.trim().to_lowercase();
+    let credentials = state.store.credentials_by_email(&email).await?;
+    let stored_hash = credentials
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_string());
+    let given = body.password;
+    let matches = blocking(move || password::verify(&given, &stored_hash)).await?;
+    match credentials {
+        Some(credentials) if matches => sign_in(&req, &state, credentials.user).await,
+        _ => Err(ApiError::Unauthorized("wrong e-mail or password".into())),
+    }
+}
+
+/// The signed-in account (cookie or `Authorization: Bearer`).
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, body = User),
+        (status = 401, body = ErrorBody),
+    )
+)]
+#[get("/me")]
+async fn me(auth: AuthUser) -> web::Json<User> {
+    web::Json(auth.user)
+}
+
+/// End this session server-side; its cookie and access tokens stop working at once.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, body = MessageResponse),
+        (status = 401, body = ErrorBody),
+    )
+)]
+#[post("/logout")]
+async fn logout(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    state.store.delete_session(&auth.session_hash).await?;
+    let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).finish();
+    expired.make_removal();
+    Ok(HttpResponse::Ok().cookie(expired).json(MessageResponse::new("Logged out")))
+}

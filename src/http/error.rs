@@ -1,0 +1,180 @@
+//! The HTTP error type: every failure becomes `{"error": {"code", "message"}}` with the right
+//! status, mapped here once. Internal causes are logged and never sent to the client.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::ValidationError;
+use crate::payments::GatewayError;
+use crate::store::{Conflict, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is not readable (malformed JSON, bad signature encoding, …).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no valid session or token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: signed in, but not allowed.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404: unknown id or route (also for ids owned by someone else).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// 409: refused because of what is already stored.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 413: body over the limit.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 422: well-formed but invalid; names the field.
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    /// 502 / 504: the payment gateway failed us.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// 500: our fault; logged with its cause, answered opaquely.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound {
+            code: "NOT_FOUND",
+            message: format!("{what} not found"),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, field: Option<String>, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable {
+            code,
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn code(&self) -> &str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
+            ApiError::Gateway(_) => "PAYMENT_GATEWAY_ERROR",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// The error body every endpoint answers with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `EVENT_FULL`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The offending field, for 422s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "something went wrong on our side; nothing was changed".to_string()
+            }
+            ApiError::Gateway(cause) => {
+                tracing::warn!(error = %cause, "payment gateway failure");
+                cause.to_string()
+            }
+            other => other.to_string(),
+        };
+        let field = match self {
+            ApiError::Unprocessable { field, .. } => field.clone(),
+            _ => None,
+        };
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message,
+                field,
+            },
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            StoreError::Conflict(conflict) => conflict.into(),
+            StoreError::Backend(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<Conflict> for ApiError {
+    fn from(conflict: Conflict) -> Self {
+        ApiError::Conflict {
+            code: conflict.code(),
+            message: conflict.to_string(),
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        ApiError::Unprocessable {
+            code: err.code,
+            field: Some(err.field.to_string()),
+            message: format!("{} {}", err.field, err.message),
+        }
+    }
+}

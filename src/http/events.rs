@@ -1,0 +1,185 @@
+//! `/api/events`: the public catalogue and booking a slot.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::Learner;
+use super::json::Json;
+use super::views::{paged, EventView, PageParams};
+use crate::domain::event::EventFilter;
+use crate::domain::ids;
+use crate::domain::lead::{LeadStatus, VerificationStatus};
+use crate::domain::time::{now, parse_rfc3339, Timestamp};
+use crate::domain::verification::{contact_flags, parse_contact, ContactInput};
+use crate::state::AppState;
+use crate::store::NewBooking;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_events).service(get_event).service(book_event);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventQuery {
+    /// Text searched in title, description and category (case-insensitive).
+    pub q: Option<String>,
+    /// Exact category (case-insensitive).
+    pub category: Option<String>,
+    pub mentor_id: Option<String>,
+    /// Events at or after this RFC 3339 time or date (`2026-02-01`).
+    pub from: Option<String>,
+    /// Events at or before this RFC 3339 time or date (a date includes the whole day).
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn parse_bound(field: &'static str, value: &str, end_of_day: bool) -> Result<Timestamp, ApiError> {
+    if let Some(ts) = parse_rfc3339(value) {
+        return Ok(ts);
+    }
+    let invalid = || {
+        ApiError::unprocessable(
+            "INVALID_FIELD",
+            Some(field.into()),
+            format!("{field} must be an RFC 3339 time or a YYYY-MM-DD date"),
+        )
+    };
+    let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| invalid())?;
+    let time = if end_of_day {
+        date.and_hms_micro_opt(23, 59, 59, 999_999)
+    } else {
+        date.and_hms_opt(0, 0, 0)
+    };
+    time.map(|t| Utc.from_utc_datetime(&t)).ok_or_else(invalid)
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+}
+
+/// Browse events, soonest first (`event_datetime` ascending, then id). The next page's
+/// cursor is in the `X-Next-Cursor` header.
+#[utoipa::path(
+    tag = "events",
+    params(EventQuery),
+    responses(
+        (status = 200, body = [EventView], headers(("X-Next-Cursor" = String, description = "Cursor of the next page"))),
+        (status = 422, body = ErrorBody),
+    )
+)]
+#[get("")]
+async fn list_events(state: web::Data<AppState>, query: web::Query<EventQuery>) -> Result<HttpResponse, ApiError> {
+    let filter = EventFilter {
+        q: non_empty(&query.q),
+        category: non_empty(&query.category),
+        mentor_id: non_empty(&query.mentor_id),
+        from: non_empty(&query.from).map(|v| parse_bound("from", &v, false)).transpose()?,
+        to: non_empty(&query.to).map(|v| parse_bound("to", &v, true)).transpose()?,
+    };
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .to_request()?;
+    let events = state.store.list_events(&filter, page).await?;
+    Ok(paged(events.map(|e| EventView::from(&e))))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDetail {
+    #[serde(flatten)]
+    pub event: EventView,
+    pub mentor_bio: String,
+    pub mentor_expertise: Vec<String>,
+    pub mentor_experience: String,
+}
+
+/// One event with its mentor's bio and expertise and the live slot count.
+#[utoipa::path(
+    tag = "events",
+    responses((status = 200, body = EventDetail), (status = 404, body = ErrorBody))
+)]
+#[get("/{event_id}")]
+async fn get_event(state: web::Data<AppState>, path: web::Path<String>) -> Result<web::Json<EventDetail>, ApiError> {
+    let event = state
+        .store
+        .event(&path)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    let mentor = state.store.mentor(&event.mentor_id).await?;
+    Ok(web::Json(EventDetail {
+        event: EventView::from(&event),
+        mentor_bio: mentor.as_ref().map(|m| m.bio.clone()).unwrap_or_default(),
+        mentor_expertise: mentor.as_ref().map(|m| m.expertise.clone()).unwrap_or_default(),
+        mentor_experience: mentor.map(|m| m.experience).unwrap_or_default(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BookingRequest {
+    pub name: String,
+    pub email: String,
+    /// Any common format; numbers without `+` are read as Indian.
+    pub phone: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingResponse {
+    pub lead_id: String,
+    pub message: String,
+    /// VERIFIED when the automatic checks passed, PENDING when an admin must review.
+    pub status: LeadStatus,
+    pub verification_status: VerificationStatus,
+}
+
+/// Book a slot (learners only). Atomic: the last slot goes to exactly one learner.
+#[utoipa::path(
+    tag = "events",
+    request_body = BookingRequest,
+    responses(
+        (status = 200, body = BookingResponse),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "EVENT_FULL, ALREADY_BOOKED or EVENT_STARTED", body = ErrorBody),
+        (status = 422, description = "INVALID_EMAIL or INVALID_PHONE", body = ErrorBody),
+    )
+)]
+#[post("/{event_id}/book")]
+async fn book_event(
+    state: web::Data<AppState>,
+    learner: Learner,
+    path: web::Path<String>,
+    body: Json<BookingRequest>,
+) -> Result<web::Json<BookingResponse>, ApiError> {
+    let contact = parse_contact(ContactInput {
+        name: &body.0.name,
+        email: &body.0.email,
+        phone: &body.0.phone,
+        message: body.0.message.as_deref().unwrap_or_default(),
+    })?;
+    let lead = state
+        .store
+        .book_slot(NewBooking {
+            lead_id: ids::new_id(ids::LEAD),
+            event_id: path.into_inner(),
+            user_id: learner.0.user.user_id.clone(),
+            blind_indexes: state.blind_index.for_contact(&contact),
+            flags: contact_flags(&contact),
+            contact,
+            now: now(),
+        })
+        .await?;
+    tracing::info!(lead_id = %lead.lead_id, event_id = %lead.event_id, status = lead.status.as_str(), "slot booked");
+    Ok(web::Json(BookingResponse {
+        lead_id: lead.lead_id,
+        message: "Booking successful".into(),
+        status: lead.status,
+        verification_status: lead.verification_status,
+    }))
+}

@@ -1,0 +1,77 @@
+//! The HTTP API: one module per resource, each registering its own routes; shared pieces
+//! (errors, extractors, JSON parsing, CSRF, views) beside them.
+
+mod admin;
+mod auth;
+mod bookings;
+pub mod csrf;
+pub mod error;
+mod events;
+pub mod extract;
+mod health;
+pub mod json;
+mod mentor;
+mod payments;
+pub mod views;
+
+use actix_web::{web, HttpResponse};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "LeadBridge API",
+        description = "Realtime lead marketplace: learners book mentors' events, admins verify leads, mentors buy them. \
+                       Every error is `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// Every route of the API.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz).service(
+        scope("/api")
+            .service(scope("/auth").configure(auth::routes))
+            .service(scope("/events").configure(events::routes))
+            .service(scope("/user").configure(bookings::routes))
+            .service(scope("/mentor").configure(mentor::routes))
+            .service(scope("/payments").configure(payments::routes))
+            .service(scope("/admin").configure(admin::routes)),
+    );
+}
+
+/// Unknown routes (and methods) answer in our error shape.
+pub async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::NotFound {
+        code: "NOT_FOUND",
+        message: "no such endpoint".into(),
+    })
+}
+
+/// Serves the generated OpenAPI document.
+pub fn openapi_json(doc: utoipa::openapi::OpenApi) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    let body = web::Bytes::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
+    move || std::future::ready(HttpResponse::Ok().content_type("application/json").body(body.clone()))
+}

@@ -1,0 +1,247 @@
+//! `/api/payments`: checkout verification, Razorpay webhooks, and the simulated checkout.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::Mentor;
+use super::json::{Json, RawBody};
+use super::views::MentorLeadView;
+use crate::domain::audit::ACTOR_WEBHOOK;
+use crate::domain::ids;
+use crate::domain::payment::PaymentStatus;
+use crate::domain::time::now;
+use crate::payments::signature::{checkout_signature, verify_checkout, verify_webhook};
+use crate::payments::webhook::{self, WebhookEvent};
+use crate::state::AppState;
+use crate::store::{PaymentCapture, StoreError};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(verify_payment).service(razorpay_webhook).service(simulated_checkout);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    pub razorpay_order_id: String,
+    pub razorpay_payment_id: String,
+    pub razorpay_signature: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResponse {
+    pub message: String,
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    /// The lead, with its contact now visible.
+    pub lead: MentorLeadView,
+}
+
+/// Complete a checkout: checks Razorpay's signature, records the payment and unlocks the lead.
+/// Repeating it is harmless (one unlock, one revenue entry).
+#[utoipa::path(
+    tag = "payments",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, body = VerifyResponse),
+        (status = 400, description = "INVALID_SIGNATURE", body = ErrorBody),
+        (status = 404, description = "Unknown order, or another mentor's", body = ErrorBody),
+        (status = 409, description = "LEAD_UNAVAILABLE: paid, but the lead could no longer be sold; a refund is due", body = ErrorBody),
+    )
+)]
+#[post("/verify")]
+async fn verify_payment(
+    state: web::Data<AppState>,
+    mentor: Mentor,
+    body: Json<VerifyRequest>,
+) -> Result<web::Json<VerifyResponse>, ApiError> {
+    let body = body.0;
+    let secret = state.payments.settings.key_secret.expose();
+    if !verify_checkout(secret, &body.razorpay_order_id, &body.razorpay_payment_id, &body.razorpay_signature) {
+        return Err(ApiError::bad_request(
+            "INVALID_SIGNATURE",
+            "razorpay_signature does not match this order and payment",
+        ));
+    }
+    let payment = state
+        .store
+        .payment_by_order(&body.razorpay_order_id)
+        .await?
+        .filter(|p| p.mentor_id == mentor.profile.mentor_id)
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let outcome = state
+        .store
+        .record_payment(PaymentCapture {
+            order_id: payment.razorpay_order_id,
+            razorpay_payment_id: body.razorpay_payment_id,
+            actor_id: mentor.auth.user.user_id.clone(),
+            now: now(),
+        })
+        .await?;
+    if outcome.payment.status == PaymentStatus::RefundDue {
+        return Err(ApiError::Conflict {
+            code: "LEAD_UNAVAILABLE",
+            message: format!(
+                "the payment was received but lead {} could no longer be sold; it is recorded for a refund",
+                outcome.lead.lead_id
+            ),
+        });
+    }
+    let price = state
+        .store
+        .event(&outcome.lead.event_id)
+        .await?
+        .map(|e| e.price_per_lead.value());
+    Ok(web::Json(VerifyResponse {
+        message: "Payment verified".into(),
+        payment_id: outcome.payment.payment_id.clone(),
+        status: outcome.payment.status,
+        lead: MentorLeadView::new(&outcome.lead, price),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAck {
+    /// `processed`, `duplicate` or `ignored`.
+    pub status: &'static str,
+}
+
+fn ack(status: &'static str) -> HttpResponse {
+    HttpResponse::Ok().json(WebhookAck { status })
+}
+
+/// Razorpay webhook. The raw body must match `X-Razorpay-Signature`; deliveries are
+/// de-duplicated on `X-Razorpay-Event-Id` and completion is idempotent, so replays and
+/// out-of-order deliveries are all answered 2xx without a second unlock.
+#[utoipa::path(
+    tag = "payments",
+    request_body(content = String, description = "Razorpay event JSON, exactly as signed"),
+    responses(
+        (status = 200, body = WebhookAck),
+        (status = 400, description = "MISSING_SIGNATURE, INVALID_SIGNATURE or MALFORMED_EVENT", body = ErrorBody),
+    )
+)]
+#[post("/webhook")]
+async fn razorpay_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let signature = header("X-Razorpay-Signature")
+        .ok_or_else(|| ApiError::bad_request("MISSING_SIGNATURE", "X-Razorpay-Signature header is required"))?;
+    if !verify_webhook(state.payments.settings.webhook_secret.expose(), &body.0, &signature) {
+        return Err(ApiError::bad_request("INVALID_SIGNATURE", "X-Razorpay-Signature does not match the body"));
+    }
+    let event_id = header("X-Razorpay-Event-Id");
+    if let Some(id) = &event_id {
+        // A delivery already processed; the id is recorded only after success, so a
+        // delivery that failed half-way is processed again (completion is idempotent).
+        if state.store.webhook_event_seen(id).await? {
+            return Ok(ack("duplicate"));
+        }
+    }
+    let event = webhook::parse(&body.0).map_err(|e| ApiError::bad_request("MALFORMED_EVENT", e.to_string()))?;
+    let received = now();
+    let result = match &event {
+        WebhookEvent::Captured { order_id, payment_id } => state
+            .store
+            .record_payment(PaymentCapture {
+                order_id: order_id.clone(),
+                razorpay_payment_id: payment_id.clone(),
+                actor_id: ACTOR_WEBHOOK.into(),
+                now: received,
+            })
+            .await
+            .map(|_| "processed"),
+        WebhookEvent::Failed { order_id, payment_id } => state
+            .store
+            .record_payment_failure(order_id, Some(payment_id), ACTOR_WEBHOOK, received)
+            .await
+            .map(|_| "processed"),
+        WebhookEvent::Ignored(name) => {
+            tracing::debug!(event = %name, "webhook event ignored");
+            Ok("ignored")
+        }
+    };
+    let status = match result {
+        Ok(status) => status,
+        Err(StoreError::NotFound(_)) => {
+            // Not one of our orders (another integration on the same account): acknowledge
+            // so Razorpay stops retrying.
+            tracing::warn!(?event, "webhook for an unknown order");
+            "ignored"
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(id) = &event_id {
+        state.store.record_webhook_event(id, received).await?;
+    }
+    Ok(ack(status))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SimulatedCheckoutRequest {
+    pub order_id: String,
+}
+
+/// What Razorpay's checkout hands the browser after a successful payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutResult {
+    pub razorpay_order_id: String,
+    pub razorpay_payment_id: String,
+    pub razorpay_signature: String,
+}
+
+/// Simulated mode only: pay an own open order as Razorpay's checkout would, returning the
+/// signed result to pass to `/api/payments/verify`. 404 in `razorpay` mode.
+#[utoipa::path(
+    tag = "payments",
+    request_body = SimulatedCheckoutRequest,
+    responses(
+        (status = 200, body = CheckoutResult),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "ORDER_NOT_OPEN", body = ErrorBody),
+    )
+)]
+#[post("/simulated-checkout")]
+async fn simulated_checkout(
+    state: web::Data<AppState>,
+    mentor: Mentor,
+    body: Json<SimulatedCheckoutRequest>,
+) -> Result<web::Json<CheckoutResult>, ApiError> {
+    if !state.payments.is_simulated() {
+        return Err(ApiError::not_found("simulated checkout (LEADBRIDGE_PAYMENTS is razorpay)"));
+    }
+    let payment = state
+        .store
+        .payment_by_order(&body.0.order_id)
+        .await?
+        .filter(|p| p.mentor_id == mentor.profile.mentor_id)
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    if payment.status != PaymentStatus::Created {
+        return Err(ApiError::Conflict {
+            code: "ORDER_NOT_OPEN",
+            message: format!("order {} is {}", payment.razorpay_order_id, payment.status.as_str()),
+        });
+    }
+    let razorpay_payment_id = ids::new_id(ids::PAYMENT);
+    let razorpay_signature = checkout_signature(
+        state.payments.settings.key_secret.expose(),
+        &payment.razorpay_order_id,
+        &razorpay_payment_id,
+    );
+    Ok(web::Json(CheckoutResult {
+        razorpay_order_id: payment.razorpay_order_id,
+        razorpay_payment_id,
+        razorpay_signature,
+    }))
+}

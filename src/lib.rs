@@ -1,0 +1,24 @@
+//! LeadBridge: a realtime lead marketplace connecting mentors and learners through verified
+//! leads, with admins in between.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment, read once.
+//! - [`domain`]: the rules as plain Rust (ids, money, e-mail/phone, the lead state machine,
+//!   verification checks). No I/O.
+//! - [`crypto`]: contact sealing at rest and blind indexes for duplicate detection.
+//! - [`auth`]: password hashing, session tokens, access JWTs.
+//! - [`store`]: the `Store` trait (the source of truth) and its SQLite backend.
+//! - [`payments`]: Razorpay orders, signatures and webhooks (real or simulated).
+//! - [`http`]: the actix-web API, one module per resource.
+//! - [`startup`]: `Application::build` / `run_until_stopped`, shared by `main` and tests.
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod payments;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

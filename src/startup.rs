@@ -1,0 +1,97 @@
+//! Building and running the application, the same way for `main` and for tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Logger};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::AccessTokens;
+use crate::auth::password;
+use crate::config::{Config, DatabaseUrl};
+use crate::crypto::{BlindIndexer, ContactCipher};
+use crate::http::{self, csrf, json};
+use crate::payments::Payments;
+use crate::state::AppState;
+use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the store (creating the schema), bootstraps the admin, binds the address.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store: Arc<dyn Store> = match &config.database {
+            DatabaseUrl::Sqlite(path) => {
+                let cipher = ContactCipher::new(&config.data_key);
+                let path = path.clone();
+                Arc::new(
+                    tokio::task::spawn_blocking(move || SqliteStore::open(&path, cipher))
+                        .await
+                        .context("opening the store")??,
+                )
+            }
+        };
+        if let Some(admin) = &config.admin {
+            let secret = String::from_utf8_lossy(admin.password.expose()).into_owned();
+            let hash = web::block(move || password::hash(&secret)).await??;
+            let user = store.upsert_admin(&admin.email, "Administrator", &hash).await?;
+            tracing::info!(user_id = %user.user_id, email = %user.email, "bootstrap admin ready");
+        }
+        let state = web::Data::new(AppState {
+            store,
+            tokens: AccessTokens::new(&config.jwt_secret),
+            payments: Payments::new(config.razorpay.clone())?,
+            blind_index: BlindIndexer::new(&config.data_key),
+            allowed_origins: config.allowed_origins.clone(),
+        });
+
+        let listener = TcpListener::bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(http::ApiDoc::openapi())
+                .app_data(app_state.clone())
+                .app_data(json::query_config())
+                .app_data(json::path_config())
+                .configure(http::routes)
+                .split_for_parts();
+            app.route("/api/openapi.json", web::get().to(http::openapi_json(api.clone())))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api/docs-openapi.json", api))
+                .default_service(web::to(http::not_found))
+                .wrap(from_fn(csrf::guard))
+                .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!(%port, "listening");
+        Ok(Self { port, server, state })
+    }
+
+    /// The bound port (useful when the address asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state, for tests that inspect the store directly.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.state.store)
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

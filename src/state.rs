@@ -1,0 +1,19 @@
+//! What every handler shares: the store and the services around it.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::AccessTokens;
+use crate::crypto::BlindIndexer;
+use crate::payments::Payments;
+use crate::store::Store;
+
+pub struct AppState {
+    /// The source of truth.
+    pub store: Arc<dyn Store>,
+    pub tokens: AccessTokens,
+    pub payments: Payments,
+    /// Keyed hashes of contacts for duplicate detection.
+    pub blind_index: BlindIndexer,
+    /// Origins trusted for cookie-authenticated writes besides the server's own.
+    pub allowed_origins: Vec<String>,
+}

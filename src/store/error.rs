@@ -1,0 +1,49 @@
+use crate::domain::lead::TransitionError;
+
+/// Store failures, free of HTTP. A SQLite UNIQUE violation and a ScyllaDB `[applied] =
+/// false` both surface as the same `Conflict`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    #[error("store failure")]
+    Backend(#[from] anyhow::Error),
+}
+
+/// A write refused because of what is already stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("an account with this e-mail already exists")]
+    EmailTaken,
+    #[error("no slots left on this event")]
+    EventFull,
+    #[error("you already have a booking on this event")]
+    AlreadyBooked,
+    #[error("this event has already started")]
+    EventStarted,
+    #[error("{0}")]
+    Transition(#[from] TransitionError),
+    #[error("{0}")]
+    AlreadyDecided(String),
+    #[error("the event already has {booked} live bookings; slots cannot go below that")]
+    SlotsBelowBooked { booked: i64 },
+    #[error("the event has {live} live bookings; cancel or resolve them first")]
+    EventHasBookings { live: i64 },
+}
+
+impl Conflict {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::EmailTaken => "EMAIL_TAKEN",
+            Conflict::EventFull => "EVENT_FULL",
+            Conflict::AlreadyBooked => "ALREADY_BOOKED",
+            Conflict::EventStarted => "EVENT_STARTED",
+            Conflict::Transition(t) => t.code(),
+            Conflict::AlreadyDecided(_) => "ALREADY_DECIDED",
+            Conflict::SlotsBelowBooked { .. } => "SLOTS_BELOW_BOOKED",
+            Conflict::EventHasBookings { .. } => "EVENT_HAS_BOOKINGS",
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The store: the source of truth, as one trait of domain operations.
+//!
+//! Every operation is shaped so a wide-column backend (ScyllaDB) can implement it natively:
+//! reads by key or within one partition, denormalised read models instead of joins, and a
+//! compare-and-set for everything contended (slot taking, one booking per learner and event,
+//! unique e-mail, one open order and one unlock per lead, webhook de-duplication). The SQLite
+//! backend keeps the same shapes and gets atomicity from `BEGIN IMMEDIATE` transactions.
+
+mod error;
+mod page;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use error::{Conflict, StoreError};
+pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
+
+use crate::domain::audit::AuditEntry;
+use crate::domain::contact::Contact;
+use crate::domain::event::{Event, EventDraft, EventFilter};
+use crate::domain::lead::{Lead, LeadStatus};
+use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
+use crate::domain::payment::Payment;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{Role, User};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new account; mentors get their PENDING profile in the same write.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub mentor_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// What login needs: the account and its password hash.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A server-side session. Only the SHA-256 of the token is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An admin's decision on a mentor application.
+#[derive(Debug, Clone)]
+pub struct MentorDecision {
+    pub mentor_id: String,
+    pub status: MentorStatus,
+    pub reason: Option<String>,
+    pub admin_id: String,
+}
+
+/// A booking to take: the store takes a slot, claims the learner's one booking on the event,
+/// checks the contact's blind indexes for duplicates under the same lock, and writes the lead.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub lead_id: String,
+    pub event_id: String,
+    pub user_id: String,
+    pub contact: Contact,
+    /// Keyed hashes of the normalised e-mail and phone.
+    pub blind_indexes: Vec<String>,
+    /// Flags raised by the contact-only checks (`domain::verification::contact_flags`).
+    pub flags: Vec<String>,
+    pub now: Timestamp,
+}
+
+/// An admin's decision on a lead.
+#[derive(Debug, Clone)]
+pub struct LeadDecision {
+    pub lead_id: String,
+    /// VERIFIED or REJECTED.
+    pub status: LeadStatus,
+    pub reason: Option<String>,
+    pub admin_id: String,
+    pub now: Timestamp,
+}
+
+/// Result of asking for an order on a lead: the one open order, new or already there.
+#[derive(Debug, Clone)]
+pub struct OpenOrder {
+    pub payment: Payment,
+    /// False when another request (a second tab) had opened the order first.
+    pub created: bool,
+}
+
+/// A captured payment reported by the checkout callback or a webhook.
+#[derive(Debug, Clone)]
+pub struct PaymentCapture {
+    pub order_id: String,
+    pub razorpay_payment_id: String,
+    /// Who reported it: the mentor's user id, or `razorpay_webhook`.
+    pub actor_id: String,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaptureOutcome {
+    pub payment: Payment,
+    /// The lead after the capture (PURCHASED when this or an earlier capture unlocked it).
+    pub lead: Lead,
+    /// False when this capture was a replay of one already recorded.
+    pub newly_settled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Analytics {
+    /// Every account, whatever its role.
+    pub total_users: i64,
+    pub total_mentors: i64,
+    pub total_events: i64,
+    pub total_leads: i64,
+    /// Leads that passed verification (VERIFIED or PURCHASED now).
+    pub verified_leads: i64,
+    pub purchased_leads: i64,
+    /// Completed payments, in rupees.
+    pub total_revenue: i64,
+    pub pending_leads: i64,
+    pub pending_mentors: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Accounts and sessions.
+    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    /// Creates the bootstrap admin, or resets its name, role and password.
+    async fn upsert_admin(&self, email: &str, name: &str, password_hash: &str) -> StoreResult<User>;
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>>;
+    async fn create_session(&self, session: Session) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // Mentors.
+    async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>>;
+    async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>>;
+    async fn update_mentor_profile(&self, mentor_id: &str, update: ProfileUpdate) -> StoreResult<MentorProfile>;
+    async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>>;
+    /// Records the decision and its audit entry together.
+    async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile>;
+
+    // Events.
+    async fn create_event(&self, event: Event) -> StoreResult<Event>;
+    async fn event(&self, event_id: &str) -> StoreResult<Option<Event>>;
+    async fn list_events(&self, filter: &EventFilter, page: PageRequest) -> StoreResult<Page<Event>>;
+    async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>>;
+    /// Own events only (another mentor's is `NotFound`); the slot count may not drop below
+    /// the live bookings; denormalised copies on the event's leads follow.
+    async fn update_event(&self, mentor_id: &str, event_id: &str, draft: EventDraft) -> StoreResult<Event>;
+    /// Refused with `EventHasBookings` while any lead holds a slot.
+    async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()>;
+
+    // Leads.
+    async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead>;
+    async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>>;
+    async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>>;
+    async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>>;
+    /// The admin's view, newest first; `Some(PENDING)` is the verification queue.
+    async fn leads_by_status(&self, status: Option<LeadStatus>, page: PageRequest) -> StoreResult<Page<Lead>>;
+    /// Own bookings only; frees the slot and the learner's booking on the event.
+    async fn cancel_booking(&self, user_id: &str, lead_id: &str, now: Timestamp) -> StoreResult<Lead>;
+    /// Applies the decision, writes a verification log and an audit entry; a rejection frees
+    /// the slot.
+    async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<Lead>;
+
+    // Payments.
+    /// Compare-and-set on the lead's one open order: returns the order already open, if any.
+    async fn open_order(&self, payment: Payment) -> StoreResult<OpenOrder>;
+    /// The lead's open (CREATED) order, so a second purchase click reuses it.
+    async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>>;
+    async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>>;
+    async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>>;
+    /// Settles a capture and unlocks the lead, exactly once however often it is reported.
+    async fn record_payment(&self, capture: PaymentCapture) -> StoreResult<CaptureOutcome>;
+    /// Marks an unpaid order FAILED; a no-op on a settled payment.
+    async fn record_payment_failure(
+        &self,
+        order_id: &str,
+        razorpay_payment_id: Option<&str>,
+        actor_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Payment>;
+    /// Whether a webhook delivery id was already processed.
+    async fn webhook_event_seen(&self, event_id: &str) -> StoreResult<bool>;
+    /// Remembers a processed webhook delivery id; false if it was recorded before.
+    async fn record_webhook_event(&self, event_id: &str, now: Timestamp) -> StoreResult<bool>;
+
+    // Admin views.
+    async fn analytics(&self) -> StoreResult<Analytics>;
+    async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
+}

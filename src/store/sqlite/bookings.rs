@@ -1,0 +1,220 @@
+use rusqlite::{params, Connection};
+
+use super::{accounts::split_cursor, admin::append_audit, catalog, rows};
+use crate::crypto::ContactCipher;
+use crate::domain::audit::AuditAction;
+use crate::domain::ids;
+use crate::domain::lead::{Lead, LeadAction, LeadStatus};
+use crate::domain::time::{to_storage, Timestamp};
+use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
+use crate::store::{Conflict, LeadDecision, NewBooking, Page, PageRequest, StoreError, StoreResult};
+
+const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
+    status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at";
+
+/// Takes a slot with three compare-and-sets under the write lock: the learner's one booking
+/// on the event, a slot (`booked_slots < total_slots`), then the duplicate check.
+pub fn book_slot(tx: &Connection, cipher: &ContactCipher, booking: NewBooking) -> StoreResult<Lead> {
+    let event = catalog::event(tx, &booking.event_id)?.ok_or(StoreError::NotFound("event"))?;
+    if event.has_started(booking.now) {
+        return Err(Conflict::EventStarted.into());
+    }
+    let claimed = tx.execute(
+        "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (event_id, user_id) DO NOTHING",
+        params![booking.event_id, booking.user_id, booking.lead_id],
+    )?;
+    if claimed == 0 {
+        return Err(Conflict::AlreadyBooked.into());
+    }
+    let took_slot = tx.execute(
+        "UPDATE events SET booked_slots = booked_slots + 1 WHERE event_id = ?1 AND booked_slots < total_slots",
+        [&booking.event_id],
+    )?;
+    if took_slot == 0 {
+        // The error rolls back the booking claim above.
+        return Err(Conflict::EventFull.into());
+    }
+
+    let mut flags = booking.flags.clone();
+    if has_duplicate(tx, &booking)? {
+        flags.push(DUPLICATE_CONTACT.to_string());
+    }
+    let (status, verification_status) = initial_state(&flags);
+    for blind in &booking.blind_indexes {
+        tx.execute(
+            "INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?1, ?2, ?3, ?4)",
+            params![booking.event_id, blind, booking.lead_id, booking.user_id],
+        )?;
+    }
+    let sealed = cipher
+        .seal(&booking.lead_id, &booking.contact)
+        .map_err(|e| StoreError::Backend(anyhow::Error::new(e)))?;
+    let created = to_storage(&booking.now);
+    let notes = serde_json::to_string(&flags).map_err(anyhow::Error::new)?;
+    tx.execute(
+        &format!("INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11, ?11)"),
+        params![
+            booking.lead_id,
+            booking.event_id,
+            event.title,
+            to_storage(&event.event_datetime),
+            event.mentor_id,
+            booking.user_id,
+            sealed,
+            status.as_str(),
+            verification_status.as_str(),
+            notes,
+            created,
+        ],
+    )?;
+    lead(tx, cipher, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))
+}
+
+/// Another account's live lead on this event with the same e-mail or phone.
+fn has_duplicate(tx: &Connection, booking: &NewBooking) -> StoreResult<bool> {
+    let mut stmt = tx.prepare(
+        "SELECT 1 FROM contact_index WHERE event_id = ?1 AND blind_index = ?2 AND user_id != ?3 LIMIT 1",
+    )?;
+    for blind in &booking.blind_indexes {
+        if stmt.exists(params![booking.event_id, blind, booking.user_id])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+pub fn lead(conn: &Connection, cipher: &ContactCipher, lead_id: &str) -> StoreResult<Option<Lead>> {
+    let mut stmt = conn.prepare(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE lead_id = ?1"))?;
+    let mut rows = stmt.query([lead_id])?;
+    rows.next()?.map(|row| rows::lead(row, cipher)).transpose()
+}
+
+/// Newest first within one owner's partition; `column` is one of our own key columns.
+pub fn leads_where(
+    conn: &Connection,
+    cipher: &ContactCipher,
+    column: &'static str,
+    value: &str,
+) -> StoreResult<Vec<Lead>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE {column} = ?1 ORDER BY created_at DESC, lead_id DESC"
+    ))?;
+    let mut rows = stmt.query([value])?;
+    rows::collect(&mut rows, |row| rows::lead(row, cipher))
+}
+
+/// Newest first; the cursor is `created_at|lead_id`.
+pub fn leads_by_status(
+    conn: &Connection,
+    cipher: &ContactCipher,
+    status: Option<LeadStatus>,
+    page: &PageRequest,
+) -> StoreResult<Page<Lead>> {
+    let (after_ts, after_id) = match page.after.as_deref() {
+        Some(after) => split_cursor(Some(after)),
+        None => ("\u{10FFFF}".to_string(), String::new()),
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE (?1 IS NULL OR status = ?1) AND (created_at, lead_id) < (?2, ?3)
+         ORDER BY created_at DESC, lead_id DESC LIMIT ?4"
+    ))?;
+    let mut rows = stmt.query(params![status.map(LeadStatus::as_str), after_ts, after_id, page.limit + 1])?;
+    let leads = rows::collect(&mut rows, |row| rows::lead(row, cipher))?;
+    Ok(Page::from_overfetch(leads, page.limit, |l| {
+        format!("{}|{}", to_storage(&l.created_at), l.lead_id)
+    }))
+}
+
+/// Moves a lead to its next state, or answers why not (a 409 at the API).
+fn transition(tx: &Connection, lead: &Lead, action: LeadAction, now: Timestamp) -> StoreResult<LeadStatus> {
+    let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
+    let verification = verification.unwrap_or(lead.verification_status);
+    tx.execute(
+        "UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1",
+        params![lead.lead_id, next.as_str(), verification.as_str(), to_storage(&now)],
+    )?;
+    if lead.status.holds_slot() && !next.holds_slot() {
+        release_slot(tx, lead)?;
+    }
+    Ok(next)
+}
+
+/// Gives the slot back and lifts the learner's one-booking claim and the duplicate index.
+fn release_slot(tx: &Connection, lead: &Lead) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE events SET booked_slots = booked_slots - 1 WHERE event_id = ?1 AND booked_slots > 0",
+        [&lead.event_id],
+    )?;
+    tx.execute(
+        "DELETE FROM event_bookings WHERE event_id = ?1 AND user_id = ?2 AND lead_id = ?3",
+        params![lead.event_id, lead.user_id, lead.lead_id],
+    )?;
+    tx.execute(
+        "DELETE FROM contact_index WHERE event_id = ?1 AND lead_id = ?2",
+        params![lead.event_id, lead.lead_id],
+    )?;
+    Ok(())
+}
+
+pub fn cancel_booking(
+    tx: &Connection,
+    cipher: &ContactCipher,
+    user_id: &str,
+    lead_id: &str,
+    now: Timestamp,
+) -> StoreResult<Lead> {
+    let current = lead(tx, cipher, lead_id)?
+        .filter(|l| l.user_id == user_id)
+        .ok_or(StoreError::NotFound("booking"))?;
+    transition(tx, &current, LeadAction::Cancel, now)?;
+    lead(tx, cipher, lead_id)?.ok_or(StoreError::NotFound("booking"))
+}
+
+pub fn verify_lead(tx: &Connection, cipher: &ContactCipher, decision: &LeadDecision) -> StoreResult<Lead> {
+    let current = lead(tx, cipher, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    let (action, audit) = match decision.status {
+        LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
+        _ => (LeadAction::AdminReject, AuditAction::LeadRejected),
+    };
+    let next = transition(tx, &current, action, decision.now)?;
+    if let Some(reason) = &decision.reason {
+        let mut notes = current.verification_notes.clone();
+        notes.push(reason.clone());
+        let notes = serde_json::to_string(&notes).map_err(anyhow::Error::new)?;
+        tx.execute(
+            "UPDATE leads SET verification_notes = ?2 WHERE lead_id = ?1",
+            params![decision.lead_id, notes],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO verification_logs (log_id, lead_id, verified_by, status, reason, timestamp)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            ids::new_id(ids::VERIFICATION_LOG),
+            decision.lead_id,
+            decision.admin_id,
+            next.as_str(),
+            decision.reason,
+            to_storage(&decision.now)
+        ],
+    )?;
+    append_audit(tx, &decision.admin_id, audit, &decision.lead_id, decision.reason.as_deref(), decision.now)?;
+    lead(tx, cipher, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))
+}
+
+/// Unlocks a VERIFIED lead for a payment; `Err` carries why it could not be sold.
+pub fn unlock_lead(
+    tx: &Connection,
+    lead: &Lead,
+    mentor_id: &str,
+    payment_id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    transition(tx, lead, LeadAction::Purchase, now)?;
+    tx.execute(
+        "UPDATE leads SET purchased_by = ?2, payment_id = ?3 WHERE lead_id = ?1",
+        params![lead.lead_id, mentor_id, payment_id],
+    )?;
+    Ok(())
+}

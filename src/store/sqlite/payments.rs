@@ -1,0 +1,156 @@
+use rusqlite::{params, Connection};
+
+use super::{admin::append_audit, bookings, rows};
+use crate::crypto::ContactCipher;
+use crate::domain::audit::AuditAction;
+use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::time::{to_storage, Timestamp};
+use crate::store::{CaptureOutcome, OpenOrder, PaymentCapture, StoreError, StoreResult};
+
+const PAYMENT_COLUMNS: &str = "payment_id, mentor_id, lead_id, razorpay_order_id, razorpay_payment_id,
+    amount_paise, currency, status, created_at, updated_at";
+
+/// `column` is one of our own key columns, never user input.
+pub fn payment_where(conn: &Connection, column: &'static str, value: &str) -> StoreResult<Option<Payment>> {
+    let mut stmt = conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE {column} = ?1"))?;
+    let mut rows = stmt.query([value])?;
+    rows.next()?.map(rows::payment).transpose()
+}
+
+/// The lead's open (CREATED) order, if any.
+pub fn open_payment_for_lead(conn: &Connection, lead_id: &str) -> StoreResult<Option<Payment>> {
+    let payment_id: Option<String> = conn
+        .prepare("SELECT payment_id FROM lead_open_orders WHERE lead_id = ?1")?
+        .query_row([lead_id], |r| r.get(0))
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            other => Err(other),
+        })?;
+    match payment_id {
+        Some(id) => Ok(payment_where(conn, "payment_id", &id)?.filter(|p| p.status == PaymentStatus::Created)),
+        None => Ok(None),
+    }
+}
+
+pub fn open_order(tx: &Connection, payment: Payment) -> StoreResult<OpenOrder> {
+    if let Some(existing) = open_payment_for_lead(tx, &payment.lead_id)? {
+        return Ok(OpenOrder {
+            payment: existing,
+            created: false,
+        });
+    }
+    tx.execute(
+        &format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?8)"),
+        params![
+            payment.payment_id,
+            payment.mentor_id,
+            payment.lead_id,
+            payment.razorpay_order_id,
+            payment.amount.value(),
+            payment.currency,
+            PaymentStatus::Created.as_str(),
+            to_storage(&payment.created_at),
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)
+         ON CONFLICT (lead_id) DO UPDATE SET payment_id = excluded.payment_id",
+        params![payment.lead_id, payment.payment_id],
+    )?;
+    append_audit(
+        tx,
+        &payment.mentor_id,
+        AuditAction::PaymentCreated,
+        &payment.payment_id,
+        None,
+        payment.created_at,
+    )?;
+    Ok(OpenOrder {
+        payment,
+        created: true,
+    })
+}
+
+fn set_status(tx: &Connection, payment_id: &str, status: PaymentStatus, rp_id: Option<&str>, now: Timestamp) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE payments SET status = ?2, razorpay_payment_id = COALESCE(?3, razorpay_payment_id), updated_at = ?4
+         WHERE payment_id = ?1",
+        params![payment_id, status.as_str(), rp_id, to_storage(&now)],
+    )?;
+    tx.execute(
+        "DELETE FROM lead_open_orders WHERE lead_id = (SELECT lead_id FROM payments WHERE payment_id = ?1)
+         AND payment_id = ?1",
+        [payment_id],
+    )?;
+    Ok(())
+}
+
+/// Settles a capture exactly once: a replay finds the payment settled and changes nothing.
+pub fn record_payment(tx: &Connection, cipher: &ContactCipher, capture: &PaymentCapture) -> StoreResult<CaptureOutcome> {
+    let payment = payment_where(tx, "razorpay_order_id", &capture.order_id)?.ok_or(StoreError::NotFound("order"))?;
+    let lead = bookings::lead(tx, cipher, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    if payment.status.is_settled() {
+        return Ok(CaptureOutcome {
+            payment,
+            lead,
+            newly_settled: false,
+        });
+    }
+    let rp_id = Some(capture.razorpay_payment_id.as_str());
+    match bookings::unlock_lead(tx, &lead, &payment.mentor_id, &payment.payment_id, capture.now) {
+        Ok(()) => {
+            set_status(tx, &payment.payment_id, PaymentStatus::Completed, rp_id, capture.now)?;
+            append_audit(tx, &capture.actor_id, AuditAction::PaymentCompleted, &payment.payment_id, None, capture.now)?;
+        }
+        Err(StoreError::Conflict(why)) => {
+            // Money was taken for a lead that can no longer be sold: record the debt.
+            set_status(tx, &payment.payment_id, PaymentStatus::RefundDue, rp_id, capture.now)?;
+            let reason = format!("lead {} could not be unlocked: {why}", lead.lead_id);
+            append_audit(
+                tx,
+                &capture.actor_id,
+                AuditAction::PaymentRefundDue,
+                &payment.payment_id,
+                Some(&reason),
+                capture.now,
+            )?;
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(CaptureOutcome {
+        payment: payment_where(tx, "payment_id", &payment.payment_id)?.ok_or(StoreError::NotFound("payment"))?,
+        lead: bookings::lead(tx, cipher, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
+        newly_settled: true,
+    })
+}
+
+pub fn record_payment_failure(
+    tx: &Connection,
+    order_id: &str,
+    rp_id: Option<&str>,
+    actor_id: &str,
+    now: Timestamp,
+) -> StoreResult<Payment> {
+    let payment = payment_where(tx, "razorpay_order_id", order_id)?.ok_or(StoreError::NotFound("order"))?;
+    if !payment.status.accepts_failure() {
+        return Ok(payment);
+    }
+    set_status(tx, &payment.payment_id, PaymentStatus::Failed, rp_id, now)?;
+    append_audit(tx, actor_id, AuditAction::PaymentFailed, &payment.payment_id, None, now)?;
+    payment_where(tx, "payment_id", &payment.payment_id)?.ok_or(StoreError::NotFound("payment"))
+}
+
+pub fn record_webhook_event(tx: &Connection, event_id: &str, now: Timestamp) -> StoreResult<bool> {
+    let inserted = tx.execute(
+        "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
+        params![event_id, to_storage(&now)],
+    )?;
+    Ok(inserted == 1)
+}
+
+pub fn webhook_event_seen(conn: &Connection, event_id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare("SELECT 1 FROM webhook_events WHERE event_id = ?1")?
+        .exists([event_id])?)
+}

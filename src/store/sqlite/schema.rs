@@ -1,0 +1,163 @@
+//! Versioned schema. Tables mirror the ScyllaDB design: one row per key, listings served by
+//! an index on one column prefix (a "partition"), no foreign keys and no joins.
+
+use rusqlite::Connection;
+
+/// Each entry upgrades the schema by one version (tracked in `PRAGMA user_version`).
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    user_id       TEXT PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    picture       TEXT,
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX users_by_created ON users (created_at, user_id);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+CREATE TABLE mentors (
+    mentor_id           TEXT PRIMARY KEY,
+    user_id             TEXT NOT NULL UNIQUE,
+    name                TEXT NOT NULL,
+    email               TEXT NOT NULL,
+    bio                 TEXT NOT NULL,
+    expertise           TEXT NOT NULL,
+    experience          TEXT NOT NULL,
+    verification_status TEXT NOT NULL,
+    verification_reason TEXT,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+CREATE INDEX mentors_by_status ON mentors (verification_status, created_at);
+
+CREATE TABLE events (
+    event_id       TEXT PRIMARY KEY,
+    mentor_id      TEXT NOT NULL,
+    mentor_name    TEXT NOT NULL,
+    title          TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    event_datetime TEXT NOT NULL,
+    duration       INTEGER NOT NULL,
+    total_slots    INTEGER NOT NULL,
+    booked_slots   INTEGER NOT NULL DEFAULT 0,
+    price_per_lead INTEGER NOT NULL,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    CHECK (booked_slots >= 0 AND booked_slots <= total_slots)
+);
+CREATE INDEX events_by_time ON events (event_datetime, event_id);
+CREATE INDEX events_by_mentor ON events (mentor_id, event_datetime);
+
+CREATE TABLE leads (
+    lead_id             TEXT PRIMARY KEY,
+    event_id            TEXT NOT NULL,
+    event_title         TEXT NOT NULL,
+    event_datetime      TEXT NOT NULL,
+    mentor_id           TEXT NOT NULL,
+    user_id             TEXT NOT NULL,
+    contact_sealed      BLOB NOT NULL,
+    status              TEXT NOT NULL,
+    verification_status TEXT NOT NULL,
+    verification_notes  TEXT NOT NULL,
+    purchased_by        TEXT,
+    payment_id          TEXT,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+CREATE INDEX leads_by_event ON leads (event_id);
+CREATE INDEX leads_by_user ON leads (user_id, created_at);
+CREATE INDEX leads_by_mentor ON leads (mentor_id, created_at);
+CREATE INDEX leads_by_status ON leads (status, created_at, lead_id);
+CREATE INDEX leads_by_created ON leads (created_at, lead_id);
+
+-- One live booking per learner per event (the compare-and-set row).
+CREATE TABLE event_bookings (
+    event_id TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    lead_id  TEXT NOT NULL,
+    PRIMARY KEY (event_id, user_id)
+) WITHOUT ROWID;
+
+-- Blind indexes of live leads' e-mail and phone, per event, for duplicate detection.
+CREATE TABLE contact_index (
+    event_id    TEXT NOT NULL,
+    blind_index TEXT NOT NULL,
+    lead_id     TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    PRIMARY KEY (event_id, blind_index, lead_id)
+) WITHOUT ROWID;
+
+CREATE TABLE payments (
+    payment_id          TEXT PRIMARY KEY,
+    razorpay_order_id   TEXT NOT NULL UNIQUE,
+    razorpay_payment_id TEXT,
+    mentor_id           TEXT NOT NULL,
+    lead_id             TEXT NOT NULL,
+    amount_paise        INTEGER NOT NULL,
+    currency            TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+
+-- The one open (CREATED) order per lead, so two tabs share one order.
+CREATE TABLE lead_open_orders (
+    lead_id    TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL
+);
+
+CREATE TABLE webhook_events (
+    event_id    TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL
+);
+
+CREATE TABLE verification_logs (
+    log_id      TEXT PRIMARY KEY,
+    lead_id     TEXT NOT NULL,
+    verified_by TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    reason      TEXT,
+    timestamp   TEXT NOT NULL
+);
+CREATE INDEX verification_logs_by_lead ON verification_logs (lead_id, timestamp);
+
+CREATE TABLE audit_log (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    audit_id   TEXT NOT NULL UNIQUE,
+    actor_id   TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    target_id  TEXT NOT NULL,
+    reason     TEXT,
+    created_at TEXT NOT NULL
+);
+-- Append-only: the log cannot be edited or pruned through SQL either.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"#];
+
+/// Brings the schema to the latest version inside one immediate transaction, so two
+/// processes starting on one file do not both migrate.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version > current {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+        }
+    }
+    tx.commit()
+}
