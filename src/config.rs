@@ -83,31 +83,56 @@ impl Config {
 
     /// Reads from a map of variables (the process environment or a test's own).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let addr = match get("LEADBRIDGE_ADDR") {
-            Some(v) => v
-                .parse()
-                .map_err(|_| bad("LEADBRIDGE_ADDR", format!("{v:?} is not a host:port socket address")))?,
+            Some(v) => v.parse().map_err(|_| {
+                bad(
+                    "LEADBRIDGE_ADDR",
+                    format!("{v:?} is not a host:port socket address"),
+                )
+            })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8001)),
         };
         let data_dir = PathBuf::from(get("LEADBRIDGE_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        fs::create_dir_all(&data_dir)
-            .map_err(|e| bad("LEADBRIDGE_DATA_DIR", format!("cannot create {}: {e}", data_dir.display())))?;
+        fs::create_dir_all(&data_dir).map_err(|e| {
+            bad(
+                "LEADBRIDGE_DATA_DIR",
+                format!("cannot create {}: {e}", data_dir.display()),
+            )
+        })?;
 
         let database = match get("LEADBRIDGE_DATABASE_URL") {
             None => DatabaseUrl::Sqlite(data_dir.join("leadbridge.db")),
             Some(url) => parse_database_url(&url)?,
         };
 
-        let admin = match (get("LEADBRIDGE_ADMIN_EMAIL"), get("LEADBRIDGE_ADMIN_PASSWORD")) {
+        let admin = match (
+            get("LEADBRIDGE_ADMIN_EMAIL"),
+            get("LEADBRIDGE_ADMIN_PASSWORD"),
+        ) {
             (None, None) => None,
-            (Some(_), None) => return Err(bad("LEADBRIDGE_ADMIN_PASSWORD", "must be set with LEADBRIDGE_ADMIN_EMAIL")),
-            (None, Some(_)) => return Err(bad("LEADBRIDGE_ADMIN_EMAIL", "must be set with LEADBRIDGE_ADMIN_PASSWORD")),
+            (Some(_), None) => {
+                return Err(bad(
+                    "LEADBRIDGE_ADMIN_PASSWORD",
+                    "must be set with LEADBRIDGE_ADMIN_EMAIL",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "LEADBRIDGE_ADMIN_EMAIL",
+                    "must be set with LEADBRIDGE_ADMIN_PASSWORD",
+                ))
+            }
             (Some(email), Some(password)) => {
                 let email = EmailAddress::parse("email", &email)
                     .map_err(|e| bad("LEADBRIDGE_ADMIN_EMAIL", e.message))?;
-                NewPassword::parse(&password).map_err(|e| bad("LEADBRIDGE_ADMIN_PASSWORD", e.message))?;
+                NewPassword::parse(&password)
+                    .map_err(|e| bad("LEADBRIDGE_ADMIN_PASSWORD", e.message))?;
                 Some(AdminBootstrap {
                     email: email.as_str().to_string(),
                     password: Secret::new(password.into_bytes()),
@@ -117,12 +142,20 @@ impl Config {
 
         let jwt_secret = match get("LEADBRIDGE_JWT_SECRET") {
             Some(v) if v.len() >= KEY_LEN => Secret::new(v.into_bytes()),
-            Some(_) => return Err(bad("LEADBRIDGE_JWT_SECRET", "must be at least 32 characters")),
+            Some(_) => {
+                return Err(bad(
+                    "LEADBRIDGE_JWT_SECRET",
+                    "must be at least 32 characters",
+                ))
+            }
             None => stored_secret(&data_dir, "jwt_secret", "LEADBRIDGE_JWT_SECRET")?,
         };
         let data_key = match get("LEADBRIDGE_DATA_KEY") {
             Some(v) => decode_key(&v).ok_or_else(|| {
-                bad("LEADBRIDGE_DATA_KEY", "must be 32 bytes as 64 hex digits or base64")
+                bad(
+                    "LEADBRIDGE_DATA_KEY",
+                    "must be 32 bytes as 64 hex digits or base64",
+                )
             })?,
             None => stored_secret(&data_dir, "data_key", "LEADBRIDGE_DATA_KEY")?,
         };
@@ -133,7 +166,14 @@ impl Config {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|o| normalise_origin(o).ok_or_else(|| bad("LEADBRIDGE_ALLOWED_ORIGINS", format!("{o:?} is not an http(s) origin"))))
+                .map(|o| {
+                    normalise_origin(o).ok_or_else(|| {
+                        bad(
+                            "LEADBRIDGE_ALLOWED_ORIGINS",
+                            format!("{o:?} is not an http(s) origin"),
+                        )
+                    })
+                })
                 .collect::<Result<_, _>>()?,
         };
 
@@ -161,12 +201,18 @@ fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
     const VAR: &str = "LEADBRIDGE_DATABASE_URL";
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
-            return Err(bad(VAR, "sqlite:// needs a file path, as in sqlite://./data/leadbridge.db"));
+            return Err(bad(
+                VAR,
+                "sqlite:// needs a file path, as in sqlite://./data/leadbridge.db",
+            ));
         }
         return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
     }
     if url.starts_with("scylla://") {
-        return Err(bad(VAR, "the ScyllaDB backend is not part of this build yet; use sqlite://PATH"));
+        return Err(bad(
+            VAR,
+            "the ScyllaDB backend is not part of this build yet; use sqlite://PATH",
+        ));
     }
     Err(bad(VAR, format!("{url:?} must start with sqlite://")))
 }
@@ -178,21 +224,34 @@ fn razorpay_settings(
     let mode = match get("LEADBRIDGE_PAYMENTS").as_deref() {
         None | Some("simulated") => PaymentsMode::Simulated,
         Some("razorpay") => PaymentsMode::Razorpay,
-        Some(other) => return Err(bad("LEADBRIDGE_PAYMENTS", format!("{other:?} must be simulated or razorpay"))),
+        Some(other) => {
+            return Err(bad(
+                "LEADBRIDGE_PAYMENTS",
+                format!("{other:?} must be simulated or razorpay"),
+            ))
+        }
     };
     let api_base = get("RAZORPAY_API_BASE").unwrap_or_else(|| "https://api.razorpay.com".into());
-    url::Url::parse(&api_base).map_err(|_| bad("RAZORPAY_API_BASE", format!("{api_base:?} is not a URL")))?;
+    url::Url::parse(&api_base)
+        .map_err(|_| bad("RAZORPAY_API_BASE", format!("{api_base:?} is not a URL")))?;
     let timeout_ms: u64 = match get("RAZORPAY_TIMEOUT_MS") {
         None => 10_000,
         Some(v) => v
             .parse()
             .ok()
             .filter(|ms| (1..=120_000).contains(ms))
-            .ok_or_else(|| bad("RAZORPAY_TIMEOUT_MS", "must be milliseconds between 1 and 120000"))?,
+            .ok_or_else(|| {
+                bad(
+                    "RAZORPAY_TIMEOUT_MS",
+                    "must be milliseconds between 1 and 120000",
+                )
+            })?,
     };
     let (key_id, key_secret, webhook_secret) = match mode {
         PaymentsMode::Razorpay => {
-            let require = |var: &'static str| get(var).ok_or_else(|| bad(var, "is required when LEADBRIDGE_PAYMENTS=razorpay"));
+            let require = |var: &'static str| {
+                get(var).ok_or_else(|| bad(var, "is required when LEADBRIDGE_PAYMENTS=razorpay"))
+            };
             (
                 require("RAZORPAY_KEY_ID")?,
                 Secret::new(require("RAZORPAY_KEY_SECRET")?.into_bytes()),
@@ -205,11 +264,19 @@ fn razorpay_settings(
             get("RAZORPAY_KEY_ID").unwrap_or_else(|| "rzp_test_simulated".into()),
             match get("RAZORPAY_KEY_SECRET") {
                 Some(v) => Secret::new(v.into_bytes()),
-                None => hex_secret(stored_secret(data_dir, "razorpay_key_secret", "RAZORPAY_KEY_SECRET")?),
+                None => hex_secret(stored_secret(
+                    data_dir,
+                    "razorpay_key_secret",
+                    "RAZORPAY_KEY_SECRET",
+                )?),
             },
             match get("RAZORPAY_WEBHOOK_SECRET") {
                 Some(v) => Secret::new(v.into_bytes()),
-                None => hex_secret(stored_secret(data_dir, "razorpay_webhook_secret", "RAZORPAY_WEBHOOK_SECRET")?),
+                None => hex_secret(stored_secret(
+                    data_dir,
+                    "razorpay_webhook_secret",
+                    "RAZORPAY_WEBHOOK_SECRET",
+                )?),
             },
         ),
     };
@@ -232,7 +299,9 @@ fn decode_key(value: &str) -> Option<Secret> {
     let bytes = if value.len() == KEY_LEN * 2 && value.chars().all(|c| c.is_ascii_hexdigit()) {
         hex::decode(value).ok()?
     } else {
-        base64::engine::general_purpose::STANDARD.decode(value).ok()?
+        base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .ok()?
     };
     (bytes.len() == KEY_LEN).then(|| Secret::new(bytes))
 }
@@ -241,7 +310,12 @@ fn decode_key(value: &str) -> Option<Secret> {
 /// `create_new` makes two processes starting together agree on one key.
 fn stored_secret(data_dir: &Path, name: &str, var: &'static str) -> Result<Secret, ConfigError> {
     let path = data_dir.join(name);
-    let unreadable = |e: std::io::Error| bad(var, format!("not set, and {} is unusable: {e}", path.display()));
+    let unreadable = |e: std::io::Error| {
+        bad(
+            var,
+            format!("not set, and {} is unusable: {e}", path.display()),
+        )
+    };
     let mut key = vec![0u8; KEY_LEN];
     rand::thread_rng().fill_bytes(&mut key);
     let mut options = fs::OpenOptions::new();
@@ -253,7 +327,8 @@ fn stored_secret(data_dir: &Path, name: &str, var: &'static str) -> Result<Secre
     }
     match options.open(&path) {
         Ok(mut file) => {
-            file.write_all(hex::encode(&key).as_bytes()).map_err(unreadable)?;
+            file.write_all(hex::encode(&key).as_bytes())
+                .map_err(unreadable)?;
             file.sync_all().map_err(unreadable)?;
             Ok(Secret::new(key))
         }
@@ -266,7 +341,13 @@ fn stored_secret(data_dir: &Path, name: &str, var: &'static str) -> Result<Secre
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(bad(var, format!("not set, and {} does not hold a 32-byte hex key", path.display())))
+            Err(bad(
+                var,
+                format!(
+                    "not set, and {} does not hold a 32-byte hex key",
+                    path.display()
+                ),
+            ))
         }
         Err(e) => Err(unreadable(e)),
     }
@@ -290,7 +371,10 @@ mod tests {
     use super::*;
 
     fn vars(dir: &Path, pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         map.insert("LEADBRIDGE_DATA_DIR".into(), dir.display().to_string());
         map
     }
@@ -312,7 +396,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("data_key")).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join("data_key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -320,24 +407,54 @@ mod tests {
     #[test]
     fn each_bad_value_names_its_variable() {
         assert_eq!(error_var(&[("LEADBRIDGE_ADDR", "nope")]), "LEADBRIDGE_ADDR");
-        assert_eq!(error_var(&[("LEADBRIDGE_DATABASE_URL", "mysql://x")]), "LEADBRIDGE_DATABASE_URL");
-        assert_eq!(error_var(&[("LEADBRIDGE_ADMIN_EMAIL", "a@b.co")]), "LEADBRIDGE_ADMIN_PASSWORD");
         assert_eq!(
-            error_var(&[("LEADBRIDGE_ADMIN_EMAIL", "a@b.co"), ("LEADBRIDGE_ADMIN_PASSWORD", "short")]),
+            error_var(&[("LEADBRIDGE_DATABASE_URL", "mysql://x")]),
+            "LEADBRIDGE_DATABASE_URL"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_ADMIN_EMAIL", "a@b.co")]),
             "LEADBRIDGE_ADMIN_PASSWORD"
         );
-        assert_eq!(error_var(&[("LEADBRIDGE_JWT_SECRET", "tooshort")]), "LEADBRIDGE_JWT_SECRET");
-        assert_eq!(error_var(&[("LEADBRIDGE_DATA_KEY", "abcd")]), "LEADBRIDGE_DATA_KEY");
-        assert_eq!(error_var(&[("LEADBRIDGE_ALLOWED_ORIGINS", "ftp://x")]), "LEADBRIDGE_ALLOWED_ORIGINS");
-        assert_eq!(error_var(&[("LEADBRIDGE_PAYMENTS", "paypal")]), "LEADBRIDGE_PAYMENTS");
-        assert_eq!(error_var(&[("LEADBRIDGE_PAYMENTS", "razorpay")]), "RAZORPAY_KEY_ID");
+        assert_eq!(
+            error_var(&[
+                ("LEADBRIDGE_ADMIN_EMAIL", "a@b.co"),
+                ("LEADBRIDGE_ADMIN_PASSWORD", "short")
+            ]),
+            "LEADBRIDGE_ADMIN_PASSWORD"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_JWT_SECRET", "tooshort")]),
+            "LEADBRIDGE_JWT_SECRET"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_DATA_KEY", "abcd")]),
+            "LEADBRIDGE_DATA_KEY"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_ALLOWED_ORIGINS", "ftp://x")]),
+            "LEADBRIDGE_ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_PAYMENTS", "paypal")]),
+            "LEADBRIDGE_PAYMENTS"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_PAYMENTS", "razorpay")]),
+            "RAZORPAY_KEY_ID"
+        );
         assert_eq!(error_var(&[("RUST_LOG", "info,[[[")]), "RUST_LOG");
     }
 
     #[test]
     fn origins_are_normalised() {
-        assert_eq!(normalise_origin("https://App.Example.com/").as_deref(), Some("https://app.example.com"));
-        assert_eq!(normalise_origin("http://localhost:3000").as_deref(), Some("http://localhost:3000"));
+        assert_eq!(
+            normalise_origin("https://App.Example.com/").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(
+            normalise_origin("http://localhost:3000").as_deref(),
+            Some("http://localhost:3000")
+        );
         assert_eq!(normalise_origin("null"), None);
     }
 

@@ -3,12 +3,18 @@ use std::process::ExitCode;
 use leadbridge::config::Config;
 use leadbridge::startup::Application;
 
-const USAGE: &str = "usage: leadbridge serve   (configuration comes from LEADBRIDGE_* variables; see README)";
+const USAGE: &str =
+    "usage: leadbridge serve   (configuration comes from LEADBRIDGE_* variables; see README)";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] | ["serve"] => {}
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");

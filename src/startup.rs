@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -44,7 +44,9 @@ impl Application {
         if let Some(admin) = &config.admin {
             let secret = String::from_utf8_lossy(admin.password.expose()).into_owned();
             let hash = web::block(move || password::hash(&secret)).await??;
-            let user = store.upsert_admin(&admin.email, "Administrator", &hash).await?;
+            let user = store
+                .upsert_admin(&admin.email, "Administrator", &hash)
+                .await?;
             tracing::info!(user_id = %user.user_id, email = %user.email, "bootstrap admin ready");
         }
         let state = web::Data::new(AppState {
@@ -55,20 +57,31 @@ impl Application {
             allowed_origins: config.allowed_origins.clone(),
         });
 
-        let listener = TcpListener::bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
+        let listener =
+            TcpListener::bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
         let port = listener.local_addr()?.port();
+        // The spec is collected once from the route table. Swagger UI (which also serves
+        // `/api/openapi.json`) is registered before the `/api` scope, which would otherwise
+        // answer 404 for that path.
+        let (_, api) = App::new()
+            .into_utoipa_app()
+            .openapi(http::ApiDoc::openapi())
+            .configure(http::routes)
+            .split_for_parts();
         let app_state = state.clone();
         let server = HttpServer::new(move || {
-            let (app, api) = App::new()
+            let api = api.clone();
+            App::new()
                 .into_utoipa_app()
-                .openapi(http::ApiDoc::openapi())
-                .app_data(app_state.clone())
-                .app_data(json::query_config())
-                .app_data(json::path_config())
+                .map(|app| {
+                    app.app_data(app_state.clone())
+                        .app_data(json::query_config())
+                        .app_data(json::path_config())
+                        .route("/docs", web::get().to(http::docs_redirect))
+                        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))
+                })
                 .configure(http::routes)
-                .split_for_parts();
-            app.route("/api/openapi.json", web::get().to(http::openapi_json(api.clone())))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/api/docs-openapi.json", api))
+                .into_app()
                 .default_service(web::to(http::not_found))
                 .wrap(from_fn(csrf::guard))
                 .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
@@ -77,12 +90,21 @@ impl Application {
         .shutdown_timeout(10)
         .run();
         tracing::info!(%port, "listening");
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     /// The bound port (useful when the address asked for port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from outside (tests restart it on the same data).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// The shared state, for tests that inspect the store directly.

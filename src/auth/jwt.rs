@@ -42,7 +42,12 @@ impl AccessTokens {
         }
     }
 
-    pub fn issue(&self, user_id: &str, session_hash: &str, now: Timestamp) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        session_hash: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -51,7 +56,11 @@ impl AccessTokens {
             exp: (now + super::ACCESS_TOKEN_TTL).timestamp(),
             sid: session_hash.into(),
         };
-        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// `None` for any token we did not issue, or that expired.
@@ -76,7 +85,10 @@ mod tests {
         let t = tokens(1);
         let jwt = t.issue("user_1", "hash", now()).unwrap();
         let claims = t.verify(&jwt).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user_1", "hash"));
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str()),
+            ("user_1", "hash")
+        );
         assert_eq!(claims.iss, ISSUER);
         assert_eq!(claims.aud, AUDIENCE);
     }
@@ -85,7 +97,9 @@ mod tests {
     fn foreign_expired_and_unsigned_tokens_fail() {
         let jwt = tokens(1).issue("user_1", "hash", now()).unwrap();
         assert!(tokens(2).verify(&jwt).is_none());
-        let old = tokens(1).issue("user_1", "hash", now() - chrono::Duration::hours(1)).unwrap();
+        let old = tokens(1)
+            .issue("user_1", "hash", now() - chrono::Duration::hours(1))
+            .unwrap();
         assert!(tokens(1).verify(&old).is_none());
         // alg=none with the same claims.
         let mut parts = jwt.split('.');

@@ -21,7 +21,11 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 /// Checks a password against a stored hash. CPU-heavy: call from a blocking thread.
 pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

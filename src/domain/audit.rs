@@ -69,7 +69,11 @@ mod tests {
 
     #[test]
     fn actions_round_trip() {
-        for a in [AuditAction::MentorApproved, AuditAction::PaymentRefundDue, AuditAction::LeadRejected] {
+        for a in [
+            AuditAction::MentorApproved,
+            AuditAction::PaymentRefundDue,
+            AuditAction::LeadRejected,
+        ] {
             assert_eq!(AuditAction::from_stored(a.as_str()), Some(a));
         }
         assert_eq!(AuditAction::from_stored("NOPE"), None);

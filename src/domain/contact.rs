@@ -14,7 +14,11 @@ impl EmailAddress {
     /// domain of at least two LDH labels. No network look-ups.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let invalid = |why: &str| {
-            ValidationError::new(field, "INVALID_EMAIL", format!("is not a valid e-mail address: {why}"))
+            ValidationError::new(
+                field,
+                "INVALID_EMAIL",
+                format!("is not a valid e-mail address: {why}"),
+            )
         };
         let value = raw.trim().to_lowercase();
         if value.is_empty() {
@@ -23,7 +27,9 @@ impl EmailAddress {
         if value.len() > 254 {
             return Err(invalid("it is longer than 254 characters"));
         }
-        let (local, domain) = value.rsplit_once('@').ok_or_else(|| invalid("it has no @"))?;
+        let (local, domain) = value
+            .rsplit_once('@')
+            .ok_or_else(|| invalid("it has no @"))?;
         if local.is_empty() || local.len() > 64 {
             return Err(invalid("the part before @ must have 1 to 64 characters"));
         }
@@ -34,7 +40,9 @@ impl EmailAddress {
                     .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c))
         });
         if !local_ok {
-            return Err(invalid("the part before @ has characters that are not allowed"));
+            return Err(invalid(
+                "the part before @ has characters that are not allowed",
+            ));
         }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2 {
@@ -80,7 +88,11 @@ impl PhoneNumber {
     /// requires a number that is valid for its region, not merely well-formed.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
         let invalid = |why: &str| {
-            ValidationError::new(field, "INVALID_PHONE", format!("is not a valid phone number: {why}"))
+            ValidationError::new(
+                field,
+                "INVALID_PHONE",
+                format!("is not a valid phone number: {why}"),
+            )
         };
         let trimmed = raw.trim();
         if trimmed.is_empty() {
@@ -150,7 +162,11 @@ mod tests {
             ("x_y-z@my-host.org", "x_y-z@my-host.org"),
         ];
         for (raw, normalised) in good {
-            assert_eq!(EmailAddress::parse("email", raw).unwrap().as_str(), normalised, "{raw}");
+            assert_eq!(
+                EmailAddress::parse("email", raw).unwrap().as_str(),
+                normalised,
+                "{raw}"
+            );
         }
         let bad = [
             "",
@@ -173,7 +189,12 @@ mod tests {
 
     #[test]
     fn email_domain_is_the_part_after_at() {
-        assert_eq!(EmailAddress::parse("e", "a@Mailinator.com").unwrap().domain(), "mailinator.com");
+        assert_eq!(
+            EmailAddress::parse("e", "a@Mailinator.com")
+                .unwrap()
+                .domain(),
+            "mailinator.com"
+        );
     }
 
     #[test]
@@ -186,9 +207,20 @@ mod tests {
             ("+911234567890", "+911234567890"),
         ];
         for (raw, e164) in good {
-            assert_eq!(PhoneNumber::parse("phone", raw).unwrap().as_str(), e164, "{raw}");
+            assert_eq!(
+                PhoneNumber::parse("phone", raw).unwrap().as_str(),
+                e164,
+                "{raw}"
+            );
         }
-        for raw in ["", "12345", "+91 12345", "not a phone", "+999 1234567890", "+91 98765"] {
+        for raw in [
+            "",
+            "12345",
+            "+91 12345",
+            "not a phone",
+            "+999 1234567890",
+            "+91 98765",
+        ] {
             let err = PhoneNumber::parse("phone", raw).unwrap_err();
             assert_eq!(err.code, "INVALID_PHONE", "{raw}");
         }

@@ -131,7 +131,10 @@ impl EventFilter {
             .category
             .as_deref()
             .is_none_or(|c| event.category.eq_ignore_ascii_case(c))
-            && self.mentor_id.as_deref().is_none_or(|m| event.mentor_id == m)
+            && self
+                .mentor_id
+                .as_deref()
+                .is_none_or(|m| event.mentor_id == m)
             && self.from.is_none_or(|from| event.event_datetime >= from)
             && self.to.is_none_or(|to| event.event_datetime <= to)
     }
@@ -159,16 +162,27 @@ mod tests {
         let now = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
         assert!(EventDraft::parse(input("2026-02-01T10:00:00Z"), now).is_ok());
         assert_eq!(
-            EventDraft::parse(input("2025-12-31T10:00:00Z"), now).unwrap_err().field,
+            EventDraft::parse(input("2025-12-31T10:00:00Z"), now)
+                .unwrap_err()
+                .field,
             "event_datetime"
         );
-        assert_eq!(EventDraft::parse(input("soon"), now).unwrap_err().field, "event_datetime");
+        assert_eq!(
+            EventDraft::parse(input("soon"), now).unwrap_err().field,
+            "event_datetime"
+        );
         let mut zero_slots = input("2026-02-01T10:00:00Z");
         zero_slots.total_slots = 0;
-        assert_eq!(EventDraft::parse(zero_slots, now).unwrap_err().field, "available_slots");
+        assert_eq!(
+            EventDraft::parse(zero_slots, now).unwrap_err().field,
+            "available_slots"
+        );
         let mut free = input("2026-02-01T10:00:00Z");
         free.price_per_lead = 0;
-        assert_eq!(EventDraft::parse(free, now).unwrap_err().field, "price_per_lead");
+        assert_eq!(
+            EventDraft::parse(free, now).unwrap_err().field,
+            "price_per_lead"
+        );
     }
 
     #[test]

@@ -86,7 +86,10 @@ impl LeadStatus {
     }
 
     /// The whole state machine: the next state, or why not.
-    pub fn apply(self, action: LeadAction) -> Result<(LeadStatus, Option<VerificationStatus>), TransitionError> {
+    pub fn apply(
+        self,
+        action: LeadAction,
+    ) -> Result<(LeadStatus, Option<VerificationStatus>), TransitionError> {
         use LeadAction::*;
         use LeadStatus::*;
         let next = match (self, action) {
@@ -102,7 +105,10 @@ impl LeadStatus {
     /// Whether a lead in this state holds one of the event's slots (and the learner's one
     /// booking on that event).
     pub fn holds_slot(self) -> bool {
-        matches!(self, LeadStatus::Pending | LeadStatus::Verified | LeadStatus::Purchased)
+        matches!(
+            self,
+            LeadStatus::Pending | LeadStatus::Verified | LeadStatus::Purchased
+        )
     }
 }
 
@@ -183,8 +189,14 @@ mod tests {
 
     #[test]
     fn admin_decisions_set_verification_status() {
-        assert_eq!(Pending.apply(AdminVerify).unwrap().1, Some(VerificationStatus::ManualVerified));
-        assert_eq!(Verified.apply(AdminReject).unwrap().1, Some(VerificationStatus::Rejected));
+        assert_eq!(
+            Pending.apply(AdminVerify).unwrap().1,
+            Some(VerificationStatus::ManualVerified)
+        );
+        assert_eq!(
+            Verified.apply(AdminReject).unwrap().1,
+            Some(VerificationStatus::Rejected)
+        );
         assert_eq!(Verified.apply(Purchase).unwrap().1, None);
     }
 

@@ -70,7 +70,11 @@ pub struct ProfileUpdate {
 pub const MAX_EXPERTISE: usize = 20;
 
 impl ProfileUpdate {
-    pub fn parse(bio: &str, expertise: &[String], experience: &str) -> Result<Self, ValidationError> {
+    pub fn parse(
+        bio: &str,
+        expertise: &[String],
+        experience: &str,
+    ) -> Result<Self, ValidationError> {
         if expertise.len() > MAX_EXPERTISE {
             return Err(ValidationError::new(
                 "expertise",
@@ -110,11 +114,19 @@ mod tests {
 
     #[test]
     fn profile_update_dedupes_and_bounds_expertise() {
-        let p = ProfileUpdate::parse(" bio ", &["Rust".into(), "rust".into(), " Go ".into()], "5y").unwrap();
+        let p = ProfileUpdate::parse(
+            " bio ",
+            &["Rust".into(), "rust".into(), " Go ".into()],
+            "5y",
+        )
+        .unwrap();
         assert_eq!(p.expertise, vec!["Rust", "Go"]);
         assert_eq!(p.bio, "bio");
         let too_many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
-        assert_eq!(ProfileUpdate::parse("", &too_many, "").unwrap_err().field, "expertise");
+        assert_eq!(
+            ProfileUpdate::parse("", &too_many, "").unwrap_err().field,
+            "expertise"
+        );
         assert!(ProfileUpdate::parse(&"x".repeat(2001), &[], "").is_err());
     }
 }

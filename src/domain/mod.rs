@@ -60,7 +60,10 @@ pub fn bounded_text(
             format!("must be at most {max} characters"),
         ));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ValidationError::new(
             field,
             "VALIDATION_FAILED",
@@ -77,7 +80,10 @@ mod tests {
     #[test]
     fn bounded_text_trims_and_checks_length() {
         assert_eq!(bounded_text("name", "  Ann ", 1, 10).unwrap(), "Ann");
-        assert_eq!(bounded_text("name", "   ", 1, 10).unwrap_err().field, "name");
+        assert_eq!(
+            bounded_text("name", "   ", 1, 10).unwrap_err().field,
+            "name"
+        );
         assert!(bounded_text("name", "abcdefghijk", 1, 10).is_err());
         assert!(bounded_text("name", "a\u{0}b", 1, 10).is_err());
         assert!(bounded_text("bio", "line\nline", 0, 100).is_ok());

@@ -8,7 +8,9 @@ use super::ValidationError;
 pub const MAX_PRICE_RUPEES: i64 = 1_000_000;
 
 /// A positive amount of whole rupees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Rupees(i64);
 
@@ -39,7 +41,9 @@ impl Rupees {
 }
 
 /// An amount in paise (1/100 rupee), the unit Razorpay uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Paise(i64);
 

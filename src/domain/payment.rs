@@ -80,6 +80,10 @@ mod tests {
         assert!(Completed.is_settled() && RefundDue.is_settled());
         assert!(!Created.is_settled() && !Failed.is_settled());
         assert!(Created.accepts_failure());
-        assert!(!Completed.accepts_failure() && !Failed.accepts_failure() && !RefundDue.accepts_failure());
+        assert!(
+            !Completed.accepts_failure()
+                && !Failed.accepts_failure()
+                && !RefundDue.accepts_failure()
+        );
     }
 }

@@ -51,9 +51,26 @@ pub const PASSWORD_MAX: usize = 128;
 
 /// Passwords that meet the length rule but are among the first tried by any attacker.
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123",
-    "qwertyuiop", "iloveyou1", "admin123", "welcome1", "letmein1", "abc12345", "11111111",
-    "00000000", "passw0rd", "football1", "baseball1", "sunshine1", "princess1",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty123",
+    "qwertyuiop",
+    "iloveyou1",
+    "admin123",
+    "welcome1",
+    "letmein1",
+    "abc12345",
+    "11111111",
+    "00000000",
+    "passw0rd",
+    "football1",
+    "baseball1",
+    "sunshine1",
+    "princess1",
 ];
 
 /// A password that passed the strength rule; holds the plain text only until it is hashed.
@@ -101,7 +118,13 @@ mod tests {
 
     #[test]
     fn password_strength_table() {
-        for weak in ["short1", "allletters", "1234567890123", "Password1", "passw0rd"] {
+        for weak in [
+            "short1",
+            "allletters",
+            "1234567890123",
+            "Password1",
+            "passw0rd",
+        ] {
             let err = NewPassword::parse(weak).unwrap_err();
             assert_eq!(err.code, "WEAK_PASSWORD", "{weak}");
         }

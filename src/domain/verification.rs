@@ -94,15 +94,38 @@ mod tests {
         })
     }
 
+    /// The starting status and flags of a booking, or the code of its 422.
+    type Outcome = Result<(LeadStatus, &'static [&'static str]), &'static str>;
+
     #[test]
     fn booking_check_table() {
         // (email, phone, expected outcome)
-        let table: &[(&str, &str, Result<(LeadStatus, &[&str]), &str>)] = &[
-            ("jane@example.com", "+91 98765 43210", Ok((LeadStatus::Verified, &[]))),
-            ("jane@gmail.com", "9876543210", Ok((LeadStatus::Verified, &[]))),
-            ("jane@mailinator.com", "9876543210", Ok((LeadStatus::Pending, &[DISPOSABLE_EMAIL]))),
-            ("jane@eu.guerrillamail.com", "9876543210", Ok((LeadStatus::Pending, &[DISPOSABLE_EMAIL]))),
-            ("jane@10minutemail.com", "9876543210", Ok((LeadStatus::Pending, &[DISPOSABLE_EMAIL]))),
+        let table: &[(&str, &str, Outcome)] = &[
+            (
+                "jane@example.com",
+                "+91 98765 43210",
+                Ok((LeadStatus::Verified, &[])),
+            ),
+            (
+                "jane@gmail.com",
+                "9876543210",
+                Ok((LeadStatus::Verified, &[])),
+            ),
+            (
+                "jane@mailinator.com",
+                "9876543210",
+                Ok((LeadStatus::Pending, &[DISPOSABLE_EMAIL])),
+            ),
+            (
+                "jane@eu.guerrillamail.com",
+                "9876543210",
+                Ok((LeadStatus::Pending, &[DISPOSABLE_EMAIL])),
+            ),
+            (
+                "jane@10minutemail.com",
+                "9876543210",
+                Ok((LeadStatus::Pending, &[DISPOSABLE_EMAIL])),
+            ),
             ("jane@", "9876543210", Err("INVALID_EMAIL")),
             ("jane@example.com", "12345", Err("INVALID_PHONE")),
         ];
@@ -114,7 +137,10 @@ mod tests {
             match (got, expected) {
                 (Ok((status, flags)), Ok((want_status, want_flags))) => {
                     assert_eq!(status, *want_status, "{email}");
-                    assert_eq!(flags, want_flags.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+                    assert_eq!(
+                        flags,
+                        want_flags.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+                    );
                 }
                 (Err(e), Err(code)) => assert_eq!(e.code, *code, "{email} {phone}"),
                 (got, want) => panic!("{email} {phone}: got {got:?}, want {want:?}"),
@@ -125,8 +151,14 @@ mod tests {
     #[test]
     fn a_duplicate_sends_a_clean_contact_to_review() {
         let flags = vec![DUPLICATE_CONTACT.to_string()];
-        assert_eq!(initial_state(&flags), (LeadStatus::Pending, VerificationStatus::Pending));
-        assert_eq!(initial_state(&[]), (LeadStatus::Verified, VerificationStatus::AutoVerified));
+        assert_eq!(
+            initial_state(&flags),
+            (LeadStatus::Pending, VerificationStatus::Pending)
+        );
+        assert_eq!(
+            initial_state(&[]),
+            (LeadStatus::Verified, VerificationStatus::AutoVerified)
+        );
     }
 
     #[test]

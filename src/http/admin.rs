@@ -31,7 +31,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// Platform totals (revenue in rupees).
 #[utoipa::path(tag = "admin", responses((status = 200, body = Analytics), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/analytics")]
-async fn analytics(state: web::Data<AppState>, _admin: Admin) -> Result<web::Json<Analytics>, ApiError> {
+async fn analytics(
+    state: web::Data<AppState>,
+    _admin: Admin,
+) -> Result<web::Json<Analytics>, ApiError> {
     Ok(web::Json(state.store.analytics().await?))
 }
 
@@ -106,7 +109,10 @@ async fn verify_mentor(
             "status must be APPROVED or REJECTED",
         ));
     }
-    let reason = reason_for(body.status == MentorStatus::Rejected, body.reason.as_deref())?;
+    let reason = reason_for(
+        body.status == MentorStatus::Rejected,
+        body.reason.as_deref(),
+    )?;
     let mentor = state
         .store
         .decide_mentor(MentorDecision {

@@ -19,7 +19,10 @@ use crate::state::AppState;
 use crate::store::{NewUser, Session};
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(register).service(login).service(me).service(logout);
+    cfg.service(register)
+        .service(login)
+        .service(me)
+        .service(logout);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -50,14 +53,20 @@ pub struct SignedIn {
 }
 
 /// Runs CPU-heavy password work off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     web::block(f)
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
 }
 
 /// Starts a session: a new random token (stored hashed), the cookie and an access token.
-async fn sign_in(req: &HttpRequest, state: &AppState, user: User) -> Result<HttpResponse, ApiError> {
+async fn sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    user: User,
+) -> Result<HttpResponse, ApiError> {
     let token = session_token::generate();
     let token_hash = session_token::digest(&token);
     let created_at = now();
@@ -142,7 +151,11 @@ async fn register(
     )
 )]
 #[post("/login")]
-async fn login(req: HttpRequest, state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let email = body.email.trim().to_lowercase();
     let credentials = state.store.credentials_by_email(&email).await?;
@@ -182,7 +195,12 @@ async fn me(auth: AuthUser) -> web::Json<User> {
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     state.store.delete_session(&auth.session_hash).await?;
-    let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).finish();
+    let mut expired = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .finish();
     expired.make_removal();
-    Ok(HttpResponse::Ok().cookie(expired).json(MessageResponse::new("Logged out")))
+    Ok(HttpResponse::Ok()
+        .cookie(expired)
+        .json(MessageResponse::new("Logged out")))
 }

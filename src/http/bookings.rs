@@ -19,7 +19,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
     responses((status = 200, body = [BookingView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 #[get("/bookings")]
-async fn my_bookings(state: web::Data<AppState>, learner: Learner) -> Result<web::Json<Vec<BookingView>>, ApiError> {
+async fn my_bookings(
+    state: web::Data<AppState>,
+    learner: Learner,
+) -> Result<web::Json<Vec<BookingView>>, ApiError> {
     let leads = state.store.learner_leads(&learner.0.user.user_id).await?;
     Ok(web::Json(leads.iter().map(BookingView::from).collect()))
 }

@@ -18,7 +18,10 @@ use crate::config::normalise_origin;
 use crate::state::AppState;
 
 fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Whether `origin` names this server (as the client addressed it) or a trusted origin.
@@ -30,7 +33,10 @@ pub fn origin_allowed(origin: &str, host: &str, allowed: &[String]) -> bool {
     authority.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a == &origin)
 }
 
-pub async fn guard(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let cookie_authenticated =
         req.cookie(SESSION_COOKIE).is_some() && !req.headers().contains_key(AUTHORIZATION);
     if cookie_authenticated && !is_safe(req.method()) {
@@ -60,10 +66,26 @@ mod tests {
     #[test]
     fn origin_table() {
         let allowed = vec!["https://app.example.com".to_string()];
-        assert!(origin_allowed("http://127.0.0.1:8001", "127.0.0.1:8001", &allowed));
-        assert!(origin_allowed("https://APP.example.com", "api.example.com", &allowed));
-        assert!(!origin_allowed("https://evil.example", "127.0.0.1:8001", &allowed));
-        assert!(!origin_allowed("http://127.0.0.1:9999", "127.0.0.1:8001", &allowed));
+        assert!(origin_allowed(
+            "http://127.0.0.1:8001",
+            "127.0.0.1:8001",
+            &allowed
+        ));
+        assert!(origin_allowed(
+            "https://APP.example.com",
+            "api.example.com",
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            "https://evil.example",
+            "127.0.0.1:8001",
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            "http://127.0.0.1:9999",
+            "127.0.0.1:8001",
+            &allowed
+        ));
         assert!(!origin_allowed("null", "127.0.0.1:8001", &allowed));
     }
 }

@@ -67,7 +67,11 @@ impl ApiError {
         }
     }
 
-    pub fn unprocessable(code: &'static str, field: Option<String>, message: impl Into<String>) -> Self {
+    pub fn unprocessable(
+        code: &'static str,
+        field: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError::Unprocessable {
             code,
             field,

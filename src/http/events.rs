@@ -19,7 +19,9 @@ use crate::state::AppState;
 use crate::store::NewBooking;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_events).service(get_event).service(book_event);
+    cfg.service(list_events)
+        .service(get_event)
+        .service(book_event);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,7 +60,11 @@ fn parse_bound(field: &'static str, value: &str, end_of_day: bool) -> Result<Tim
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 /// Browse events, soonest first (`event_datetime` ascending, then id). The next page's
@@ -72,13 +78,20 @@ fn non_empty(value: &Option<String>) -> Option<String> {
     )
 )]
 #[get("")]
-async fn list_events(state: web::Data<AppState>, query: web::Query<EventQuery>) -> Result<HttpResponse, ApiError> {
+async fn list_events(
+    state: web::Data<AppState>,
+    query: web::Query<EventQuery>,
+) -> Result<HttpResponse, ApiError> {
     let filter = EventFilter {
         q: non_empty(&query.q),
         category: non_empty(&query.category),
         mentor_id: non_empty(&query.mentor_id),
-        from: non_empty(&query.from).map(|v| parse_bound("from", &v, false)).transpose()?,
-        to: non_empty(&query.to).map(|v| parse_bound("to", &v, true)).transpose()?,
+        from: non_empty(&query.from)
+            .map(|v| parse_bound("from", &v, false))
+            .transpose()?,
+        to: non_empty(&query.to)
+            .map(|v| parse_bound("to", &v, true))
+            .transpose()?,
     };
     let page = PageParams {
         limit: query.limit,
@@ -104,7 +117,10 @@ pub struct EventDetail {
     responses((status = 200, body = EventDetail), (status = 404, body = ErrorBody))
 )]
 #[get("/{event_id}")]
-async fn get_event(state: web::Data<AppState>, path: web::Path<String>) -> Result<web::Json<EventDetail>, ApiError> {
+async fn get_event(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<EventDetail>, ApiError> {
     let event = state
         .store
         .event(&path)
@@ -114,7 +130,10 @@ async fn get_event(state: web::Data<AppState>, path: web::Path<String>) -> Resul
     Ok(web::Json(EventDetail {
         event: EventView::from(&event),
         mentor_bio: mentor.as_ref().map(|m| m.bio.clone()).unwrap_or_default(),
-        mentor_expertise: mentor.as_ref().map(|m| m.expertise.clone()).unwrap_or_default(),
+        mentor_expertise: mentor
+            .as_ref()
+            .map(|m| m.expertise.clone())
+            .unwrap_or_default(),
         mentor_experience: mentor.map(|m| m.experience).unwrap_or_default(),
     }))
 }

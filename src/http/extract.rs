@@ -30,7 +30,10 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 /// Where the request's credentials came from.
 enum Presented {
     /// `Authorization: Bearer <jwt>`: the session named inside, owned by `sub`.
-    Jwt { session_hash: String, user_id: String },
+    Jwt {
+        session_hash: String,
+        user_id: String,
+    },
     /// The session cookie, or a raw session token as a bearer.
     SessionToken(String),
 }
@@ -43,12 +46,13 @@ fn presented(req: &HttpRequest, state: &AppState) -> Result<Presented, ApiError>
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Unauthorized("Authorization must be `Bearer <token>`".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("Authorization must be `Bearer <token>`".into())
+            })?;
         if token.matches('.').count() == 2 {
-            let claims = state
-                .tokens
-                .verify(token)
-                .ok_or_else(|| ApiError::Unauthorized("access token is invalid or expired".into()))?;
+            let claims = state.tokens.verify(token).ok_or_else(|| {
+                ApiError::Unauthorized("access token is invalid or expired".into())
+            })?;
             return Ok(Presented::Jwt {
                 session_hash: claims.sid,
                 user_id: claims.sub,
@@ -57,7 +61,9 @@ fn presented(req: &HttpRequest, state: &AppState) -> Result<Presented, ApiError>
         return Ok(Presented::SessionToken(token.to_string()));
     }
     match req.cookie(SESSION_COOKIE) {
-        Some(cookie) if !cookie.value().is_empty() => Ok(Presented::SessionToken(cookie.value().to_string())),
+        Some(cookie) if !cookie.value().is_empty() => {
+            Ok(Presented::SessionToken(cookie.value().to_string()))
+        }
         _ => Err(ApiError::Unauthorized("sign in first".into())),
     }
 }
@@ -65,15 +71,26 @@ fn presented(req: &HttpRequest, state: &AppState) -> Result<Presented, ApiError>
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
     let state = state(&req)?;
     let (session_hash, expected_user) = match presented(&req, &state)? {
-        Presented::Jwt { session_hash, user_id } => (session_hash, Some(user_id)),
+        Presented::Jwt {
+            session_hash,
+            user_id,
+        } => (session_hash, Some(user_id)),
         Presented::SessionToken(token) => (session_token::digest(&token), None),
     };
     let expired = || ApiError::Unauthorized("session expired or signed out; sign in again".into());
-    let session = state.store.session(&session_hash).await?.ok_or_else(expired)?;
+    let session = state
+        .store
+        .session(&session_hash)
+        .await?
+        .ok_or_else(expired)?;
     if session.expires_at <= now() || expected_user.is_some_and(|u| u != session.user_id) {
         return Err(expired());
     }
-    let user = state.store.user(&session.user_id).await?.ok_or_else(expired)?;
+    let user = state
+        .store
+        .user(&session.user_id)
+        .await?
+        .ok_or_else(expired)?;
     Ok(AuthUser { user, session_hash })
 }
 

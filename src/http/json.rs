@@ -31,7 +31,9 @@ async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::Byte
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("BAD_BODY", format!("could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("BAD_BODY", format!("could not read the request body: {e}"))
+        })?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(too_large);
         }
@@ -61,11 +63,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 };
                 ApiError::unprocessable("INVALID_FIELD", field, text)
             }
-            _ => ApiError::bad_request("MALFORMED_JSON", format!("request body is not valid JSON: {inner}")),
+            _ => ApiError::bad_request(
+                "MALFORMED_JSON",
+                format!("request body is not valid JSON: {inner}"),
+            ),
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::bad_request("MALFORMED_JSON", format!("request body is not valid JSON: {e}")))?;
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "MALFORMED_JSON",
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -106,8 +115,9 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|err, _req| ApiError::unprocessable("INVALID_PATH", None, format!("path: {err}")).into())
+    web::PathConfig::default().error_handler(|err, _req| {
+        ApiError::unprocessable("INVALID_PATH", None, format!("path: {err}")).into()
+    })
 }
 
 #[cfg(test)]
@@ -135,9 +145,18 @@ mod tests {
     fn json_error_table() {
         assert_eq!(status(b"{"), (400, String::new()));
         assert_eq!(status(b""), (400, String::new()));
-        assert_eq!(status(br#"{"email":"a","slots":1} x"#), (400, String::new()));
-        assert_eq!(status(br#"{"email":"a","slots":"many"}"#), (422, "slots".into()));
-        assert_eq!(status(br#"{"email":"a","slots":-1}"#), (422, "slots".into()));
+        assert_eq!(
+            status(br#"{"email":"a","slots":1} x"#),
+            (400, String::new())
+        );
+        assert_eq!(
+            status(br#"{"email":"a","slots":"many"}"#),
+            (422, "slots".into())
+        );
+        assert_eq!(
+            status(br#"{"email":"a","slots":-1}"#),
+            (422, "slots".into())
+        );
         assert_eq!(status(br#"{"slots":1}"#), (422, "email".into()));
         assert_eq!(status(b"[]"), (422, String::new()));
         assert!(parse_json::<Body>(br#"{"email":"a","slots":1,"extra":true}"#).is_ok());

@@ -69,7 +69,10 @@ async fn update_profile(
         body.expertise.as_deref().unwrap_or(&current.expertise),
         body.experience.as_deref().unwrap_or(&current.experience),
     )?;
-    let profile = state.store.update_mentor_profile(&current.mentor_id, update).await?;
+    let profile = state
+        .store
+        .update_mentor_profile(&current.mentor_id, update)
+        .await?;
     Ok(web::Json(ProfileResponse {
         message: "Profile updated".into(),
         profile,
@@ -163,7 +166,10 @@ async fn create_event(
 /// The mentor's own events, soonest first.
 #[utoipa::path(tag = "mentor", responses((status = 200, body = [EventView])))]
 #[get("/events")]
-async fn my_events(state: web::Data<AppState>, mentor: Mentor) -> Result<web::Json<Vec<EventView>>, ApiError> {
+async fn my_events(
+    state: web::Data<AppState>,
+    mentor: Mentor,
+) -> Result<web::Json<Vec<EventView>>, ApiError> {
     let events = state.store.mentor_events(&mentor.profile.mentor_id).await?;
     Ok(web::Json(events.iter().map(EventView::from).collect()))
 }
@@ -215,7 +221,10 @@ async fn delete_event(
     mentor: Mentor,
     path: web::Path<String>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    state.store.delete_event(&mentor.profile.mentor_id, &path).await?;
+    state
+        .store
+        .delete_event(&mentor.profile.mentor_id, &path)
+        .await?;
     Ok(web::Json(MessageResponse::new("Event deleted")))
 }
 
@@ -233,7 +242,10 @@ async fn prices(state: &AppState, mentor_id: &str) -> Result<HashMap<String, i64
 /// hidden (initials only) until the lead is purchased.
 #[utoipa::path(tag = "mentor", responses((status = 200, body = [MentorLeadView])))]
 #[get("/leads")]
-async fn my_leads(state: web::Data<AppState>, mentor: Mentor) -> Result<web::Json<Vec<MentorLeadView>>, ApiError> {
+async fn my_leads(
+    state: web::Data<AppState>,
+    mentor: Mentor,
+) -> Result<web::Json<Vec<MentorLeadView>>, ApiError> {
     let mentor_id = &mentor.profile.mentor_id;
     let prices = prices(&state, mentor_id).await?;
     let leads = state.store.mentor_leads(mentor_id).await?;
@@ -263,7 +275,10 @@ pub struct MentorStats {
 /// Counts for the mentor dashboard.
 #[utoipa::path(tag = "mentor", responses((status = 200, body = MentorStats)))]
 #[get("/stats")]
-async fn stats(state: web::Data<AppState>, mentor: Mentor) -> Result<web::Json<MentorStats>, ApiError> {
+async fn stats(
+    state: web::Data<AppState>,
+    mentor: Mentor,
+) -> Result<web::Json<MentorStats>, ApiError> {
     let mentor_id = &mentor.profile.mentor_id;
     let events = state.store.mentor_events(mentor_id).await?;
     let leads = state.store.mentor_leads(mentor_id).await?;

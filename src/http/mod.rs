@@ -14,7 +14,7 @@ mod mentor;
 mod payments;
 pub mod views;
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::scope;
@@ -40,11 +40,18 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "session_cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
         );
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -70,8 +77,9 @@ pub async fn not_found() -> HttpResponse {
     })
 }
 
-/// Serves the generated OpenAPI document.
-pub fn openapi_json(doc: utoipa::openapi::OpenApi) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
-    let body = web::Bytes::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
-    move || std::future::ready(HttpResponse::Ok().content_type("application/json").body(body.clone()))
+/// `/docs` → `/docs/`, where Swagger UI's relative asset links resolve.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }

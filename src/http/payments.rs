@@ -19,7 +19,9 @@ use crate::state::AppState;
 use crate::store::{PaymentCapture, StoreError};
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(verify_payment).service(razorpay_webhook).service(simulated_checkout);
+    cfg.service(verify_payment)
+        .service(razorpay_webhook)
+        .service(simulated_checkout);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,7 +60,12 @@ async fn verify_payment(
 ) -> Result<web::Json<VerifyResponse>, ApiError> {
     let body = body.0;
     let secret = state.payments.settings.key_secret.expose();
-    if !verify_checkout(secret, &body.razorpay_order_id, &body.razorpay_payment_id, &body.razorpay_signature) {
+    if !verify_checkout(
+        secret,
+        &body.razorpay_order_id,
+        &body.razorpay_payment_id,
+        &body.razorpay_signature,
+    ) {
         return Err(ApiError::bad_request(
             "INVALID_SIGNATURE",
             "razorpay_signature does not match this order and payment",
@@ -136,10 +143,21 @@ async fn razorpay_webhook(
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let signature = header("X-Razorpay-Signature")
-        .ok_or_else(|| ApiError::bad_request("MISSING_SIGNATURE", "X-Razorpay-Signature header is required"))?;
-    if !verify_webhook(state.payments.settings.webhook_secret.expose(), &body.0, &signature) {
-        return Err(ApiError::bad_request("INVALID_SIGNATURE", "X-Razorpay-Signature does not match the body"));
+    let signature = header("X-Razorpay-Signature").ok_or_else(|| {
+        ApiError::bad_request(
+            "MISSING_SIGNATURE",
+            "X-Razorpay-Signature header is required",
+        )
+    })?;
+    if !verify_webhook(
+        state.payments.settings.webhook_secret.expose(),
+        &body.0,
+        &signature,
+    ) {
+        return Err(ApiError::bad_request(
+            "INVALID_SIGNATURE",
+            "X-Razorpay-Signature does not match the body",
+        ));
     }
     let event_id = header("X-Razorpay-Event-Id");
     if let Some(id) = &event_id {
@@ -149,10 +167,14 @@ async fn razorpay_webhook(
             return Ok(ack("duplicate"));
         }
     }
-    let event = webhook::parse(&body.0).map_err(|e| ApiError::bad_request("MALFORMED_EVENT", e.to_string()))?;
+    let event = webhook::parse(&body.0)
+        .map_err(|e| ApiError::bad_request("MALFORMED_EVENT", e.to_string()))?;
     let received = now();
     let result = match &event {
-        WebhookEvent::Captured { order_id, payment_id } => state
+        WebhookEvent::Captured {
+            order_id,
+            payment_id,
+        } => state
             .store
             .record_payment(PaymentCapture {
                 order_id: order_id.clone(),
@@ -162,7 +184,10 @@ async fn razorpay_webhook(
             })
             .await
             .map(|_| "processed"),
-        WebhookEvent::Failed { order_id, payment_id } => state
+        WebhookEvent::Failed {
+            order_id,
+            payment_id,
+        } => state
             .store
             .record_payment_failure(order_id, Some(payment_id), ACTOR_WEBHOOK, received)
             .await
@@ -219,7 +244,9 @@ async fn simulated_checkout(
     body: Json<SimulatedCheckoutRequest>,
 ) -> Result<web::Json<CheckoutResult>, ApiError> {
     if !state.payments.is_simulated() {
-        return Err(ApiError::not_found("simulated checkout (LEADBRIDGE_PAYMENTS is razorpay)"));
+        return Err(ApiError::not_found(
+            "simulated checkout (LEADBRIDGE_PAYMENTS is razorpay)",
+        ));
     }
     let payment = state
         .store
@@ -230,7 +257,11 @@ async fn simulated_checkout(
     if payment.status != PaymentStatus::Created {
         return Err(ApiError::Conflict {
             code: "ORDER_NOT_OPEN",
-            message: format!("order {} is {}", payment.razorpay_order_id, payment.status.as_str()),
+            message: format!(
+                "order {} is {}",
+                payment.razorpay_order_id,
+                payment.status.as_str()
+            ),
         });
     }
     let razorpay_payment_id = ids::new_id(ids::PAYMENT);

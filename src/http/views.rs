@@ -133,7 +133,11 @@ impl MentorLeadView {
             status: l.status,
             verification_status: l.verification_status,
             price_per_lead,
-            name: if unlocked { l.contact.name.clone() } else { l.contact.initials() },
+            name: if unlocked {
+                l.contact.name.clone()
+            } else {
+                l.contact.initials()
+            },
             email: reveal(l.contact.email.as_str()),
             phone: reveal(l.contact.phone.as_str()),
             message: reveal(&l.contact.message),
@@ -203,7 +207,11 @@ impl PageParams {
         match self.cursor.as_deref() {
             None | Some("") => Ok(PageRequest::first(limit)),
             Some(cursor) => PageRequest::from_cursor(limit, cursor).ok_or_else(|| {
-                ApiError::unprocessable("INVALID_CURSOR", Some("cursor".into()), "cursor is not one this API issued")
+                ApiError::unprocessable(
+                    "INVALID_CURSOR",
+                    Some("cursor".into()),
+                    "cursor is not one this API issued",
+                )
             }),
         }
     }

@@ -39,7 +39,12 @@ pub enum GatewayError {
 #[async_trait]
 pub trait OrderGateway: Send + Sync + 'static {
     /// `receipt` is our payment id (Razorpay shows it in its dashboard).
-    async fn create_order(&self, amount: Paise, receipt: &str, lead_id: &str) -> Result<GatewayOrder, GatewayError>;
+    async fn create_order(
+        &self,
+        amount: Paise,
+        receipt: &str,
+        lead_id: &str,
+    ) -> Result<GatewayOrder, GatewayError>;
 }
 
 /// The payment side of the app: the gateway plus the keys that sign and check.

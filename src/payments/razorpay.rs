@@ -50,7 +50,12 @@ impl RazorpayGateway {
 
 #[async_trait]
 impl OrderGateway for RazorpayGateway {
-    async fn create_order(&self, amount: Paise, receipt: &str, lead_id: &str) -> Result<GatewayOrder, GatewayError> {
+    async fn create_order(
+        &self,
+        amount: Paise,
+        receipt: &str,
+        lead_id: &str,
+    ) -> Result<GatewayOrder, GatewayError> {
         let secret = String::from_utf8_lossy(self.key_secret.expose()).into_owned();
         let response = self
             .client
@@ -102,7 +107,9 @@ impl OrderGateway for RazorpayGateway {
                 code: err.error.code,
                 description: err.error.description,
             }),
-            Err(_) => Err(GatewayError::Unavailable(format!("HTTP {status} without a Razorpay error body"))),
+            Err(_) => Err(GatewayError::Unavailable(format!(
+                "HTTP {status} without a Razorpay error body"
+            ))),
         }
     }
 }

@@ -17,19 +17,30 @@ fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
 /// Checkout signature: hex(HMAC-SHA256(key_secret, order_id + "|" + payment_id)).
 pub fn checkout_signature(key_secret: &[u8], order_id: &str, payment_id: &str) -> String {
     hex::encode(
-        mac(key_secret, &[order_id.as_bytes(), b"|", payment_id.as_bytes()])
-            .finalize()
-            .into_bytes(),
+        mac(
+            key_secret,
+            &[order_id.as_bytes(), b"|", payment_id.as_bytes()],
+        )
+        .finalize()
+        .into_bytes(),
     )
 }
 
-pub fn verify_checkout(key_secret: &[u8], order_id: &str, payment_id: &str, signature_hex: &str) -> bool {
+pub fn verify_checkout(
+    key_secret: &[u8],
+    order_id: &str,
+    payment_id: &str,
+    signature_hex: &str,
+) -> bool {
     let Ok(given) = hex::decode(signature_hex.trim()) else {
         return false;
     };
-    mac(key_secret, &[order_id.as_bytes(), b"|", payment_id.as_bytes()])
-        .verify_slice(&given)
-        .is_ok()
+    mac(
+        key_secret,
+        &[order_id.as_bytes(), b"|", payment_id.as_bytes()],
+    )
+    .verify_slice(&given)
+    .is_ok()
 }
 
 /// Webhook signature: hex(HMAC-SHA256(webhook_secret, raw body)).
@@ -62,7 +73,12 @@ mod tests {
 
     #[test]
     fn tampered_checkout_values_fail() {
-        assert!(!verify_checkout(SECRET, ORDER, "pay_IH4NVgf4Dreq1m", EXPECTED));
+        assert!(!verify_checkout(
+            SECRET,
+            ORDER,
+            "pay_IH4NVgf4Dreq1m",
+            EXPECTED
+        ));
         assert!(!verify_checkout(b"other-secret", ORDER, PAYMENT, EXPECTED));
         assert!(!verify_checkout(SECRET, ORDER, PAYMENT, &EXPECTED[..62]));
         assert!(!verify_checkout(SECRET, ORDER, PAYMENT, "not hex"));
@@ -73,7 +89,11 @@ mod tests {
         let body = br#"{"event":"payment.captured"}"#;
         let sig = webhook_signature(b"whsec", body);
         assert!(verify_webhook(b"whsec", body, &sig));
-        assert!(!verify_webhook(b"whsec", br#"{"event":"payment.captured" }"#, &sig));
+        assert!(!verify_webhook(
+            b"whsec",
+            br#"{"event":"payment.captured" }"#,
+            &sig
+        ));
         assert!(!verify_webhook(b"other", body, &sig));
     }
 }

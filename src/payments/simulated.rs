@@ -11,7 +11,12 @@ pub struct SimulatedGateway;
 
 #[async_trait]
 impl OrderGateway for SimulatedGateway {
-    async fn create_order(&self, amount: Paise, _receipt: &str, _lead_id: &str) -> Result<GatewayOrder, GatewayError> {
+    async fn create_order(
+        &self,
+        amount: Paise,
+        _receipt: &str,
+        _lead_id: &str,
+    ) -> Result<GatewayOrder, GatewayError> {
         Ok(GatewayOrder {
             order_id: ids::new_id(ids::ORDER),
             amount,

@@ -6,9 +6,15 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookEvent {
     /// `order.paid` or `payment.captured`: complete the payment of this order.
-    Captured { order_id: String, payment_id: String },
+    Captured {
+        order_id: String,
+        payment_id: String,
+    },
     /// `payment.failed`: an attempt on this order failed.
-    Failed { order_id: String, payment_id: String },
+    Failed {
+        order_id: String,
+        payment_id: String,
+    },
     /// An event we do not act on (acknowledged so Razorpay stops retrying).
     Ignored(String),
 }
@@ -40,7 +46,8 @@ struct PaymentEntity {
 }
 
 pub fn parse(body: &[u8]) -> Result<WebhookEvent, WebhookParseError> {
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| WebhookParseError(e.to_string()))?;
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| WebhookParseError(e.to_string()))?;
     let payment = || {
         let entity = envelope
             .payload
@@ -48,20 +55,25 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, WebhookParseError> {
             .and_then(|p| p.payment.as_ref())
             .map(|w| &w.entity)
             .ok_or_else(|| WebhookParseError("payload.payment.entity is missing".into()))?;
-        let order_id = entity
-            .order_id
-            .clone()
-            .ok_or_else(|| WebhookParseError("payload.payment.entity.order_id is missing".into()))?;
+        let order_id = entity.order_id.clone().ok_or_else(|| {
+            WebhookParseError("payload.payment.entity.order_id is missing".into())
+        })?;
         Ok((order_id, entity.id.clone()))
     };
     match envelope.event.as_str() {
         "order.paid" | "payment.captured" => {
             let (order_id, payment_id) = payment()?;
-            Ok(WebhookEvent::Captured { order_id, payment_id })
+            Ok(WebhookEvent::Captured {
+                order_id,
+                payment_id,
+            })
         }
         "payment.failed" => {
             let (order_id, payment_id) = payment()?;
-            Ok(WebhookEvent::Failed { order_id, payment_id })
+            Ok(WebhookEvent::Failed {
+                order_id,
+                payment_id,
+            })
         }
         other => Ok(WebhookEvent::Ignored(other.to_string())),
     }
@@ -96,7 +108,10 @@ mod tests {
                 payment_id: "pay_1".into()
             }
         );
-        assert_eq!(parse(&body("refund.created")).unwrap(), WebhookEvent::Ignored("refund.created".into()));
+        assert_eq!(
+            parse(&body("refund.created")).unwrap(),
+            WebhookEvent::Ignored("refund.created".into())
+        );
         assert!(parse(b"{").is_err());
         assert!(parse(br#"{"event":"payment.captured","payload":{}}"#).is_err());
     }

@@ -137,7 +137,8 @@ pub trait Store: Send + Sync + 'static {
     // Accounts and sessions.
     async fn create_user(&self, new: NewUser) -> StoreResult<User>;
     /// Creates the bootstrap admin, or resets its name, role and password.
-    async fn upsert_admin(&self, email: &str, name: &str, password_hash: &str) -> StoreResult<User>;
+    async fn upsert_admin(&self, email: &str, name: &str, password_hash: &str)
+        -> StoreResult<User>;
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>>;
@@ -148,7 +149,11 @@ pub trait Store: Send + Sync + 'static {
     // Mentors.
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>>;
     async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>>;
-    async fn update_mentor_profile(&self, mentor_id: &str, update: ProfileUpdate) -> StoreResult<MentorProfile>;
+    async fn update_mentor_profile(
+        &self,
+        mentor_id: &str,
+        update: ProfileUpdate,
+    ) -> StoreResult<MentorProfile>;
     async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>>;
     /// Records the decision and its audit entry together.
     async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile>;
@@ -156,11 +161,20 @@ pub trait Store: Send + Sync + 'static {
     // Events.
     async fn create_event(&self, event: Event) -> StoreResult<Event>;
     async fn event(&self, event_id: &str) -> StoreResult<Option<Event>>;
-    async fn list_events(&self, filter: &EventFilter, page: PageRequest) -> StoreResult<Page<Event>>;
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>>;
     async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>>;
     /// Own events only (another mentor's is `NotFound`); the slot count may not drop below
     /// the live bookings; denormalised copies on the event's leads follow.
-    async fn update_event(&self, mentor_id: &str, event_id: &str, draft: EventDraft) -> StoreResult<Event>;
+    async fn update_event(
+        &self,
+        mentor_id: &str,
+        event_id: &str,
+        draft: EventDraft,
+    ) -> StoreResult<Event>;
     /// Refused with `EventHasBookings` while any lead holds a slot.
     async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()>;
 
@@ -170,9 +184,18 @@ pub trait Store: Send + Sync + 'static {
     async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>>;
     async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>>;
     /// The admin's view, newest first; `Some(PENDING)` is the verification queue.
-    async fn leads_by_status(&self, status: Option<LeadStatus>, page: PageRequest) -> StoreResult<Page<Lead>>;
+    async fn leads_by_status(
+        &self,
+        status: Option<LeadStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>>;
     /// Own bookings only; frees the slot and the learner's booking on the event.
-    async fn cancel_booking(&self, user_id: &str, lead_id: &str, now: Timestamp) -> StoreResult<Lead>;
+    async fn cancel_booking(
+        &self,
+        user_id: &str,
+        lead_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Lead>;
     /// Applies the decision, writes a verification log and an audit entry; a rejection frees
     /// the slot.
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<Lead>;

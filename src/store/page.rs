@@ -52,7 +52,8 @@ impl<T> Page<T> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = if more {
-            rows.last().map(|last| URL_SAFE_NO_PAD.encode(position(last)))
+            rows.last()
+                .map(|last| URL_SAFE_NO_PAD.encode(position(last)))
         } else {
             None
         };
@@ -72,9 +73,17 @@ mod tests {
         let page = Page::from_overfetch(vec![1, 2, 3], 2, |n| format!("pos-{n}"));
         assert_eq!(page.items, vec![1, 2]);
         let cursor = page.next_cursor.unwrap();
-        assert_eq!(PageRequest::from_cursor(2, &cursor).unwrap().after.as_deref(), Some("pos-2"));
+        assert_eq!(
+            PageRequest::from_cursor(2, &cursor)
+                .unwrap()
+                .after
+                .as_deref(),
+            Some("pos-2")
+        );
         assert!(PageRequest::from_cursor(2, "%%%").is_none());
-        assert!(Page::from_overfetch(vec![1, 2], 2, |n| n.to_string()).next_cursor.is_none());
+        assert!(Page::from_overfetch(vec![1, 2], 2, |n| n.to_string())
+            .next_cursor
+            .is_none());
         assert_eq!(PageRequest::first(1000).limit, MAX_LIMIT);
     }
 }

@@ -7,7 +7,8 @@ use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage};
 use crate::domain::user::User;
 use crate::store::{
-    Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError, StoreResult,
+    Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError,
+    StoreResult,
 };
 
 pub fn create_user(tx: &Connection, new: &NewUser) -> StoreResult<User> {
@@ -16,7 +17,14 @@ pub fn create_user(tx: &Connection, new: &NewUser) -> StoreResult<User> {
     let inserted = tx.execute(
         "INSERT INTO users (user_id, email, name, role, password_hash, picture, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email) DO NOTHING",
-        params![new.user_id, new.email, new.name, new.role.as_str(), new.password_hash, created],
+        params![
+            new.user_id,
+            new.email,
+            new.name,
+            new.role.as_str(),
+            new.password_hash,
+            created
+        ],
     )?;
     if inserted == 0 {
         return Err(Conflict::EmailTaken.into());
@@ -38,7 +46,13 @@ pub fn upsert_admin(tx: &Connection, email: &str, name: &str, hash: &str) -> Sto
          VALUES (?1, ?2, ?3, 'ADMIN', ?4, NULL, ?5)
          ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = 'ADMIN',
                                            password_hash = excluded.password_hash",
-        params![ids::new_id(ids::USER), email, name, hash, to_storage(&now())],
+        params![
+            ids::new_id(ids::USER),
+            email,
+            name,
+            hash,
+            to_storage(&now())
+        ],
     )?;
     credentials_by_email(tx, email)?
         .map(|c| c.user)
@@ -46,7 +60,10 @@ pub fn upsert_admin(tx: &Connection, email: &str, name: &str, hash: &str) -> Sto
 }
 
 pub fn credentials_by_email(conn: &Connection, email: &str) -> StoreResult<Option<Credentials>> {
-    let sql = format!("SELECT {}, password_hash FROM users WHERE email = ?1", rows::USER_COLUMNS);
+    let sql = format!(
+        "SELECT {}, password_hash FROM users WHERE email = ?1",
+        rows::USER_COLUMNS
+    );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([email])?;
     match rows.next()? {
@@ -59,7 +76,10 @@ pub fn credentials_by_email(conn: &Connection, email: &str) -> StoreResult<Optio
 }
 
 pub fn user(conn: &Connection, user_id: &str) -> StoreResult<Option<User>> {
-    let sql = format!("SELECT {} FROM users WHERE user_id = ?1", rows::USER_COLUMNS);
+    let sql = format!(
+        "SELECT {} FROM users WHERE user_id = ?1",
+        rows::USER_COLUMNS
+    );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([user_id])?;
     rows.next()?.map(rows::user).transpose()
@@ -108,8 +128,9 @@ pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {
 }
 
 pub fn session(conn: &Connection, token_hash: &str) -> StoreResult<Option<Session>> {
-    let mut stmt =
-        conn.prepare("SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = ?1")?;
+    let mut stmt = conn.prepare(
+        "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = ?1",
+    )?;
     let mut rows = stmt.query([token_hash])?;
     rows.next()?.map(rows::session).transpose()
 }
@@ -123,14 +144,22 @@ const MENTOR_COLUMNS: &str = "mentor_id, user_id, name, email, bio, expertise, e
     verification_status, verification_reason, created_at";
 
 /// `column` is one of our own key columns, never user input.
-pub fn mentor_where(conn: &Connection, column: &'static str, value: &str) -> StoreResult<Option<MentorProfile>> {
+pub fn mentor_where(
+    conn: &Connection,
+    column: &'static str,
+    value: &str,
+) -> StoreResult<Option<MentorProfile>> {
     let sql = format!("SELECT {MENTOR_COLUMNS} FROM mentors WHERE {column} = ?1");
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([value])?;
     rows.next()?.map(rows::mentor).transpose()
 }
 
-pub fn update_mentor_profile(tx: &Connection, mentor_id: &str, update: &ProfileUpdate) -> StoreResult<MentorProfile> {
+pub fn update_mentor_profile(
+    tx: &Connection,
+    mentor_id: &str,
+    update: &ProfileUpdate,
+) -> StoreResult<MentorProfile> {
     let expertise = serde_json::to_string(&update.expertise).map_err(anyhow::Error::new)?;
     let changed = tx.execute(
         "UPDATE mentors SET bio = ?2, expertise = ?3, experience = ?4, updated_at = ?5 WHERE mentor_id = ?1",
@@ -142,7 +171,10 @@ pub fn update_mentor_profile(tx: &Connection, mentor_id: &str, update: &ProfileU
     mentor_where(tx, "mentor_id", mentor_id)?.ok_or(StoreError::NotFound("mentor"))
 }
 
-pub fn list_mentors(conn: &Connection, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>> {
+pub fn list_mentors(
+    conn: &Connection,
+    status: Option<MentorStatus>,
+) -> StoreResult<Vec<MentorProfile>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {MENTOR_COLUMNS} FROM mentors WHERE (?1 IS NULL OR verification_status = ?1)
          ORDER BY created_at, mentor_id"
@@ -152,7 +184,8 @@ pub fn list_mentors(conn: &Connection, status: Option<MentorStatus>) -> StoreRes
 }
 
 pub fn decide_mentor(tx: &Connection, decision: &MentorDecision) -> StoreResult<MentorProfile> {
-    let current = mentor_where(tx, "mentor_id", &decision.mentor_id)?.ok_or(StoreError::NotFound("mentor"))?;
+    let current = mentor_where(tx, "mentor_id", &decision.mentor_id)?
+        .ok_or(StoreError::NotFound("mentor"))?;
     let next = current
         .verification_status
         .decide(decision.status)
@@ -161,12 +194,24 @@ pub fn decide_mentor(tx: &Connection, decision: &MentorDecision) -> StoreResult<
     tx.execute(
         "UPDATE mentors SET verification_status = ?2, verification_reason = ?3, updated_at = ?4
          WHERE mentor_id = ?1",
-        params![decision.mentor_id, next.as_str(), decision.reason, to_storage(&now)],
+        params![
+            decision.mentor_id,
+            next.as_str(),
+            decision.reason,
+            to_storage(&now)
+        ],
     )?;
     let action = match next {
         MentorStatus::Approved => AuditAction::MentorApproved,
         _ => AuditAction::MentorRejected,
     };
-    append_audit(tx, &decision.admin_id, action, &decision.mentor_id, decision.reason.as_deref(), now)?;
+    append_audit(
+        tx,
+        &decision.admin_id,
+        action,
+        &decision.mentor_id,
+        decision.reason.as_deref(),
+        now,
+    )?;
     mentor_where(tx, "mentor_id", &decision.mentor_id)?.ok_or(StoreError::NotFound("mentor"))
 }

@@ -19,20 +19,33 @@ pub fn append_audit(
     tx.execute(
         "INSERT INTO audit_log (audit_id, actor_id, action, target_id, reason, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![ids::new_id(ids::AUDIT), actor_id, action.as_str(), target_id, reason, to_storage(&now)],
+        params![
+            ids::new_id(ids::AUDIT),
+            actor_id,
+            action.as_str(),
+            target_id,
+            reason,
+            to_storage(&now)
+        ],
     )?;
     Ok(())
 }
 
 /// Newest first; the cursor is the log's sequence number.
 pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
-    let after: i64 = page.after.as_deref().and_then(|s| s.parse().ok()).unwrap_or(i64::MAX);
+    let after: i64 = page
+        .after
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(i64::MAX);
     let mut stmt = conn.prepare(
         "SELECT seq, audit_id, actor_id, action, target_id, reason, created_at FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![after, page.limit + 1])?;
-    let entries = rows::collect(&mut rows, |row| Ok((row.get::<_, i64>("seq")?, rows::audit(row)?)))?;
+    let entries = rows::collect(&mut rows, |row| {
+        Ok((row.get::<_, i64>("seq")?, rows::audit(row)?))
+    })?;
     let page = Page::from_overfetch(entries, page.limit, |(seq, _)| seq.to_string());
     Ok(Page {
         items: page.items.into_iter().map(|(_, e)| e).collect(),
@@ -42,16 +55,21 @@ pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<Audi
 
 pub fn analytics(conn: &Connection) -> StoreResult<Analytics> {
     let count = |sql: &str| -> StoreResult<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
-    let revenue_paise = count("SELECT COALESCE(SUM(amount_paise), 0) FROM payments WHERE status = 'COMPLETED'")?;
+    let revenue_paise =
+        count("SELECT COALESCE(SUM(amount_paise), 0) FROM payments WHERE status = 'COMPLETED'")?;
     Ok(Analytics {
         total_users: count("SELECT COUNT(*) FROM users")?,
         total_mentors: count("SELECT COUNT(*) FROM mentors")?,
         total_events: count("SELECT COUNT(*) FROM events")?,
         total_leads: count("SELECT COUNT(*) FROM leads")?,
-        verified_leads: count("SELECT COUNT(*) FROM leads WHERE status IN ('VERIFIED', 'PURCHASED')")?,
+        verified_leads: count(
+            "SELECT COUNT(*) FROM leads WHERE status IN ('VERIFIED', 'PURCHASED')",
+        )?,
         purchased_leads: count("SELECT COUNT(*) FROM leads WHERE status = 'PURCHASED'")?,
         total_revenue: Paise::new(revenue_paise).whole_rupees(),
         pending_leads: count("SELECT COUNT(*) FROM leads WHERE status = 'PENDING'")?,
-        pending_mentors: count("SELECT COUNT(*) FROM mentors WHERE verification_status = 'PENDING'")?,
+        pending_mentors: count(
+            "SELECT COUNT(*) FROM mentors WHERE verification_status = 'PENDING'",
+        )?,
     })
 }

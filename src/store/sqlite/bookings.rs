@@ -7,14 +7,20 @@ use crate::domain::ids;
 use crate::domain::lead::{Lead, LeadAction, LeadStatus};
 use crate::domain::time::{to_storage, Timestamp};
 use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
-use crate::store::{Conflict, LeadDecision, NewBooking, Page, PageRequest, StoreError, StoreResult};
+use crate::store::{
+    Conflict, LeadDecision, NewBooking, Page, PageRequest, StoreError, StoreResult,
+};
 
 const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
     status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at";
 
 /// Takes a slot with three compare-and-sets under the write lock: the learner's one booking
 /// on the event, a slot (`booked_slots < total_slots`), then the duplicate check.
-pub fn book_slot(tx: &Connection, cipher: &ContactCipher, booking: NewBooking) -> StoreResult<Lead> {
+pub fn book_slot(
+    tx: &Connection,
+    cipher: &ContactCipher,
+    booking: NewBooking,
+) -> StoreResult<Lead> {
     let event = catalog::event(tx, &booking.event_id)?.ok_or(StoreError::NotFound("event"))?;
     if event.has_started(booking.now) {
         return Err(Conflict::EventStarted.into());
@@ -85,7 +91,9 @@ fn has_duplicate(tx: &Connection, booking: &NewBooking) -> StoreResult<bool> {
 }
 
 pub fn lead(conn: &Connection, cipher: &ContactCipher, lead_id: &str) -> StoreResult<Option<Lead>> {
-    let mut stmt = conn.prepare(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE lead_id = ?1"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE lead_id = ?1"
+    ))?;
     let mut rows = stmt.query([lead_id])?;
     rows.next()?.map(|row| rows::lead(row, cipher)).transpose()
 }
@@ -119,7 +127,12 @@ pub fn leads_by_status(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE (?1 IS NULL OR status = ?1) AND (created_at, lead_id) < (?2, ?3)
          ORDER BY created_at DESC, lead_id DESC LIMIT ?4"
     ))?;
-    let mut rows = stmt.query(params![status.map(LeadStatus::as_str), after_ts, after_id, page.limit + 1])?;
+    let mut rows = stmt.query(params![
+        status.map(LeadStatus::as_str),
+        after_ts,
+        after_id,
+        page.limit + 1
+    ])?;
     let leads = rows::collect(&mut rows, |row| rows::lead(row, cipher))?;
     Ok(Page::from_overfetch(leads, page.limit, |l| {
         format!("{}|{}", to_storage(&l.created_at), l.lead_id)
@@ -127,7 +140,12 @@ pub fn leads_by_status(
 }
 
 /// Moves a lead to its next state, or answers why not (a 409 at the API).
-fn transition(tx: &Connection, lead: &Lead, action: LeadAction, now: Timestamp) -> StoreResult<LeadStatus> {
+fn transition(
+    tx: &Connection,
+    lead: &Lead,
+    action: LeadAction,
+    now: Timestamp,
+) -> StoreResult<LeadStatus> {
     let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
     let verification = verification.unwrap_or(lead.verification_status);
     tx.execute(
@@ -171,7 +189,11 @@ pub fn cancel_booking(
     lead(tx, cipher, lead_id)?.ok_or(StoreError::NotFound("booking"))
 }
 
-pub fn verify_lead(tx: &Connection, cipher: &ContactCipher, decision: &LeadDecision) -> StoreResult<Lead> {
+pub fn verify_lead(
+    tx: &Connection,
+    cipher: &ContactCipher,
+    decision: &LeadDecision,
+) -> StoreResult<Lead> {
     let current = lead(tx, cipher, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
     let (action, audit) = match decision.status {
         LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
@@ -199,7 +221,14 @@ pub fn verify_lead(tx: &Connection, cipher: &ContactCipher, decision: &LeadDecis
             to_storage(&decision.now)
         ],
     )?;
-    append_audit(tx, &decision.admin_id, audit, &decision.lead_id, decision.reason.as_deref(), decision.now)?;
+    append_audit(
+        tx,
+        &decision.admin_id,
+        audit,
+        &decision.lead_id,
+        decision.reason.as_deref(),
+        decision.now,
+    )?;
     lead(tx, cipher, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))
 }
 

@@ -6,7 +6,8 @@ use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage};
 use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
 
-const EVENT_COLUMNS: &str = "event_id, mentor_id, mentor_name, title, description, category, event_datetime,
+const EVENT_COLUMNS: &str =
+    "event_id, mentor_id, mentor_name, title, description, category, event_datetime,
     duration, total_slots, booked_slots, price_per_lead, created_at";
 
 pub fn create_event(tx: &Connection, event: Event) -> StoreResult<Event> {
@@ -32,18 +33,27 @@ pub fn create_event(tx: &Connection, event: Event) -> StoreResult<Event> {
 }
 
 pub fn event(conn: &Connection, event_id: &str) -> StoreResult<Option<Event>> {
-    let mut stmt = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?1"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?1"
+    ))?;
     let mut rows = stmt.query([event_id])?;
     rows.next()?.map(rows::event).transpose()
 }
 
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// Soonest first; the cursor is `event_datetime|event_id`.
-pub fn list_events(conn: &Connection, filter: &EventFilter, page: &PageRequest) -> StoreResult<Page<Event>> {
+pub fn list_events(
+    conn: &Connection,
+    filter: &EventFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Event>> {
     let mut clauses = vec!["(event_datetime, event_id) > (?, ?)".to_string()];
     let (after_ts, after_id) = split_cursor(page.after.as_deref());
     let mut args: Vec<Value> = vec![after_ts.into(), after_id.into()];
@@ -52,7 +62,11 @@ pub fn list_events(conn: &Connection, filter: &EventFilter, page: &PageRequest) 
             "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\')".into(),
         );
         let pattern = like_pattern(q);
-        args.extend([pattern.clone().into(), pattern.clone().into(), pattern.into()]);
+        args.extend([
+            pattern.clone().into(),
+            pattern.clone().into(),
+            pattern.into(),
+        ]);
     }
     if let Some(category) = &filter.category {
         clauses.push("category = ? COLLATE NOCASE".into());
@@ -97,7 +111,12 @@ fn own_event(tx: &Connection, mentor_id: &str, event_id: &str) -> StoreResult<Ev
         .ok_or(StoreError::NotFound("event"))
 }
 
-pub fn update_event(tx: &Connection, mentor_id: &str, event_id: &str, draft: &EventDraft) -> StoreResult<Event> {
+pub fn update_event(
+    tx: &Connection,
+    mentor_id: &str,
+    event_id: &str,
+    draft: &EventDraft,
+) -> StoreResult<Event> {
     let current = own_event(tx, mentor_id, event_id)?;
     if draft.total_slots < current.booked_slots {
         return Err(Conflict::SlotsBelowBooked {

@@ -49,7 +49,9 @@ impl From<rusqlite::Error> for StoreError {
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -61,8 +63,8 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path, cipher: ContactCipher) -> anyhow::Result<Self> {
-        let mut conn =
-            open_connection(path).with_context(|| format!("opening SQLite database {}", path.display()))?;
+        let mut conn = open_connection(path)
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
         schema::migrate(&mut conn).context("applying schema migrations")?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -133,106 +135,150 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        self.write(move |tx, _| accounts::create_user(tx, &new)).await
+        self.write(move |tx, _| accounts::create_user(tx, &new))
+            .await
     }
 
-    async fn upsert_admin(&self, email: &str, name: &str, password_hash: &str) -> StoreResult<User> {
-        let (email, name, hash) = (email.to_string(), name.to_string(), password_hash.to_string());
-        self.write(move |tx, _| accounts::upsert_admin(tx, &email, &name, &hash)).await
+    async fn upsert_admin(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        let (email, name, hash) = (
+            email.to_string(),
+            name.to_string(),
+            password_hash.to_string(),
+        );
+        self.write(move |tx, _| accounts::upsert_admin(tx, &email, &name, &hash))
+            .await
     }
 
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
         let email = email.to_string();
-        self.read(move |conn, _| accounts::credentials_by_email(conn, &email)).await
+        self.read(move |conn, _| accounts::credentials_by_email(conn, &email))
+            .await
     }
 
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, _| accounts::user(conn, &user_id)).await
+        self.read(move |conn, _| accounts::user(conn, &user_id))
+            .await
     }
 
     async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
-        self.read(move |conn, _| accounts::list_users(conn, &page)).await
+        self.read(move |conn, _| accounts::list_users(conn, &page))
+            .await
     }
 
     async fn create_session(&self, session: Session) -> StoreResult<()> {
-        self.write(move |tx, _| accounts::create_session(tx, &session)).await
+        self.write(move |tx, _| accounts::create_session(tx, &session))
+            .await
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         let token_hash = token_hash.to_string();
-        self.read(move |conn, _| accounts::session(conn, &token_hash)).await
+        self.read(move |conn, _| accounts::session(conn, &token_hash))
+            .await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_string();
-        self.write(move |tx, _| accounts::delete_session(tx, &token_hash)).await
+        self.write(move |tx, _| accounts::delete_session(tx, &token_hash))
+            .await
     }
 
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, _| accounts::mentor_where(conn, "user_id", &user_id)).await
+        self.read(move |conn, _| accounts::mentor_where(conn, "user_id", &user_id))
+            .await
     }
 
     async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
         let mentor_id = mentor_id.to_string();
-        self.read(move |conn, _| accounts::mentor_where(conn, "mentor_id", &mentor_id)).await
+        self.read(move |conn, _| accounts::mentor_where(conn, "mentor_id", &mentor_id))
+            .await
     }
 
-    async fn update_mentor_profile(&self, mentor_id: &str, update: ProfileUpdate) -> StoreResult<MentorProfile> {
+    async fn update_mentor_profile(
+        &self,
+        mentor_id: &str,
+        update: ProfileUpdate,
+    ) -> StoreResult<MentorProfile> {
         let mentor_id = mentor_id.to_string();
-        self.write(move |tx, _| accounts::update_mentor_profile(tx, &mentor_id, &update)).await
+        self.write(move |tx, _| accounts::update_mentor_profile(tx, &mentor_id, &update))
+            .await
     }
 
     async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>> {
-        self.read(move |conn, _| accounts::list_mentors(conn, status)).await
+        self.read(move |conn, _| accounts::list_mentors(conn, status))
+            .await
     }
 
     async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile> {
-        self.write(move |tx, _| accounts::decide_mentor(tx, &decision)).await
+        self.write(move |tx, _| accounts::decide_mentor(tx, &decision))
+            .await
     }
 
     async fn create_event(&self, event: Event) -> StoreResult<Event> {
-        self.write(move |tx, _| catalog::create_event(tx, event)).await
+        self.write(move |tx, _| catalog::create_event(tx, event))
+            .await
     }
 
     async fn event(&self, event_id: &str) -> StoreResult<Option<Event>> {
         let event_id = event_id.to_string();
-        self.read(move |conn, _| catalog::event(conn, &event_id)).await
+        self.read(move |conn, _| catalog::event(conn, &event_id))
+            .await
     }
 
-    async fn list_events(&self, filter: &EventFilter, page: PageRequest) -> StoreResult<Page<Event>> {
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>> {
         let filter = filter.clone();
-        self.read(move |conn, _| catalog::list_events(conn, &filter, &page)).await
+        self.read(move |conn, _| catalog::list_events(conn, &filter, &page))
+            .await
     }
 
     async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
         let mentor_id = mentor_id.to_string();
-        self.read(move |conn, _| catalog::mentor_events(conn, &mentor_id)).await
+        self.read(move |conn, _| catalog::mentor_events(conn, &mentor_id))
+            .await
     }
 
-    async fn update_event(&self, mentor_id: &str, event_id: &str, draft: EventDraft) -> StoreResult<Event> {
+    async fn update_event(
+        &self,
+        mentor_id: &str,
+        event_id: &str,
+        draft: EventDraft,
+    ) -> StoreResult<Event> {
         let (mentor_id, event_id) = (mentor_id.to_string(), event_id.to_string());
-        self.write(move |tx, _| catalog::update_event(tx, &mentor_id, &event_id, &draft)).await
+        self.write(move |tx, _| catalog::update_event(tx, &mentor_id, &event_id, &draft))
+            .await
     }
 
     async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
         let (mentor_id, event_id) = (mentor_id.to_string(), event_id.to_string());
-        self.write(move |tx, _| catalog::delete_event(tx, &mentor_id, &event_id)).await
+        self.write(move |tx, _| catalog::delete_event(tx, &mentor_id, &event_id))
+            .await
     }
 
     async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
-        self.write(move |tx, cipher| bookings::book_slot(tx, cipher, booking)).await
+        self.write(move |tx, cipher| bookings::book_slot(tx, cipher, booking))
+            .await
     }
 
     async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
         let lead_id = lead_id.to_string();
-        self.read(move |conn, cipher| bookings::lead(conn, cipher, &lead_id)).await
+        self.read(move |conn, cipher| bookings::lead(conn, cipher, &lead_id))
+            .await
     }
 
     async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, cipher| bookings::leads_where(conn, cipher, "user_id", &user_id)).await
+        self.read(move |conn, cipher| bookings::leads_where(conn, cipher, "user_id", &user_id))
+            .await
     }
 
     async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>> {
@@ -241,46 +287,63 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn leads_by_status(&self, status: Option<LeadStatus>, page: PageRequest) -> StoreResult<Page<Lead>> {
-        self.read(move |conn, cipher| bookings::leads_by_status(conn, cipher, status, &page)).await
+    async fn leads_by_status(
+        &self,
+        status: Option<LeadStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        self.read(move |conn, cipher| bookings::leads_by_status(conn, cipher, status, &page))
+            .await
     }
 
-    async fn cancel_booking(&self, user_id: &str, lead_id: &str, now: Timestamp) -> StoreResult<Lead> {
+    async fn cancel_booking(
+        &self,
+        user_id: &str,
+        lead_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Lead> {
         let (user_id, lead_id) = (user_id.to_string(), lead_id.to_string());
         self.write(move |tx, cipher| bookings::cancel_booking(tx, cipher, &user_id, &lead_id, now))
             .await
     }
 
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<Lead> {
-        self.write(move |tx, cipher| bookings::verify_lead(tx, cipher, &decision)).await
+        self.write(move |tx, cipher| bookings::verify_lead(tx, cipher, &decision))
+            .await
     }
 
     async fn open_order(&self, payment: Payment) -> StoreResult<OpenOrder> {
-        self.write(move |tx, _| payments::open_order(tx, payment)).await
+        self.write(move |tx, _| payments::open_order(tx, payment))
+            .await
     }
 
     async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>> {
         let lead_id = lead_id.to_string();
-        self.read(move |conn, _| payments::open_payment_for_lead(conn, &lead_id)).await
+        self.read(move |conn, _| payments::open_payment_for_lead(conn, &lead_id))
+            .await
     }
 
     async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
         let order_id = order_id.to_string();
-        self.read(move |conn, _| payments::payment_where(conn, "razorpay_order_id", &order_id)).await
+        self.read(move |conn, _| payments::payment_where(conn, "razorpay_order_id", &order_id))
+            .await
     }
 
     async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
         let payment_id = payment_id.to_string();
-        self.read(move |conn, _| payments::payment_where(conn, "payment_id", &payment_id)).await
+        self.read(move |conn, _| payments::payment_where(conn, "payment_id", &payment_id))
+            .await
     }
 
     async fn webhook_event_seen(&self, event_id: &str) -> StoreResult<bool> {
         let event_id = event_id.to_string();
-        self.read(move |conn, _| payments::webhook_event_seen(conn, &event_id)).await
+        self.read(move |conn, _| payments::webhook_event_seen(conn, &event_id))
+            .await
     }
 
     async fn record_payment(&self, capture: PaymentCapture) -> StoreResult<CaptureOutcome> {
-        self.write(move |tx, cipher| payments::record_payment(tx, cipher, &capture)).await
+        self.write(move |tx, cipher| payments::record_payment(tx, cipher, &capture))
+            .await
     }
 
     async fn record_payment_failure(
@@ -294,14 +357,21 @@ impl Store for SqliteStore {
         let razorpay_payment_id = razorpay_payment_id.map(str::to_string);
         let actor_id = actor_id.to_string();
         self.write(move |tx, _| {
-            payments::record_payment_failure(tx, &order_id, razorpay_payment_id.as_deref(), &actor_id, now)
+            payments::record_payment_failure(
+                tx,
+                &order_id,
+                razorpay_payment_id.as_deref(),
+                &actor_id,
+                now,
+            )
         })
         .await
     }
 
     async fn record_webhook_event(&self, event_id: &str, now: Timestamp) -> StoreResult<bool> {
         let event_id = event_id.to_string();
-        self.write(move |tx, _| payments::record_webhook_event(tx, &event_id, now)).await
+        self.write(move |tx, _| payments::record_webhook_event(tx, &event_id, now))
+            .await
     }
 
     async fn analytics(&self) -> StoreResult<Analytics> {
@@ -309,6 +379,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
-        self.read(move |conn, _| admin::audit_log(conn, &page)).await
+        self.read(move |conn, _| admin::audit_log(conn, &page))
+            .await
     }
 }

@@ -7,12 +7,19 @@ use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{to_storage, Timestamp};
 use crate::store::{CaptureOutcome, OpenOrder, PaymentCapture, StoreError, StoreResult};
 
-const PAYMENT_COLUMNS: &str = "payment_id, mentor_id, lead_id, razorpay_order_id, razorpay_payment_id,
+const PAYMENT_COLUMNS: &str =
+    "payment_id, mentor_id, lead_id, razorpay_order_id, razorpay_payment_id,
     amount_paise, currency, status, created_at, updated_at";
 
 /// `column` is one of our own key columns, never user input.
-pub fn payment_where(conn: &Connection, column: &'static str, value: &str) -> StoreResult<Option<Payment>> {
-    let mut stmt = conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE {column} = ?1"))?;
+pub fn payment_where(
+    conn: &Connection,
+    column: &'static str,
+    value: &str,
+) -> StoreResult<Option<Payment>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE {column} = ?1"
+    ))?;
     let mut rows = stmt.query([value])?;
     rows.next()?.map(rows::payment).transpose()
 }
@@ -28,7 +35,10 @@ pub fn open_payment_for_lead(conn: &Connection, lead_id: &str) -> StoreResult<Op
             other => Err(other),
         })?;
     match payment_id {
-        Some(id) => Ok(payment_where(conn, "payment_id", &id)?.filter(|p| p.status == PaymentStatus::Created)),
+        Some(id) => {
+            Ok(payment_where(conn, "payment_id", &id)?
+                .filter(|p| p.status == PaymentStatus::Created))
+        }
         None => Ok(None),
     }
 }
@@ -72,7 +82,13 @@ pub fn open_order(tx: &Connection, payment: Payment) -> StoreResult<OpenOrder> {
     })
 }
 
-fn set_status(tx: &Connection, payment_id: &str, status: PaymentStatus, rp_id: Option<&str>, now: Timestamp) -> StoreResult<()> {
+fn set_status(
+    tx: &Connection,
+    payment_id: &str,
+    status: PaymentStatus,
+    rp_id: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
     tx.execute(
         "UPDATE payments SET status = ?2, razorpay_payment_id = COALESCE(?3, razorpay_payment_id), updated_at = ?4
          WHERE payment_id = ?1",
@@ -87,8 +103,13 @@ fn set_status(tx: &Connection, payment_id: &str, status: PaymentStatus, rp_id: O
 }
 
 /// Settles a capture exactly once: a replay finds the payment settled and changes nothing.
-pub fn record_payment(tx: &Connection, cipher: &ContactCipher, capture: &PaymentCapture) -> StoreResult<CaptureOutcome> {
-    let payment = payment_where(tx, "razorpay_order_id", &capture.order_id)?.ok_or(StoreError::NotFound("order"))?;
+pub fn record_payment(
+    tx: &Connection,
+    cipher: &ContactCipher,
+    capture: &PaymentCapture,
+) -> StoreResult<CaptureOutcome> {
+    let payment = payment_where(tx, "razorpay_order_id", &capture.order_id)?
+        .ok_or(StoreError::NotFound("order"))?;
     let lead = bookings::lead(tx, cipher, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
     if payment.status.is_settled() {
         return Ok(CaptureOutcome {
@@ -98,14 +119,39 @@ pub fn record_payment(tx: &Connection, cipher: &ContactCipher, capture: &Payment
         });
     }
     let rp_id = Some(capture.razorpay_payment_id.as_str());
-    match bookings::unlock_lead(tx, &lead, &payment.mentor_id, &payment.payment_id, capture.now) {
+    match bookings::unlock_lead(
+        tx,
+        &lead,
+        &payment.mentor_id,
+        &payment.payment_id,
+        capture.now,
+    ) {
         Ok(()) => {
-            set_status(tx, &payment.payment_id, PaymentStatus::Completed, rp_id, capture.now)?;
-            append_audit(tx, &capture.actor_id, AuditAction::PaymentCompleted, &payment.payment_id, None, capture.now)?;
+            set_status(
+                tx,
+                &payment.payment_id,
+                PaymentStatus::Completed,
+                rp_id,
+                capture.now,
+            )?;
+            append_audit(
+                tx,
+                &capture.actor_id,
+                AuditAction::PaymentCompleted,
+                &payment.payment_id,
+                None,
+                capture.now,
+            )?;
         }
         Err(StoreError::Conflict(why)) => {
             // Money was taken for a lead that can no longer be sold: record the debt.
-            set_status(tx, &payment.payment_id, PaymentStatus::RefundDue, rp_id, capture.now)?;
+            set_status(
+                tx,
+                &payment.payment_id,
+                PaymentStatus::RefundDue,
+                rp_id,
+                capture.now,
+            )?;
             let reason = format!("lead {} could not be unlocked: {why}", lead.lead_id);
             append_audit(
                 tx,
@@ -119,7 +165,8 @@ pub fn record_payment(tx: &Connection, cipher: &ContactCipher, capture: &Payment
         Err(other) => return Err(other),
     }
     Ok(CaptureOutcome {
-        payment: payment_where(tx, "payment_id", &payment.payment_id)?.ok_or(StoreError::NotFound("payment"))?,
+        payment: payment_where(tx, "payment_id", &payment.payment_id)?
+            .ok_or(StoreError::NotFound("payment"))?,
         lead: bookings::lead(tx, cipher, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
         newly_settled: true,
     })
@@ -132,12 +179,20 @@ pub fn record_payment_failure(
     actor_id: &str,
     now: Timestamp,
 ) -> StoreResult<Payment> {
-    let payment = payment_where(tx, "razorpay_order_id", order_id)?.ok_or(StoreError::NotFound("order"))?;
+    let payment =
+        payment_where(tx, "razorpay_order_id", order_id)?.ok_or(StoreError::NotFound("order"))?;
     if !payment.status.accepts_failure() {
         return Ok(payment);
     }
     set_status(tx, &payment.payment_id, PaymentStatus::Failed, rp_id, now)?;
-    append_audit(tx, actor_id, AuditAction::PaymentFailed, &payment.payment_id, None, now)?;
+    append_audit(
+        tx,
+        actor_id,
+        AuditAction::PaymentFailed,
+        &payment.payment_id,
+        None,
+        now,
+    )?;
     payment_where(tx, "payment_id", &payment.payment_id)?.ok_or(StoreError::NotFound("payment"))
 }
 

@@ -58,7 +58,8 @@ pub fn mentor(row: &Row<'_>) -> StoreResult<MentorProfile> {
         name: row.get("name")?,
         email: row.get("email")?,
         bio: row.get("bio")?,
-        expertise: serde_json::from_str(&expertise).map_err(|_| corrupt("expertise", &expertise))?,
+        expertise: serde_json::from_str(&expertise)
+            .map_err(|_| corrupt("expertise", &expertise))?,
         experience: row.get("experience")?,
         verification_status: parsed(row, "verification_status", MentorStatus::from_stored)?,
         verification_reason: row.get("verification_reason")?,
@@ -86,9 +87,9 @@ pub fn event(row: &Row<'_>) -> StoreResult<Event> {
 pub fn lead(row: &Row<'_>, cipher: &ContactCipher) -> StoreResult<Lead> {
     let lead_id: String = row.get("lead_id")?;
     let sealed: Vec<u8> = row.get("contact_sealed")?;
-    let contact = cipher
-        .open(&lead_id, &sealed)
-        .map_err(|e| StoreError::Backend(anyhow::Error::new(e).context(format!("opening contact of {lead_id}"))))?;
+    let contact = cipher.open(&lead_id, &sealed).map_err(|e| {
+        StoreError::Backend(anyhow::Error::new(e).context(format!("opening contact of {lead_id}")))
+    })?;
     let notes: String = row.get("verification_notes")?;
     Ok(Lead {
         event_id: row.get("event_id")?,
@@ -99,7 +100,8 @@ pub fn lead(row: &Row<'_>, cipher: &ContactCipher) -> StoreResult<Lead> {
         contact,
         status: parsed(row, "status", LeadStatus::from_stored)?,
         verification_status: parsed(row, "verification_status", VerificationStatus::from_stored)?,
-        verification_notes: serde_json::from_str(&notes).map_err(|_| corrupt("verification_notes", &notes))?,
+        verification_notes: serde_json::from_str(&notes)
+            .map_err(|_| corrupt("verification_notes", &notes))?,
         purchased_by: row.get("purchased_by")?,
         payment_id: row.get("payment_id")?,
         created_at: ts(row, "created_at")?,

@@ -1,0 +1,14 @@
+//! HTTP integration tests: the real server on port 0 with its own SQLite file, driven like
+//! a user would drive it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod admin;
+mod auth;
+mod booking;
+mod errors;
+mod events;
+mod journey;
+mod payments;
+mod persistence;

@@ -1,0 +1,298 @@
+//! Shared test helpers: start the real app on port 0 with its own data directory, and act
+//! as learners, mentors and admins over HTTP.
+#![allow(dead_code)]
+
+pub mod fake_razorpay;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use leadbridge::config::Config;
+use leadbridge::startup::Application;
+use leadbridge::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub const ADMIN_EMAIL: &str = "admin@leadbridge.test";
+pub const ADMIN_PASSWORD: &str = "admin-pass-2026";
+pub const KEY_SECRET: &str = "test_key_secret_123";
+pub const WEBHOOK_SECRET: &str = "test_webhook_secret_456";
+pub const PASSWORD: &str = "learner-pass-2026";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A unique suffix for e-mails within one test process.
+pub fn unique() -> String {
+    format!(
+        "{}{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub data_dir: Arc<TempDir>,
+    pub store: Arc<dyn Store>,
+    pub vars: HashMap<String, String>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// Settings every test app starts from; `extra` overrides or adds variables.
+pub fn test_vars(data_dir: &TempDir, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = [
+        ("LEADBRIDGE_ADDR", "127.0.0.1:0"),
+        ("LEADBRIDGE_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("LEADBRIDGE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("RAZORPAY_KEY_ID", "rzp_test_key"),
+        ("RAZORPAY_KEY_SECRET", KEY_SECRET),
+        ("RAZORPAY_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("RUST_LOG", "warn"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.insert(
+        "LEADBRIDGE_DATA_DIR".into(),
+        data_dir.path().display().to_string(),
+    );
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    vars
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let vars = test_vars(&data_dir, extra);
+    start(vars, data_dir).await
+}
+
+async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp {
+    let config = Config::from_vars(&vars).expect("test config");
+    leadbridge::telemetry::init(&config.log_filter);
+    let app = Application::build(config).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        data_dir,
+        store,
+        vars,
+        handle,
+    }
+}
+
+impl TestApp {
+    /// Stops this server and starts a new one on the same data directory and settings.
+    pub async fn restart(self) -> TestApp {
+        self.handle.stop(true).await;
+        let mut vars = self.vars.clone();
+        vars.insert("LEADBRIDGE_ADDR".into(), "127.0.0.1:0".into());
+        start(vars, Arc::clone(&self.data_dir)).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A fresh browser-like client with its own cookie jar, not signed in.
+    pub fn anonymous(&self) -> Actor {
+        Actor {
+            base: self.address.clone(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+            user_id: String::new(),
+            email: String::new(),
+            access_token: String::new(),
+        }
+    }
+
+    /// Registers an account of `role` and returns it signed in.
+    pub async fn register(&self, role: &str, name: &str) -> Actor {
+        let mut actor = self.anonymous();
+        let email = format!("{}-{}@example.com", role.to_lowercase(), unique());
+        let (status, body) = actor
+            .call(
+                Method::POST,
+                "/api/auth/register",
+                Some(json!({"email": email, "password": PASSWORD, "name": name, "role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "register {role}: {body}");
+        actor.user_id = body["user_id"].as_str().expect("user_id").to_string();
+        actor.access_token = body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string();
+        actor.email = email;
+        actor
+    }
+
+    pub async fn learner(&self) -> Actor {
+        self.register("USER", "Lena Learner").await
+    }
+
+    pub async fn admin(&self) -> Actor {
+        let mut actor = self.anonymous();
+        let (status, body) = actor
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "admin login: {body}");
+        actor.user_id = body["user_id"].as_str().expect("user_id").to_string();
+        actor.access_token = body["access_token"].as_str().expect("token").to_string();
+        actor.email = ADMIN_EMAIL.into();
+        actor
+    }
+
+    /// A mentor whose profile an admin has approved; returns the mentor and its mentor_id.
+    pub async fn approved_mentor(&self, admin: &Actor) -> (Actor, String) {
+        let mentor = self.register("MENTOR", "Maya Mentor").await;
+        let (_, profile) = mentor.get("/api/mentor/profile").await;
+        let mentor_id = profile["mentor_id"]
+            .as_str()
+            .expect("mentor_id")
+            .to_string();
+        let (status, body) = admin
+            .call(
+                Method::PUT,
+                &format!("/api/admin/mentors/{mentor_id}/verify"),
+                Some(json!({"status": "APPROVED", "reason": "Profile verified"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "approve: {body}");
+        (mentor, mentor_id)
+    }
+
+    /// Publishes an event a week from now; returns its id.
+    pub async fn create_event(&self, mentor: &Actor, slots: i64, price: i64) -> String {
+        let (status, body) = mentor
+            .post(
+                "/api/mentor/events",
+                event_body("Rust for the web", slots, price),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "create event: {body}");
+        body["event_id"].as_str().expect("event_id").to_string()
+    }
+
+    /// Signs in as `learner`… books `event_id` with clean, unique contact details.
+    pub async fn book(&self, learner: &Actor, event_id: &str) -> (StatusCode, Value) {
+        learner
+            .post(&format!("/api/events/{event_id}/book"), clean_contact())
+            .await
+    }
+}
+
+/// A unique, valid Indian mobile number.
+pub fn unique_phone() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) as u64
+        + (std::process::id() as u64 % 1000) * 100_000;
+    format!("+91 9{:09}", n % 1_000_000_000)
+}
+
+pub fn clean_contact() -> Value {
+    json!({
+        "name": "Priya Sharma",
+        "email": format!("priya.{}@contact-example.org", unique()),
+        "phone": unique_phone(),
+        "message": "Interested in learning Rust"
+    })
+}
+
+pub fn event_body(title: &str, slots: i64, price: i64) -> Value {
+    let when = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    json!({
+        "title": title,
+        "description": "Hands-on session",
+        "category": "Programming",
+        "event_datetime": when,
+        "duration": 90,
+        "available_slots": slots,
+        "price_per_lead": price
+    })
+}
+
+/// Someone using the API: a cookie-keeping client plus what registration returned.
+#[derive(Clone)]
+pub struct Actor {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub user_id: String,
+    pub email: String,
+    pub access_token: String,
+}
+
+impl Actor {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+}
+
+/// Status and JSON body (Null when the body is empty).
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts our error shape and returns the code.
+pub fn error_code(body: &Value) -> &str {
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error without message: {body}"
+    );
+    code
+}
