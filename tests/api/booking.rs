@@ -45,6 +45,36 @@ async fn forty_concurrent_bookings_for_five_slots_sell_exactly_five() {
 }
 
 #[tokio::test]
+async fn two_servers_on_one_sqlite_file_never_oversell() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let admin = a.admin().await;
+    let (mentor, _) = a.approved_mentor(&admin).await;
+    let event_id = a.create_event(&mentor, 5, 500).await;
+    let mut learners = Vec::new();
+    for i in 0..30 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        learners.push((server, server.learner().await));
+    }
+    let attempts = learners.iter().map(|(server, l)| server.book(l, &event_id));
+    let results = futures_util::future::join_all(attempts).await;
+    let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(
+        ok,
+        5,
+        "{:?}",
+        results.iter().map(|(s, _)| s.as_u16()).collect::<Vec<_>>()
+    );
+    for server in [&a, &b] {
+        let (_, event) = server
+            .anonymous()
+            .get(&format!("/api/events/{event_id}"))
+            .await;
+        assert_eq!(event["available_slots"], 0);
+    }
+}
+
+#[tokio::test]
 async fn a_learner_cannot_book_the_same_event_twice_even_concurrently() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -100,6 +100,12 @@ impl TestApp {
         start(vars, Arc::clone(&self.data_dir)).await
     }
 
+    /// A second server on the same data directory (its own store connections), as a
+    /// second node sharing one SQLite file would be.
+    pub async fn sibling(&self) -> TestApp {
+        start(self.vars.clone(), Arc::clone(&self.data_dir)).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

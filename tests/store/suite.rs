@@ -1,0 +1,584 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use leadbridge::domain::audit::AuditAction;
+use leadbridge::domain::contact::{Contact, EmailAddress, PhoneNumber};
+use leadbridge::domain::event::{Event, EventDraft, EventFilter};
+use leadbridge::domain::ids;
+use leadbridge::domain::lead::{LeadStatus, VerificationStatus};
+use leadbridge::domain::mentor::MentorStatus;
+use leadbridge::domain::money::{Paise, Rupees};
+use leadbridge::domain::payment::{Payment, PaymentStatus};
+use leadbridge::domain::time::{now, Timestamp};
+use leadbridge::domain::user::Role;
+use leadbridge::store::{
+    Conflict, LeadDecision, NewBooking, NewUser, PageRequest, PaymentCapture, Session, Store,
+    StoreError,
+};
+
+type S = Arc<dyn Store>;
+
+async fn user(store: &S, role: Role) -> String {
+    let user_id = ids::new_id(ids::USER);
+    store
+        .create_user(NewUser {
+            email: format!("{user_id}@example.com"),
+            user_id: user_id.clone(),
+            name: "Test Person".into(),
+            role,
+            password_hash: "hash".into(),
+            mentor_id: (role == Role::Mentor).then(|| ids::new_id(ids::MENTOR)),
+            created_at: now(),
+        })
+        .await
+        .expect("create user");
+    user_id
+}
+
+async fn event_at(store: &S, slots: i64, when: Timestamp) -> Event {
+    store
+        .create_event(Event {
+            event_id: ids::new_id(ids::EVENT),
+            mentor_id: "mentor_conformance".into(),
+            mentor_name: "Maya".into(),
+            title: "Conformance".into(),
+            description: String::new(),
+            category: "Testing".into(),
+            event_datetime: when,
+            duration: 60,
+            total_slots: slots,
+            booked_slots: 0,
+            price_per_lead: Rupees::parse("price", 500).unwrap(),
+            created_at: now(),
+        })
+        .await
+        .expect("create event")
+}
+
+async fn event(store: &S, slots: i64) -> Event {
+    event_at(store, slots, now() + Duration::days(3)).await
+}
+
+fn contact(n: u32) -> Contact {
+    Contact {
+        name: "Asha Rao".into(),
+        email: EmailAddress::parse("email", &format!("asha{n}@example.org")).unwrap(),
+        phone: PhoneNumber::parse("phone", &format!("+91 98{:08}", n)).unwrap(),
+        message: String::new(),
+    }
+}
+
+fn booking(event_id: &str, user_id: &str, n: u32) -> NewBooking {
+    let c = contact(n);
+    NewBooking {
+        lead_id: ids::new_id(ids::LEAD),
+        event_id: event_id.into(),
+        user_id: user_id.into(),
+        blind_indexes: vec![
+            format!("e:{}", c.email.as_str()),
+            format!("p:{}", c.phone.as_str()),
+        ],
+        flags: vec![],
+        contact: c,
+        now: now(),
+    }
+}
+
+fn conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Conflict {
+    match result {
+        Err(StoreError::Conflict(c)) => c,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+async fn verified_lead(store: &S) -> (Event, String) {
+    let event = event(store, 5).await;
+    let learner = user(store, Role::User).await;
+    let lead = store
+        .book_slot(booking(&event.event_id, &learner, 1))
+        .await
+        .unwrap();
+    assert_eq!(lead.status, LeadStatus::Verified);
+    (event, lead.lead_id)
+}
+
+fn order(lead_id: &str) -> Payment {
+    Payment {
+        payment_id: ids::new_id(ids::PAYMENT),
+        mentor_id: "mentor_conformance".into(),
+        lead_id: lead_id.into(),
+        razorpay_order_id: ids::new_id(ids::ORDER),
+        razorpay_payment_id: None,
+        amount: Paise::new(50_000),
+        currency: "INR".into(),
+        status: PaymentStatus::Created,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn capture(order_id: &str) -> PaymentCapture {
+    PaymentCapture {
+        order_id: order_id.into(),
+        razorpay_payment_id: "pay_X".into(),
+        actor_id: "tester".into(),
+        now: now(),
+    }
+}
+
+pub async fn emails_are_unique_case_as_given(store: S) {
+    let first = NewUser {
+        user_id: ids::new_id(ids::USER),
+        email: "same@example.com".into(),
+        name: "A".into(),
+        role: Role::User,
+        password_hash: "h".into(),
+        mentor_id: None,
+        created_at: now(),
+    };
+    let mut second = first.clone();
+    second.user_id = ids::new_id(ids::USER);
+    store.create_user(first).await.unwrap();
+    assert_eq!(
+        conflict(store.create_user(second).await),
+        Conflict::EmailTaken
+    );
+    let found = store
+        .credentials_by_email("same@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.password_hash, "h");
+    assert!(store
+        .credentials_by_email("other@example.com")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn mentors_get_a_pending_profile_with_their_account(store: S) {
+    let user_id = user(&store, Role::Mentor).await;
+    let profile = store.mentor_by_user(&user_id).await.unwrap().unwrap();
+    assert_eq!(profile.verification_status, MentorStatus::Pending);
+    assert_eq!(
+        store
+            .mentor(&profile.mentor_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        user_id
+    );
+    let learner = user(&store, Role::User).await;
+    assert!(store.mentor_by_user(&learner).await.unwrap().is_none());
+}
+
+pub async fn bootstrap_admin_is_created_then_updated(store: S) {
+    let first = store
+        .upsert_admin("root@example.com", "Admin", "h1")
+        .await
+        .unwrap();
+    let second = store
+        .upsert_admin("root@example.com", "Admin", "h2")
+        .await
+        .unwrap();
+    assert_eq!(first.user_id, second.user_id);
+    assert_eq!(second.role, Role::Admin);
+    assert_eq!(
+        store
+            .credentials_by_email("root@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "h2"
+    );
+}
+
+pub async fn sessions_are_stored_found_and_deleted(store: S) {
+    let user_id = user(&store, Role::User).await;
+    let session = Session {
+        token_hash: "abc".into(),
+        user_id,
+        created_at: now(),
+        expires_at: now() + Duration::days(7),
+    };
+    store.create_session(session.clone()).await.unwrap();
+    let found = store.session("abc").await.unwrap().unwrap();
+    assert_eq!(found.user_id, session.user_id);
+    store.delete_session("abc").await.unwrap();
+    assert!(store.session("abc").await.unwrap().is_none());
+}
+
+pub async fn concurrent_bookings_never_oversell(store: S) {
+    let event = event(&store, 3).await;
+    let mut learners = Vec::new();
+    for _ in 0..20 {
+        learners.push(user(&store, Role::User).await);
+    }
+    let tasks: Vec<_> = learners
+        .iter()
+        .enumerate()
+        .map(|(i, learner)| {
+            let store = Arc::clone(&store);
+            let booking = booking(&event.event_id, learner, 100 + i as u32);
+            tokio::spawn(async move { store.book_slot(booking).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Conflict(Conflict::EventFull)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 3);
+    let stored = store.event(&event.event_id).await.unwrap().unwrap();
+    assert_eq!((stored.booked_slots, stored.available_slots()), (3, 0));
+}
+
+pub async fn one_live_booking_per_learner_per_event(store: S) {
+    let event = event(&store, 5).await;
+    let learner = user(&store, Role::User).await;
+    store
+        .book_slot(booking(&event.event_id, &learner, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        conflict(store.book_slot(booking(&event.event_id, &learner, 2)).await),
+        Conflict::AlreadyBooked
+    );
+    assert_eq!(
+        store
+            .event(&event.event_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .booked_slots,
+        1
+    );
+}
+
+pub async fn started_events_refuse_bookings(store: S) {
+    let past = event_at(&store, 5, now() - Duration::minutes(1)).await;
+    let learner = user(&store, Role::User).await;
+    assert_eq!(
+        conflict(store.book_slot(booking(&past.event_id, &learner, 1)).await),
+        Conflict::EventStarted
+    );
+    assert!(matches!(
+        store.book_slot(booking("event_missing", &learner, 1)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn duplicate_contacts_from_another_account_go_to_review(store: S) {
+    let event = event(&store, 5).await;
+    let (a, b) = (
+        user(&store, Role::User).await,
+        user(&store, Role::User).await,
+    );
+    let first = store
+        .book_slot(booking(&event.event_id, &a, 7))
+        .await
+        .unwrap();
+    let second = store
+        .book_slot(booking(&event.event_id, &b, 7))
+        .await
+        .unwrap();
+    assert_eq!(first.status, LeadStatus::Verified);
+    assert_eq!(second.status, LeadStatus::Pending);
+    assert_eq!(second.verification_status, VerificationStatus::Pending);
+    assert_eq!(
+        second.verification_notes,
+        vec!["DUPLICATE_CONTACT".to_string()]
+    );
+    assert_eq!(
+        second.contact,
+        contact(7),
+        "the contact reads back decrypted"
+    );
+}
+
+pub async fn cancelling_frees_the_slot_and_the_claim(store: S) {
+    let event = event(&store, 1).await;
+    let learner = user(&store, Role::User).await;
+    let lead = store
+        .book_slot(booking(&event.event_id, &learner, 1))
+        .await
+        .unwrap();
+    let stranger = user(&store, Role::User).await;
+    assert!(matches!(
+        store.cancel_booking(&stranger, &lead.lead_id, now()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let cancelled = store
+        .cancel_booking(&learner, &lead.lead_id, now())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, LeadStatus::Cancelled);
+    assert_eq!(
+        store
+            .event(&event.event_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .booked_slots,
+        0
+    );
+    // Same learner, same contact: allowed again, and not flagged as a duplicate of itself.
+    let again = store
+        .book_slot(booking(&event.event_id, &learner, 1))
+        .await
+        .unwrap();
+    assert_eq!(again.status, LeadStatus::Verified);
+}
+
+pub async fn admin_decisions_follow_the_state_machine_and_are_audited(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let decide = |status, reason: Option<&str>| LeadDecision {
+        lead_id: lead_id.clone(),
+        status,
+        reason: reason.map(str::to_string),
+        admin_id: "admin_1".into(),
+        now: now(),
+    };
+    let err = conflict(store.verify_lead(decide(LeadStatus::Verified, None)).await);
+    assert_eq!(err.code(), "INVALID_TRANSITION");
+    let rejected = store
+        .verify_lead(decide(LeadStatus::Rejected, Some("fake")))
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, LeadStatus::Rejected);
+    assert_eq!(rejected.verification_status, VerificationStatus::Rejected);
+    let log = store.audit_log(PageRequest::first(10)).await.unwrap();
+    assert_eq!(log.items[0].action, AuditAction::LeadRejected);
+    assert_eq!(log.items[0].reason.as_deref(), Some("fake"));
+    assert_eq!(log.items[0].actor_id, "admin_1");
+}
+
+pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
+    let event = event(&store, 3).await;
+    let learner = user(&store, Role::User).await;
+    let lead = store
+        .book_slot(booking(&event.event_id, &learner, 1))
+        .await
+        .unwrap();
+    let draft = |slots| EventDraft {
+        title: "Renamed".into(),
+        description: String::new(),
+        category: "Testing".into(),
+        event_datetime: event.event_datetime,
+        duration: 30,
+        total_slots: slots,
+        price_per_lead: Rupees::parse("price", 700).unwrap(),
+    };
+    assert_eq!(
+        conflict(
+            store
+                .update_event("mentor_conformance", &event.event_id, draft(0))
+                .await
+        ),
+        Conflict::SlotsBelowBooked { booked: 1 }
+    );
+    assert!(matches!(
+        store
+            .update_event("mentor_other", &event.event_id, draft(3))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let updated = store
+        .update_event("mentor_conformance", &event.event_id, draft(1))
+        .await
+        .unwrap();
+    assert_eq!(updated.available_slots(), 0);
+    assert_eq!(
+        store
+            .lead(&lead.lead_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .event_title,
+        "Renamed"
+    );
+    assert_eq!(
+        conflict(
+            store
+                .delete_event("mentor_conformance", &event.event_id)
+                .await
+        ),
+        Conflict::EventHasBookings { live: 1 }
+    );
+}
+
+pub async fn one_open_order_per_lead_under_concurrency(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let payment = order(&lead_id);
+            tokio::spawn(async move { store.open_order(payment).await.unwrap() })
+        })
+        .collect();
+    let mut created = 0;
+    let mut orders = std::collections::HashSet::new();
+    for task in tasks {
+        let opened = task.await.unwrap();
+        created += usize::from(opened.created);
+        orders.insert(opened.payment.razorpay_order_id);
+    }
+    assert_eq!((created, orders.len()), (1, 1));
+    let open = store
+        .open_payment_for_lead(&lead_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(orders.contains(&open.razorpay_order_id));
+}
+
+pub async fn captures_settle_once_however_often_reported(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let order_id = opened.payment.razorpay_order_id.clone();
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let capture = capture(&order_id);
+            tokio::spawn(async move { store.record_payment(capture).await.unwrap() })
+        })
+        .collect();
+    let mut newly = 0;
+    for task in tasks {
+        let outcome = task.await.unwrap();
+        newly += usize::from(outcome.newly_settled);
+        assert_eq!(outcome.lead.status, LeadStatus::Purchased);
+        assert_eq!(outcome.payment.status, PaymentStatus::Completed);
+    }
+    assert_eq!(newly, 1);
+    let lead = store.lead(&lead_id).await.unwrap().unwrap();
+    assert_eq!(lead.purchased_by.as_deref(), Some("mentor_conformance"));
+    assert_eq!(
+        lead.payment_id.as_deref(),
+        Some(opened.payment.payment_id.as_str())
+    );
+    assert_eq!(store.analytics().await.unwrap().total_revenue, 500);
+    assert!(store
+        .open_payment_for_lead(&lead_id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        store.record_payment(capture("order_unknown")).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn a_capture_for_an_unsellable_lead_is_recorded_as_refund_due(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let lead = store.lead(&lead_id).await.unwrap().unwrap();
+    store
+        .cancel_booking(&lead.user_id, &lead_id, now())
+        .await
+        .unwrap();
+    let outcome = store
+        .record_payment(capture(&opened.payment.razorpay_order_id))
+        .await
+        .unwrap();
+    assert_eq!(outcome.payment.status, PaymentStatus::RefundDue);
+    assert_eq!(outcome.lead.status, LeadStatus::Cancelled);
+    assert_eq!(store.analytics().await.unwrap().total_revenue, 0);
+    let log = store.audit_log(PageRequest::first(5)).await.unwrap();
+    assert_eq!(log.items[0].action, AuditAction::PaymentRefundDue);
+}
+
+pub async fn failures_never_undo_a_capture(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let order_id = opened.payment.razorpay_order_id;
+    store.record_payment(capture(&order_id)).await.unwrap();
+    let after = store
+        .record_payment_failure(&order_id, Some("pay_old"), "tester", now())
+        .await
+        .unwrap();
+    assert_eq!(after.status, PaymentStatus::Completed);
+    assert_eq!(
+        store
+            .payment_by_order(&order_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        PaymentStatus::Completed
+    );
+}
+
+pub async fn webhook_events_are_remembered_once(store: S) {
+    assert!(!store.webhook_event_seen("evt_1").await.unwrap());
+    assert!(store.record_webhook_event("evt_1", now()).await.unwrap());
+    assert!(!store.record_webhook_event("evt_1", now()).await.unwrap());
+    assert!(store.webhook_event_seen("evt_1").await.unwrap());
+}
+
+pub async fn listings_page_in_a_stable_order(store: S) {
+    let base = now() + Duration::days(10);
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        expected.push(
+            event_at(&store, 1, base + Duration::hours(i))
+                .await
+                .event_id,
+        );
+    }
+    let filter = EventFilter {
+        from: Some(base),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let result = store.list_events(&filter, page.clone()).await.unwrap();
+        seen.extend(result.items.iter().map(|e| e.event_id.clone()));
+        match result.next_cursor {
+            Some(cursor) => page = PageRequest::from_cursor(2, &cursor).unwrap(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+
+    let text = EventFilter {
+        q: Some("conform".into()),
+        category: Some("TESTING".into()),
+        ..Default::default()
+    };
+    let found = store
+        .list_events(&text, PageRequest::first(100))
+        .await
+        .unwrap();
+    assert!(found.items.iter().all(|e| text.matches(e)));
+    assert!(found.items.len() >= 5);
+}
+
+pub async fn analytics_count_what_is_stored(store: S) {
+    let before = store.analytics().await.unwrap();
+    let (_, lead_id) = verified_lead(&store).await;
+    let after = store.analytics().await.unwrap();
+    assert_eq!(after.total_events, before.total_events + 1);
+    assert_eq!(after.total_leads, before.total_leads + 1);
+    assert_eq!(after.verified_leads, before.verified_leads + 1);
+    assert_eq!(after.total_users, before.total_users + 1);
+    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    store
+        .record_payment(capture(&opened.payment.razorpay_order_id))
+        .await
+        .unwrap();
+    let paid = store.analytics().await.unwrap();
+    assert_eq!(paid.purchased_leads, before.purchased_leads + 1);
+    assert_eq!(
+        paid.verified_leads,
+        before.verified_leads + 1,
+        "purchased leads stay counted as verified"
+    );
+    assert_eq!(paid.total_revenue, before.total_revenue + 500);
+}
