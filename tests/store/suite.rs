@@ -84,6 +84,24 @@ fn booking(event_id: &str, user_id: &str, n: u32) -> NewBooking {
     }
 }
 
+/// Runs one future per input at once on the runtime's threads and collects the results.
+async fn concurrently<I, T, F, Fut>(inputs: Vec<I>, f: F) -> Vec<T>
+where
+    F: Fn(I) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = inputs
+        .into_iter()
+        .map(|input| tokio::spawn(f(input)))
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.expect("task panicked"));
+    }
+    out
+}
+
 fn conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Conflict {
     match result {
         Err(StoreError::Conflict(c)) => c,
@@ -216,18 +234,19 @@ pub async fn concurrent_bookings_never_oversell(store: S) {
     for _ in 0..20 {
         learners.push(user(&store, Role::User).await);
     }
-    let tasks: Vec<_> = learners
+    let bookings = learners
         .iter()
         .enumerate()
-        .map(|(i, learner)| {
-            let store = Arc::clone(&store);
-            let booking = booking(&event.event_id, learner, 100 + i as u32);
-            tokio::spawn(async move { store.book_slot(booking).await })
-        })
+        .map(|(i, learner)| booking(&event.event_id, learner, 100 + i as u32))
         .collect();
+    let results = concurrently(bookings, |booking| {
+        let store = Arc::clone(&store);
+        async move { store.book_slot(booking).await }
+    })
+    .await;
     let mut ok = 0;
-    for task in tasks {
-        match task.await.unwrap() {
+    for result in results {
+        match result {
             Ok(_) => ok += 1,
             Err(StoreError::Conflict(Conflict::EventFull)) => {}
             Err(other) => panic!("unexpected {other:?}"),
@@ -414,17 +433,15 @@ pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
 
 pub async fn one_open_order_per_lead_under_concurrency(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            let payment = order(&lead_id);
-            tokio::spawn(async move { store.open_order(payment).await.unwrap() })
-        })
-        .collect();
+    let payments = (0..8).map(|_| order(&lead_id)).collect();
+    let results = concurrently(payments, |payment| {
+        let store = Arc::clone(&store);
+        async move { store.open_order(payment).await.unwrap() }
+    })
+    .await;
     let mut created = 0;
     let mut orders = std::collections::HashSet::new();
-    for task in tasks {
-        let opened = task.await.unwrap();
+    for opened in results {
         created += usize::from(opened.created);
         orders.insert(opened.payment.razorpay_order_id);
     }
@@ -441,16 +458,14 @@ pub async fn captures_settle_once_however_often_reported(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
     let opened = store.open_order(order(&lead_id)).await.unwrap();
     let order_id = opened.payment.razorpay_order_id.clone();
-    let tasks: Vec<_> = (0..5)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            let capture = capture(&order_id);
-            tokio::spawn(async move { store.record_payment(capture).await.unwrap() })
-        })
-        .collect();
+    let captures = (0..5).map(|_| capture(&order_id)).collect();
+    let results = concurrently(captures, |capture| {
+        let store = Arc::clone(&store);
+        async move { store.record_payment(capture).await.unwrap() }
+    })
+    .await;
     let mut newly = 0;
-    for task in tasks {
-        let outcome = task.await.unwrap();
+    for outcome in results {
         newly += usize::from(outcome.newly_settled);
         assert_eq!(outcome.lead.status, LeadStatus::Purchased);
         assert_eq!(outcome.payment.status, PaymentStatus::Completed);
