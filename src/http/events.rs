@@ -31,8 +31,10 @@ pub struct EventQuery {
     /// Exact category (case-insensitive).
     pub category: Option<String>,
     pub mentor_id: Option<String>,
-    /// Events at or after this RFC 3339 time or date (`2026-02-01`).
+    /// Events at or after this RFC 3339 time or date (`2026-02-01`). Defaults to now:
+    /// events that have started are left out unless `include_past=true` or `from` is given.
     pub from: Option<String>,
+    pub include_past: Option<bool>,
     /// Events at or before this RFC 3339 time or date (a date includes the whole day).
     pub to: Option<String>,
     pub limit: Option<u32>,
@@ -67,8 +69,8 @@ fn non_empty(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Browse events, soonest first (`event_datetime` ascending, then id). The next page's
-/// cursor is in the `X-Next-Cursor` header.
+/// Browse upcoming events, soonest first (`event_datetime` ascending, then id). The next
+/// page's cursor is in the `X-Next-Cursor` header.
 #[utoipa::path(
     tag = "events",
     params(EventQuery),
@@ -86,9 +88,11 @@ async fn list_events(
         q: non_empty(&query.q),
         category: non_empty(&query.category),
         mentor_id: non_empty(&query.mentor_id),
-        from: non_empty(&query.from)
-            .map(|v| parse_bound("from", &v, false))
-            .transpose()?,
+        from: match non_empty(&query.from) {
+            Some(from) => Some(parse_bound("from", &from, false)?),
+            None if query.include_past == Some(true) => None,
+            None => Some(now()),
+        },
         to: non_empty(&query.to)
             .map(|v| parse_bound("to", &v, true))
             .transpose()?,

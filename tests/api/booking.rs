@@ -124,6 +124,18 @@ async fn past_events_cannot_be_booked() {
     let (status, body) = app.book(&learner, &event.event_id).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_code(&body), "EVENT_STARTED");
+
+    // Started events leave the default listing but stay reachable on request.
+    let listed = |v: &serde_json::Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event_id"] == event.event_id.as_str())
+    };
+    let (_, upcoming) = learner.get("/api/events?limit=100").await;
+    assert!(!listed(&upcoming));
+    let (_, all) = learner.get("/api/events?include_past=true&limit=100").await;
+    assert!(listed(&all));
 }
 
 #[tokio::test]
