@@ -99,7 +99,7 @@ impl Config {
             None => SocketAddr::from(([127, 0, 0, 1], 8001)),
         };
         let data_dir = PathBuf::from(get("LEADBRIDGE_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        fs::create_dir_all(&data_dir).map_err(|e| {
+        create_private_dir(&data_dir).map_err(|e| {
             bad(
                 "LEADBRIDGE_DATA_DIR",
                 format!("cannot create {}: {e}", data_dir.display()),
@@ -290,6 +290,19 @@ fn razorpay_settings(
     })
 }
 
+/// Creates the data directory readable by its owner only (it holds keys, password hashes
+/// and sealed contacts); an existing directory keeps the permissions its operator chose.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Razorpay secrets are text; a generated one is used as its hex form.
 fn hex_secret(raw: Secret) -> Secret {
     Secret::new(hex::encode(raw.expose()).into_bytes())
@@ -401,6 +414,12 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let fresh = dir.path().join("fresh/nested");
+            let mut with_fresh = vars(dir.path(), &[]);
+            with_fresh.insert("LEADBRIDGE_DATA_DIR".into(), fresh.display().to_string());
+            Config::from_vars(&with_fresh).unwrap();
+            let mode = fs::metadata(&fresh).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
         }
     }
 
