@@ -77,7 +77,24 @@ pub struct Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let vars: HashMap<String, String> = std::env::vars().collect();
+        let mut vars = HashMap::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().map(str::to_string) else {
+                continue;
+            };
+            match value.into_string() {
+                Ok(value) => {
+                    vars.insert(name, value);
+                }
+                Err(_) if is_ours(&name) => {
+                    return Err(ConfigError {
+                        var: known_name(&name),
+                        message: "is not valid UTF-8".into(),
+                    })
+                }
+                Err(_) => {}
+            }
+        }
         Self::from_vars(&vars)
     }
 
@@ -195,6 +212,37 @@ impl Config {
             log_filter,
         })
     }
+}
+
+/// Every variable this configuration reads.
+const VARIABLES: &[&str] = &[
+    "LEADBRIDGE_ADDR",
+    "LEADBRIDGE_DATA_DIR",
+    "LEADBRIDGE_DATABASE_URL",
+    "LEADBRIDGE_ADMIN_EMAIL",
+    "LEADBRIDGE_ADMIN_PASSWORD",
+    "LEADBRIDGE_JWT_SECRET",
+    "LEADBRIDGE_DATA_KEY",
+    "LEADBRIDGE_ALLOWED_ORIGINS",
+    "LEADBRIDGE_PAYMENTS",
+    "RAZORPAY_KEY_ID",
+    "RAZORPAY_KEY_SECRET",
+    "RAZORPAY_WEBHOOK_SECRET",
+    "RAZORPAY_API_BASE",
+    "RAZORPAY_TIMEOUT_MS",
+    "RUST_LOG",
+];
+
+fn is_ours(name: &str) -> bool {
+    VARIABLES.contains(&name)
+}
+
+fn known_name(name: &str) -> &'static str {
+    VARIABLES
+        .iter()
+        .find(|v| **v == name)
+        .copied()
+        .unwrap_or("environment")
 }
 
 fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {

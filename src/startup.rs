@@ -13,13 +13,41 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::AccessTokens;
 use crate::auth::password;
-use crate::config::{Config, DatabaseUrl};
-use crate::crypto::{BlindIndexer, ContactCipher};
+use crate::config::{AdminBootstrap, Config, DatabaseUrl};
+use crate::crypto::Vault;
+use crate::domain::user::Role;
 use crate::http::{self, csrf, json};
 use crate::payments::Payments;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use crate::store::{Conflict, Store, StoreError};
+
+/// Makes the configured admin account exist with the configured password. An unchanged
+/// password leaves the account (and its sessions) alone; a new one ends its sessions.
+async fn bootstrap_admin(store: &dyn Store, admin: &AdminBootstrap) -> anyhow::Result<()> {
+    let secret = String::from_utf8_lossy(admin.password.expose()).into_owned();
+    if let Some(existing) = store.credentials_by_email(&admin.email).await? {
+        let stored = existing.password_hash.clone();
+        let given = secret.clone();
+        let unchanged = web::block(move || password::verify(&given, &stored)).await?;
+        if unchanged && existing.user.role == Role::Admin {
+            tracing::info!(user_id = %existing.user.user_id, "bootstrap admin ready");
+            return Ok(());
+        }
+    }
+    let hash = web::block(move || password::hash(&secret)).await??;
+    match store.upsert_admin(&admin.email, "Administrator", &hash).await {
+        Ok(user) => {
+            tracing::info!(user_id = %user.user_id, "bootstrap admin ready (password set)");
+            Ok(())
+        }
+        Err(StoreError::Conflict(Conflict::AdminEmailInUse)) => Err(anyhow::anyhow!(
+            "LEADBRIDGE_ADMIN_EMAIL: {} belongs to a learner or mentor account; choose another e-mail",
+            admin.email
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
 
 pub struct Application {
     port: u16,
@@ -32,28 +60,22 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store: Arc<dyn Store> = match &config.database {
             DatabaseUrl::Sqlite(path) => {
-                let cipher = ContactCipher::new(&config.data_key);
+                let vault = Vault::new(&config.data_key);
                 let path = path.clone();
                 Arc::new(
-                    tokio::task::spawn_blocking(move || SqliteStore::open(&path, cipher))
+                    tokio::task::spawn_blocking(move || SqliteStore::open(&path, vault))
                         .await
                         .context("opening the store")??,
                 )
             }
         };
         if let Some(admin) = &config.admin {
-            let secret = String::from_utf8_lossy(admin.password.expose()).into_owned();
-            let hash = web::block(move || password::hash(&secret)).await??;
-            let user = store
-                .upsert_admin(&admin.email, "Administrator", &hash)
-                .await?;
-            tracing::info!(user_id = %user.user_id, email = %user.email, "bootstrap admin ready");
+            bootstrap_admin(store.as_ref(), admin).await?;
         }
         let state = web::Data::new(AppState {
             store,
             tokens: AccessTokens::new(&config.jwt_secret),
             payments: Payments::new(config.razorpay.clone())?,
-            blind_index: BlindIndexer::new(&config.data_key),
             allowed_origins: config.allowed_origins.clone(),
         });
 
@@ -75,7 +97,6 @@ impl Application {
                 .into_utoipa_app()
                 .map(|app| {
                     app.app_data(app_state.clone())
-                        .app_data(json::query_config())
                         .app_data(json::path_config())
                         .route("/docs", web::get().to(http::docs_redirect))
                         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))

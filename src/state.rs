@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::auth::jwt::AccessTokens;
-use crate::crypto::BlindIndexer;
 use crate::payments::Payments;
 use crate::store::Store;
 
@@ -12,8 +11,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tokens: AccessTokens,
     pub payments: Payments,
-    /// Keyed hashes of contacts for duplicate detection.
-    pub blind_index: BlindIndexer,
     /// Origins trusted for cookie-authenticated writes besides the server's own.
     pub allowed_origins: Vec<String>,
 }

@@ -25,7 +25,9 @@ impl BlindIndexer {
         }
     }
 
-    fn index(&self, kind: &str, value: &str) -> String {
+    /// HMAC of `value` under this indexer's key, separated by `kind` so equal strings of
+    /// different kinds (an e-mail and a phone) never collide.
+    pub fn index(&self, kind: &str, value: &str) -> String {
         // unwrap: HMAC accepts keys of any length.
         let mut mac = HmacSha256::new_from_slice(self.key.expose()).expect("hmac key");
         mac.update(kind.as_bytes());

@@ -62,6 +62,8 @@ pub struct AuditEntry {
 
 /// Actor ids for changes no person made directly.
 pub const ACTOR_WEBHOOK: &str = "razorpay_webhook";
+/// Consequences the store applies by itself (e.g. voiding orders of a lead no longer for sale).
+pub const ACTOR_SYSTEM: &str = "system";
 
 #[cfg(test)]
 mod tests {

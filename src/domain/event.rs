@@ -8,6 +8,8 @@ use super::{bounded_text, money::Rupees, time::Timestamp, ValidationError};
 /// Upper bound on slots per event; a mentor session is not a stadium.
 pub const MAX_SLOTS: i64 = 10_000;
 pub const MAX_DURATION_MINUTES: i64 = 24 * 60;
+/// How far ahead an event may be scheduled.
+pub const MAX_DAYS_AHEAD: i64 = 5 * 366;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Event {
@@ -79,6 +81,13 @@ impl EventDraft {
                 "event_datetime",
                 "VALIDATION_FAILED",
                 "must be in the future",
+            ));
+        }
+        if event_datetime > now + chrono::Duration::days(MAX_DAYS_AHEAD) {
+            return Err(ValidationError::new(
+                "event_datetime",
+                "VALIDATION_FAILED",
+                "must be within five years from now",
             ));
         }
         if !(1..=MAX_DURATION_MINUTES).contains(&input.duration) {
@@ -171,6 +180,13 @@ mod tests {
             EventDraft::parse(input("soon"), now).unwrap_err().field,
             "event_datetime"
         );
+        for too_far in ["2032-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59"] {
+            assert_eq!(
+                EventDraft::parse(input(too_far), now).unwrap_err().field,
+                "event_datetime",
+                "{too_far}"
+            );
+        }
         let mut zero_slots = input("2026-02-01T10:00:00Z");
         zero_slots.total_slots = 0;
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Timestamps: UTC, RFC 3339 on the wire, and one fixed-width form in storage so that
 //! text order equals time order (needed for cursors and range filters on any backend).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 
 pub type Timestamp = DateTime<Utc>;
 
@@ -14,11 +14,13 @@ pub fn to_storage(ts: &Timestamp) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Parses any RFC 3339 timestamp (with an offset) into UTC.
+/// Parses any RFC 3339 timestamp (with an offset) into UTC. Instants outside the years
+/// 1–9999 in UTC are refused: their storage form would not sort or parse back.
 pub fn parse_rfc3339(value: &str) -> Option<Timestamp> {
     DateTime::parse_from_rfc3339(value.trim())
         .ok()
         .map(|dt| dt.with_timezone(&Utc))
+        .filter(|dt| (1..=9999).contains(&dt.year()))
 }
 
 #[cfg(test)]
@@ -33,5 +35,9 @@ mod tests {
         assert!(to_storage(&a) < to_storage(&b));
         assert_eq!(to_storage(&a), "2026-01-05T04:30:00.000000Z");
         assert!(parse_rfc3339("yesterday").is_none());
+        // 9999-12-31T23:59:59-23:59 is year 10000 in UTC.
+        assert!(parse_rfc3339("9999-12-31T23:59:59-23:59").is_none());
+        assert!(parse_rfc3339("0001-01-01T00:00:00+01:00").is_none());
+        assert!(parse_rfc3339("9999-12-31T00:00:00Z").is_some());
     }
 }

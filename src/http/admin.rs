@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::Admin;
-use super::json::Json;
+use super::json::{Json, Query};
 use super::views::{paged, AdminLeadView, PageParams};
 use crate::domain::audit::AuditEntry;
 use crate::domain::bounded_text;
@@ -50,7 +50,7 @@ pub struct MentorQuery {
 async fn list_mentors(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: web::Query<MentorQuery>,
+    query: Query<MentorQuery>,
 ) -> Result<web::Json<Vec<MentorProfile>>, ApiError> {
     Ok(web::Json(state.store.list_mentors(query.status).await?))
 }
@@ -142,7 +142,7 @@ pub struct LeadQuery {
 async fn list_leads(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: web::Query<LeadQuery>,
+    query: Query<LeadQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageParams {
         limit: query.limit,
@@ -217,7 +217,7 @@ async fn verify_lead(
 async fn list_users(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: web::Query<PageParams>,
+    query: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let users = state.store.list_users(query.to_request()?).await?;
     Ok(paged(users))
@@ -229,7 +229,7 @@ async fn list_users(
 async fn audit_log(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: web::Query<PageParams>,
+    query: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let entries = state.store.audit_log(query.to_request()?).await?;
     Ok(paged(entries))

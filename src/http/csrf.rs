@@ -7,7 +7,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AUTHORIZATION, ORIGIN};
+use actix_web::http::header::{HeaderName, AUTHORIZATION, HOST, ORIGIN};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
@@ -16,6 +16,8 @@ use super::error::ApiError;
 use crate::auth::SESSION_COOKIE;
 use crate::config::normalise_origin;
 use crate::state::AppState;
+
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 fn is_safe(method: &Method) -> bool {
     matches!(
@@ -33,6 +35,30 @@ pub fn origin_allowed(origin: &str, host: &str, allowed: &[String]) -> bool {
     authority.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a == &origin)
 }
 
+/// Why a cookie-authenticated write is refused, if it is.
+fn forged(req: &ServiceRequest) -> Option<String> {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+    };
+    match header(ORIGIN) {
+        Some(origin) => {
+            // The Host header as the client sent it; forwarded-host headers are not trusted.
+            let host = header(HOST).unwrap_or_default();
+            let allowed = req
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.allowed_origins.clone())
+                .unwrap_or_default();
+            (!origin_allowed(&origin, &host, &allowed))
+                .then(|| format!("requests from {origin} may not use this site's session cookie"))
+        }
+        // Browsers that omit Origin still say where a request came from.
+        None => (header(SEC_FETCH_SITE).as_deref() == Some("cross-site"))
+            .then(|| "cross-site requests may not use this site's session cookie".to_string()),
+    }
+}
+
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -40,20 +66,8 @@ pub async fn guard(
     let cookie_authenticated =
         req.cookie(SESSION_COOKIE).is_some() && !req.headers().contains_key(AUTHORIZATION);
     if cookie_authenticated && !is_safe(req.method()) {
-        if let Some(origin) = req.headers().get(ORIGIN) {
-            let origin = origin.to_str().unwrap_or_default().to_string();
-            let host = req.connection_info().host().to_string();
-            let allowed = req
-                .app_data::<web::Data<AppState>>()
-                .map(|s| s.allowed_origins.clone())
-                .unwrap_or_default();
-            if !origin_allowed(&origin, &host, &allowed) {
-                return Err(ApiError::forbidden(
-                    "CSRF_ORIGIN_REJECTED",
-                    format!("requests from {origin} may not use this site's session cookie"),
-                )
-                .into());
-            }
+        if let Some(why) = forged(&req) {
+            return Err(ApiError::forbidden("CSRF_ORIGIN_REJECTED", why).into());
         }
     }
     next.call(req).await

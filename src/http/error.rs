@@ -37,6 +37,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// 503: the store is momentarily too busy; the client may retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// 502 / 504: the payment gateway failed us.
     #[error(transparent)]
     Gateway(#[from] GatewayError),
@@ -87,6 +90,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. } => code,
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
             ApiError::Gateway(_) => "PAYMENT_GATEWAY_ERROR",
@@ -122,6 +126,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -144,7 +149,11 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable { field, .. } => field.clone(),
             _ => None,
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::Unavailable(_) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        response.json(ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
                 message,
@@ -159,6 +168,12 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(conflict) => conflict.into(),
+            StoreError::InvalidCursor => ApiError::unprocessable(
+                "INVALID_CURSOR",
+                Some("cursor".into()),
+                "cursor is not one this API issued",
+            ),
+            StoreError::Busy => ApiError::Unavailable("the store is busy; retry shortly".into()),
             StoreError::Backend(cause) => ApiError::Internal(cause),
         }
     }

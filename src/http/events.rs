@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::Learner;
-use super::json::Json;
+use super::json::{Json, Query};
 use super::views::{paged, EventView, PageParams};
 use crate::domain::event::EventFilter;
 use crate::domain::ids;
@@ -82,7 +82,7 @@ fn non_empty(value: &Option<String>) -> Option<String> {
 #[get("")]
 async fn list_events(
     state: web::Data<AppState>,
-    query: web::Query<EventQuery>,
+    query: Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = EventFilter {
         q: non_empty(&query.q),
@@ -192,7 +192,6 @@ async fn book_event(
             lead_id: ids::new_id(ids::LEAD),
             event_id: path.into_inner(),
             user_id: learner.0.user.user_id.clone(),
-            blind_indexes: state.blind_index.for_contact(&contact),
             flags: contact_flags(&contact),
             contact,
             now: now(),

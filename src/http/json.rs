@@ -107,13 +107,45 @@ impl FromRequest for RawBody {
     }
 }
 
-/// Error handlers for actix's own extractors, so query and path errors share our shape.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
-        ApiError::unprocessable("INVALID_QUERY", None, format!("query string: {err}")).into()
-    })
+/// Like `web::Query`, but a bad parameter is a 422 naming it.
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parser = form_urlencoded::parse(req.query_string().as_bytes());
+        let de = serde_urlencoded::Deserializer::new(parser);
+        let parsed = serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                let field = if path != "." {
+                    Some(path)
+                } else {
+                    message.split('`').nth(1).map(str::to_string)
+                };
+                let text = match &field {
+                    Some(f) => format!("query parameter `{f}`: {message}"),
+                    None => format!("query string: {message}"),
+                };
+                ApiError::unprocessable("INVALID_QUERY", field, text)
+            });
+        std::future::ready(parsed)
+    }
+}
+
+/// Path errors in our shape (ids are plain strings, so this is a safety net).
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, _req| {
         ApiError::unprocessable("INVALID_PATH", None, format!("path: {err}")).into()

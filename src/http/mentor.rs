@@ -381,18 +381,21 @@ async fn purchase_lead(
     let created_at = now();
     let opened = state
         .store
-        .open_order(Payment {
-            payment_id,
-            mentor_id,
-            lead_id: lead.lead_id.clone(),
-            razorpay_order_id: order.order_id,
-            razorpay_payment_id: None,
-            amount: order.amount,
-            currency: CURRENCY.to_string(),
-            status: PaymentStatus::Created,
-            created_at,
-            updated_at: created_at,
-        })
+        .open_order(
+            Payment {
+                payment_id,
+                mentor_id,
+                lead_id: lead.lead_id.clone(),
+                razorpay_order_id: order.order_id,
+                razorpay_payment_id: None,
+                amount: order.amount,
+                currency: CURRENCY.to_string(),
+                status: PaymentStatus::Created,
+                created_at,
+                updated_at: created_at,
+            },
+            &mentor.auth.user.user_id,
+        )
         .await?;
     Ok(web::Json(PurchaseResponse {
         key,

@@ -159,18 +159,17 @@ async fn razorpay_webhook(
             "X-Razorpay-Signature does not match the body",
         ));
     }
-    let event_id = header("X-Razorpay-Event-Id");
-    if let Some(id) = &event_id {
-        // A delivery already processed; the id is recorded only after success, so a
-        // delivery that failed half-way is processed again (completion is idempotent).
-        if state.store.webhook_event_seen(id).await? {
-            return Ok(ack("duplicate"));
-        }
-    }
     let event = webhook::parse(&body.0)
         .map_err(|e| ApiError::bad_request("MALFORMED_EVENT", e.to_string()))?;
     let received = now();
-    let result = match &event {
+    let delivery = header("X-Razorpay-Event-Id");
+    if let Some(id) = &delivery {
+        // Compare-and-set claim on the delivery id: a replay finds it taken.
+        if !state.store.record_webhook_event(id, received).await? {
+            return Ok(ack("duplicate"));
+        }
+    }
+    let outcome = match &event {
         WebhookEvent::Captured {
             order_id,
             payment_id,
@@ -197,7 +196,7 @@ async fn razorpay_webhook(
             Ok("ignored")
         }
     };
-    let status = match result {
+    let status = match outcome {
         Ok(status) => status,
         Err(StoreError::NotFound(_)) => {
             // Not one of our orders (another integration on the same account): acknowledge
@@ -205,11 +204,16 @@ async fn razorpay_webhook(
             tracing::warn!(?event, "webhook for an unknown order");
             "ignored"
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => {
+            // Release the claim so Razorpay's retry of this delivery is processed.
+            if let Some(id) = &delivery {
+                if let Err(e) = state.store.forget_webhook_event(id).await {
+                    tracing::error!(error = ?e, delivery = %id, "could not release a webhook claim");
+                }
+            }
+            return Err(other.into());
+        }
     };
-    if let Some(id) = &event_id {
-        state.store.record_webhook_event(id, received).await?;
-    }
     Ok(ack(status))
 }
 

@@ -8,6 +8,12 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error(transparent)]
     Conflict(#[from] Conflict),
+    /// A listing cursor this backend did not issue.
+    #[error("cursor is not one this API issued")]
+    InvalidCursor,
+    /// The backend stayed too contended to take the write in time; safe to retry.
+    #[error("the store is busy; retry shortly")]
+    Busy,
     #[error("store failure")]
     Backend(#[from] anyhow::Error),
 }
@@ -17,6 +23,10 @@ pub enum StoreError {
 pub enum Conflict {
     #[error("an account with this e-mail already exists")]
     EmailTaken,
+    #[error("the admin e-mail belongs to a learner or mentor account")]
+    AdminEmailInUse,
+    #[error("this event's mentor is not accepting bookings")]
+    MentorNotAccepting,
     #[error("no slots left on this event")]
     EventFull,
     #[error("you already have a booking on this event")]
@@ -37,6 +47,8 @@ impl Conflict {
     pub fn code(&self) -> &'static str {
         match self {
             Conflict::EmailTaken => "EMAIL_TAKEN",
+            Conflict::AdminEmailInUse => "ADMIN_EMAIL_IN_USE",
+            Conflict::MentorNotAccepting => "MENTOR_NOT_ACCEPTING_BOOKINGS",
             Conflict::EventFull => "EVENT_FULL",
             Conflict::AlreadyBooked => "ALREADY_BOOKED",
             Conflict::EventStarted => "EVENT_STARTED",

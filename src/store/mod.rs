@@ -63,16 +63,15 @@ pub struct MentorDecision {
     pub admin_id: String,
 }
 
-/// A booking to take: the store takes a slot, claims the learner's one booking on the event,
-/// checks the contact's blind indexes for duplicates under the same lock, and writes the lead.
+/// A booking to take: the store checks the event is open (not started, mentor approved),
+/// takes a slot, claims the learner's one booking on the event, checks the contact's blind
+/// indexes for duplicates under the same lock, and writes the lead with its contact sealed.
 #[derive(Debug, Clone)]
 pub struct NewBooking {
     pub lead_id: String,
     pub event_id: String,
     pub user_id: String,
     pub contact: Contact,
-    /// Keyed hashes of the normalised e-mail and phone.
-    pub blind_indexes: Vec<String>,
     /// Flags raised by the contact-only checks (`domain::verification::contact_flags`).
     pub flags: Vec<String>,
     pub now: Timestamp,
@@ -136,7 +135,8 @@ pub struct Analytics {
 pub trait Store: Send + Sync + 'static {
     // Accounts and sessions.
     async fn create_user(&self, new: NewUser) -> StoreResult<User>;
-    /// Creates the bootstrap admin, or resets its name, role and password.
+    /// Creates the bootstrap admin, or resets its name and password and ends its sessions.
+    /// `Conflict::AdminEmailInUse` if a learner or mentor holds the e-mail.
     async fn upsert_admin(&self, email: &str, name: &str, password_hash: &str)
         -> StoreResult<User>;
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
@@ -202,7 +202,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Payments.
     /// Compare-and-set on the lead's one open order: returns the order already open, if any.
-    async fn open_order(&self, payment: Payment) -> StoreResult<OpenOrder>;
+    /// The lead must still be VERIFIED. `actor_id` is the buying mentor's user id (audit).
+    async fn open_order(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder>;
     /// The lead's open (CREATED) order, so a second purchase click reuses it.
     async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>>;
     async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>>;
@@ -217,10 +218,10 @@ pub trait Store: Send + Sync + 'static {
         actor_id: &str,
         now: Timestamp,
     ) -> StoreResult<Payment>;
-    /// Whether a webhook delivery id was already processed.
-    async fn webhook_event_seen(&self, event_id: &str) -> StoreResult<bool>;
-    /// Remembers a processed webhook delivery id; false if it was recorded before.
+    /// Claims a webhook delivery id (insert if absent); false if it was claimed before.
     async fn record_webhook_event(&self, event_id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Releases a claim whose processing failed, so the gateway's retry is processed.
+    async fn forget_webhook_event(&self, event_id: &str) -> StoreResult<()>;
 
     // Admin views.
     async fn analytics(&self) -> StoreResult<Analytics>;

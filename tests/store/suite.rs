@@ -12,8 +12,8 @@ use leadbridge::domain::payment::{Payment, PaymentStatus};
 use leadbridge::domain::time::{now, Timestamp};
 use leadbridge::domain::user::Role;
 use leadbridge::store::{
-    Conflict, LeadDecision, NewBooking, NewUser, PageRequest, PaymentCapture, Session, Store,
-    StoreError,
+    Conflict, LeadDecision, MentorDecision, NewBooking, NewUser, PageRequest, PaymentCapture,
+    Session, Store, StoreError,
 };
 
 type S = Arc<dyn Store>;
@@ -35,11 +35,43 @@ async fn user(store: &S, role: Role) -> String {
     user_id
 }
 
+/// The mentor every suite event belongs to, created and approved on first use.
+const MENTOR: &str = "mentor_conformance";
+
+async fn approved_mentor(store: &S) {
+    if store.mentor(MENTOR).await.unwrap().is_some() {
+        return;
+    }
+    let user_id = ids::new_id(ids::USER);
+    store
+        .create_user(NewUser {
+            email: format!("{user_id}@example.com"),
+            user_id,
+            name: "Maya".into(),
+            role: Role::Mentor,
+            password_hash: "hash".into(),
+            mentor_id: Some(MENTOR.into()),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    store
+        .decide_mentor(MentorDecision {
+            mentor_id: MENTOR.into(),
+            status: MentorStatus::Approved,
+            reason: None,
+            admin_id: "admin_suite".into(),
+        })
+        .await
+        .unwrap();
+}
+
 async fn event_at(store: &S, slots: i64, when: Timestamp) -> Event {
+    approved_mentor(store).await;
     store
         .create_event(Event {
             event_id: ids::new_id(ids::EVENT),
-            mentor_id: "mentor_conformance".into(),
+            mentor_id: MENTOR.into(),
             mentor_name: "Maya".into(),
             title: "Conformance".into(),
             description: String::new(),
@@ -74,10 +106,6 @@ fn booking(event_id: &str, user_id: &str, n: u32) -> NewBooking {
         lead_id: ids::new_id(ids::LEAD),
         event_id: event_id.into(),
         user_id: user_id.into(),
-        blind_indexes: vec![
-            format!("e:{}", c.email.as_str()),
-            format!("p:{}", c.phone.as_str()),
-        ],
         flags: vec![],
         contact: c,
         now: now(),
@@ -123,7 +151,7 @@ async fn verified_lead(store: &S) -> (Event, String) {
 fn order(lead_id: &str) -> Payment {
     Payment {
         payment_id: ids::new_id(ids::PAYMENT),
-        mentor_id: "mentor_conformance".into(),
+        mentor_id: MENTOR.into(),
         lead_id: lead_id.into(),
         razorpay_order_id: ids::new_id(ids::ORDER),
         razorpay_payment_id: None,
@@ -394,11 +422,7 @@ pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
         price_per_lead: Rupees::parse("price", 700).unwrap(),
     };
     assert_eq!(
-        conflict(
-            store
-                .update_event("mentor_conformance", &event.event_id, draft(0))
-                .await
-        ),
+        conflict(store.update_event(MENTOR, &event.event_id, draft(0)).await),
         Conflict::SlotsBelowBooked { booked: 1 }
     );
     assert!(matches!(
@@ -408,7 +432,7 @@ pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
         Err(StoreError::NotFound(_))
     ));
     let updated = store
-        .update_event("mentor_conformance", &event.event_id, draft(1))
+        .update_event(MENTOR, &event.event_id, draft(1))
         .await
         .unwrap();
     assert_eq!(updated.available_slots(), 0);
@@ -422,11 +446,7 @@ pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
         "Renamed"
     );
     assert_eq!(
-        conflict(
-            store
-                .delete_event("mentor_conformance", &event.event_id)
-                .await
-        ),
+        conflict(store.delete_event(MENTOR, &event.event_id).await),
         Conflict::EventHasBookings { live: 1 }
     );
 }
@@ -436,7 +456,7 @@ pub async fn one_open_order_per_lead_under_concurrency(store: S) {
     let payments = (0..8).map(|_| order(&lead_id)).collect();
     let results = concurrently(payments, |payment| {
         let store = Arc::clone(&store);
-        async move { store.open_order(payment).await.unwrap() }
+        async move { store.open_order(payment, "user_buyer").await.unwrap() }
     })
     .await;
     let mut created = 0;
@@ -456,7 +476,10 @@ pub async fn one_open_order_per_lead_under_concurrency(store: S) {
 
 pub async fn captures_settle_once_however_often_reported(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
-    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let opened = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap();
     let order_id = opened.payment.razorpay_order_id.clone();
     let captures = (0..5).map(|_| capture(&order_id)).collect();
     let results = concurrently(captures, |capture| {
@@ -472,7 +495,7 @@ pub async fn captures_settle_once_however_often_reported(store: S) {
     }
     assert_eq!(newly, 1);
     let lead = store.lead(&lead_id).await.unwrap().unwrap();
-    assert_eq!(lead.purchased_by.as_deref(), Some("mentor_conformance"));
+    assert_eq!(lead.purchased_by.as_deref(), Some(MENTOR));
     assert_eq!(
         lead.payment_id.as_deref(),
         Some(opened.payment.payment_id.as_str())
@@ -491,7 +514,10 @@ pub async fn captures_settle_once_however_often_reported(store: S) {
 
 pub async fn a_capture_for_an_unsellable_lead_is_recorded_as_refund_due(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
-    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let opened = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap();
     let lead = store.lead(&lead_id).await.unwrap().unwrap();
     store
         .cancel_booking(&lead.user_id, &lead_id, now())
@@ -510,7 +536,10 @@ pub async fn a_capture_for_an_unsellable_lead_is_recorded_as_refund_due(store: S
 
 pub async fn failures_never_undo_a_capture(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
-    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let opened = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap();
     let order_id = opened.payment.razorpay_order_id;
     store.record_payment(capture(&order_id)).await.unwrap();
     let after = store
@@ -530,10 +559,11 @@ pub async fn failures_never_undo_a_capture(store: S) {
 }
 
 pub async fn webhook_events_are_remembered_once(store: S) {
-    assert!(!store.webhook_event_seen("evt_1").await.unwrap());
     assert!(store.record_webhook_event("evt_1", now()).await.unwrap());
     assert!(!store.record_webhook_event("evt_1", now()).await.unwrap());
-    assert!(store.webhook_event_seen("evt_1").await.unwrap());
+    // A claim whose processing failed is released, and the retry can claim it again.
+    store.forget_webhook_event("evt_1").await.unwrap();
+    assert!(store.record_webhook_event("evt_1", now()).await.unwrap());
 }
 
 pub async fn listings_page_in_a_stable_order(store: S) {
@@ -576,6 +606,7 @@ pub async fn listings_page_in_a_stable_order(store: S) {
 }
 
 pub async fn analytics_count_what_is_stored(store: S) {
+    approved_mentor(&store).await;
     let before = store.analytics().await.unwrap();
     let (_, lead_id) = verified_lead(&store).await;
     let after = store.analytics().await.unwrap();
@@ -583,7 +614,10 @@ pub async fn analytics_count_what_is_stored(store: S) {
     assert_eq!(after.total_leads, before.total_leads + 1);
     assert_eq!(after.verified_leads, before.verified_leads + 1);
     assert_eq!(after.total_users, before.total_users + 1);
-    let opened = store.open_order(order(&lead_id)).await.unwrap();
+    let opened = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap();
     store
         .record_payment(capture(&opened.payment.razorpay_order_id))
         .await
@@ -596,4 +630,146 @@ pub async fn analytics_count_what_is_stored(store: S) {
         "purchased leads stay counted as verified"
     );
     assert_eq!(paid.total_revenue, before.total_revenue + 500);
+}
+
+pub async fn bootstrap_admin_never_takes_over_another_account(store: S) {
+    let learner = user(&store, Role::User).await;
+    let email = format!("{learner}@example.com");
+    assert_eq!(
+        conflict(store.upsert_admin(&email, "Admin", "h").await),
+        Conflict::AdminEmailInUse
+    );
+    let still = store.credentials_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(
+        (still.user.role, still.password_hash.as_str()),
+        (Role::User, "hash")
+    );
+    // Resetting the real admin's password ends its sessions.
+    let admin = store
+        .upsert_admin("root@example.com", "Admin", "h1")
+        .await
+        .unwrap();
+    store
+        .create_session(Session {
+            token_hash: "admin-session".into(),
+            user_id: admin.user_id.clone(),
+            created_at: now(),
+            expires_at: now() + Duration::days(1),
+        })
+        .await
+        .unwrap();
+    store
+        .upsert_admin("root@example.com", "Admin", "h2")
+        .await
+        .unwrap();
+    assert!(store.session("admin-session").await.unwrap().is_none());
+}
+
+pub async fn account_identities_read_back_unchanged(store: S) {
+    let user_id = user(&store, Role::Mentor).await;
+    let found = store.user(&user_id).await.unwrap().unwrap();
+    assert_eq!(found.email, format!("{user_id}@example.com"));
+    assert_eq!(found.name, "Test Person");
+    let profile = store.mentor_by_user(&user_id).await.unwrap().unwrap();
+    assert_eq!(profile.email, found.email);
+    let page = store.list_users(PageRequest::first(100)).await.unwrap();
+    assert!(page
+        .items
+        .iter()
+        .any(|u| u.user_id == user_id && u.email == found.email));
+}
+
+pub async fn events_of_mentors_not_approved_refuse_bookings(store: S) {
+    let event = event(&store, 5).await;
+    store
+        .decide_mentor(MentorDecision {
+            mentor_id: MENTOR.into(),
+            status: MentorStatus::Rejected,
+            reason: Some("revoked".into()),
+            admin_id: "admin_suite".into(),
+        })
+        .await
+        .unwrap();
+    let learner = user(&store, Role::User).await;
+    assert_eq!(
+        conflict(store.book_slot(booking(&event.event_id, &learner, 1)).await),
+        Conflict::MentorNotAccepting
+    );
+    assert_eq!(
+        store
+            .event(&event.event_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .booked_slots,
+        0
+    );
+}
+
+pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let first = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap()
+        .payment;
+    // The first order fails; a second one is opened; then a late capture of the first
+    // arrives and sells the lead.
+    store
+        .record_payment_failure(&first.razorpay_order_id, Some("pay_1"), "tester", now())
+        .await
+        .unwrap();
+    let second = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap();
+    assert!(second.created);
+    let sold = store
+        .record_payment(capture(&first.razorpay_order_id))
+        .await
+        .unwrap();
+    assert_eq!(sold.lead.status, LeadStatus::Purchased);
+    let voided = store
+        .payment_by_order(&second.payment.razorpay_order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(voided.status, PaymentStatus::Failed);
+    assert!(store
+        .open_payment_for_lead(&lead_id)
+        .await
+        .unwrap()
+        .is_none());
+    // Paying the voided order anyway is recorded as owed back, not as a second sale.
+    let late = store
+        .record_payment(capture(&second.payment.razorpay_order_id))
+        .await
+        .unwrap();
+    assert_eq!(late.payment.status, PaymentStatus::RefundDue);
+    assert_eq!(store.analytics().await.unwrap().total_revenue, 500);
+    // And a sold lead takes no new order.
+    assert_eq!(
+        conflict(store.open_order(order(&lead_id), "user_buyer").await).code(),
+        "ALREADY_PURCHASED"
+    );
+}
+
+pub async fn foreign_cursors_are_refused(store: S) {
+    let junk = PageRequest::from_cursor(10, "YWJj").unwrap();
+    assert!(matches!(
+        store.audit_log(junk.clone()).await,
+        Err(StoreError::InvalidCursor)
+    ));
+    assert!(matches!(
+        store.list_users(junk.clone()).await,
+        Err(StoreError::InvalidCursor)
+    ));
+    assert!(matches!(
+        store.leads_by_status(None, junk.clone()).await,
+        Err(StoreError::InvalidCursor)
+    ));
+    assert!(matches!(
+        store.list_events(&EventFilter::default(), junk).await,
+        Err(StoreError::InvalidCursor)
+    ));
 }

@@ -1,26 +1,39 @@
 use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
 
 use super::{admin::append_audit, rows};
+use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage};
-use crate::domain::user::User;
+use crate::domain::user::{Role, User};
 use crate::store::{
     Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError,
     StoreResult,
 };
 
-pub fn create_user(tx: &Connection, new: &NewUser) -> StoreResult<User> {
+/// The sealed part of an account row.
+#[derive(Serialize, Deserialize)]
+pub struct Identity {
+    pub email: String,
+    pub name: String,
+}
+
+pub fn create_user(tx: &Connection, vault: &Vault, new: &NewUser) -> StoreResult<User> {
     let created = to_storage(&new.created_at);
-    // Compare-and-set on the unique e-mail.
+    let identity = Identity {
+        email: new.email.clone(),
+        name: new.name.clone(),
+    };
+    // Compare-and-set on the unique e-mail (its blind index).
     let inserted = tx.execute(
-        "INSERT INTO users (user_id, email, name, role, password_hash, picture, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email) DO NOTHING",
+        "INSERT INTO users (user_id, email_index, identity_sealed, role, password_hash, picture, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email_index) DO NOTHING",
         params![
             new.user_id,
-            new.email,
-            new.name,
+            vault.email_index(&new.email),
+            rows::seal(vault, &new.user_id, &identity)?,
             new.role.as_str(),
             new.password_hash,
             created
@@ -31,63 +44,97 @@ pub fn create_user(tx: &Connection, new: &NewUser) -> StoreResult<User> {
     }
     if let Some(mentor_id) = &new.mentor_id {
         tx.execute(
-            "INSERT INTO mentors (mentor_id, user_id, name, email, bio, expertise, experience,
+            "INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience,
                                   verification_status, verification_reason, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, '', '[]', '', 'PENDING', NULL, ?5, ?5)",
-            params![mentor_id, new.user_id, new.name, new.email, created],
+            params![
+                mentor_id,
+                new.user_id,
+                new.name,
+                rows::seal(vault, mentor_id, &new.email)?,
+                created
+            ],
         )?;
     }
-    user(tx, &new.user_id)?.ok_or(StoreError::NotFound("user"))
+    user(tx, vault, &new.user_id)?.ok_or(StoreError::NotFound("user"))
 }
 
-pub fn upsert_admin(tx: &Connection, email: &str, name: &str, hash: &str) -> StoreResult<User> {
-    tx.execute(
-        "INSERT INTO users (user_id, email, name, role, password_hash, picture, created_at)
-         VALUES (?1, ?2, ?3, 'ADMIN', ?4, NULL, ?5)
-         ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = 'ADMIN',
-                                           password_hash = excluded.password_hash",
-        params![
-            ids::new_id(ids::USER),
-            email,
-            name,
-            hash,
-            to_storage(&now())
-        ],
-    )?;
-    credentials_by_email(tx, email)?
-        .map(|c| c.user)
-        .ok_or(StoreError::NotFound("user"))
+/// Creates the admin, or resets the existing admin's name and password and ends its
+/// sessions. An e-mail held by a learner or mentor is refused: configuration must never turn
+/// someone else's account (and its live sessions) into an admin.
+pub fn upsert_admin(
+    tx: &Connection,
+    vault: &Vault,
+    email: &str,
+    name: &str,
+    hash: &str,
+) -> StoreResult<User> {
+    match credentials_by_email(tx, vault, email)? {
+        Some(existing) if existing.user.role != Role::Admin => {
+            Err(Conflict::AdminEmailInUse.into())
+        }
+        Some(existing) => {
+            let user_id = existing.user.user_id;
+            let identity = Identity {
+                email: email.to_string(),
+                name: name.to_string(),
+            };
+            tx.execute(
+                "UPDATE users SET identity_sealed = ?2, password_hash = ?3 WHERE user_id = ?1",
+                params![user_id, rows::seal(vault, &user_id, &identity)?, hash],
+            )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?;
+            user(tx, vault, &user_id)?.ok_or(StoreError::NotFound("user"))
+        }
+        None => create_user(
+            tx,
+            vault,
+            &NewUser {
+                user_id: ids::new_id(ids::USER),
+                email: email.to_string(),
+                name: name.to_string(),
+                role: Role::Admin,
+                password_hash: hash.to_string(),
+                mentor_id: None,
+                created_at: now(),
+            },
+        ),
+    }
 }
 
-pub fn credentials_by_email(conn: &Connection, email: &str) -> StoreResult<Option<Credentials>> {
+pub fn credentials_by_email(
+    conn: &Connection,
+    vault: &Vault,
+    email: &str,
+) -> StoreResult<Option<Credentials>> {
     let sql = format!(
-        "SELECT {}, password_hash FROM users WHERE email = ?1",
+        "SELECT {}, password_hash FROM users WHERE email_index = ?1",
         rows::USER_COLUMNS
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([email])?;
+    let mut rows = stmt.query([vault.email_index(email)])?;
     match rows.next()? {
         Some(row) => Ok(Some(Credentials {
-            user: rows::user(row)?,
+            user: rows::user(row, vault)?,
             password_hash: row.get("password_hash")?,
         })),
         None => Ok(None),
     }
 }
 
-pub fn user(conn: &Connection, user_id: &str) -> StoreResult<Option<User>> {
+pub fn user(conn: &Connection, vault: &Vault, user_id: &str) -> StoreResult<Option<User>> {
     let sql = format!(
         "SELECT {} FROM users WHERE user_id = ?1",
         rows::USER_COLUMNS
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([user_id])?;
-    rows.next()?.map(rows::user).transpose()
+    rows.next()?.map(|row| rows::user(row, vault)).transpose()
 }
 
 /// Oldest first; the cursor is `created_at|user_id`.
-pub fn list_users(conn: &Connection, page: &PageRequest) -> StoreResult<Page<User>> {
-    let (after_ts, after_id) = split_cursor(page.after.as_deref());
+pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> StoreResult<Page<User>> {
+    let (after_ts, after_id) = split_cursor(page.after.as_deref())?;
     let sql = format!(
         "SELECT {} FROM users WHERE (created_at, user_id) > (?1, ?2)
          ORDER BY created_at, user_id LIMIT ?3",
@@ -95,17 +142,22 @@ pub fn list_users(conn: &Connection, page: &PageRequest) -> StoreResult<Page<Use
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params![after_ts, after_id, page.limit + 1])?;
-    let users = rows::collect(&mut rows, rows::user)?;
+    let users = rows::collect(&mut rows, |row| rows::user(row, vault))?;
     Ok(Page::from_overfetch(users, page.limit, |u| {
         format!("{}|{}", to_storage(&u.created_at), u.user_id)
     }))
 }
 
-/// Splits a `timestamp|id` cursor; an absent cursor starts before everything.
-pub fn split_cursor(after: Option<&str>) -> (String, String) {
-    match after.and_then(|a| a.split_once('|')) {
-        Some((ts, id)) => (ts.to_string(), id.to_string()),
-        None => (String::new(), String::new()),
+/// Splits a `timestamp|id` cursor; an absent cursor starts before everything. A cursor of
+/// another shape was not made by us.
+pub fn split_cursor(after: Option<&str>) -> StoreResult<(String, String)> {
+    match after {
+        None => Ok((String::new(), String::new())),
+        Some(after) => after
+            .split_once('|')
+            .filter(|(ts, id)| crate::domain::time::parse_rfc3339(ts).is_some() && !id.is_empty())
+            .map(|(ts, id)| (ts.to_string(), id.to_string()))
+            .ok_or(StoreError::InvalidCursor),
     }
 }
 
@@ -140,39 +192,48 @@ pub fn delete_session(tx: &Connection, token_hash: &str) -> StoreResult<()> {
     Ok(())
 }
 
-const MENTOR_COLUMNS: &str = "mentor_id, user_id, name, email, bio, expertise, experience,
+const MENTOR_COLUMNS: &str = "mentor_id, user_id, name, email_sealed, bio, expertise, experience,
     verification_status, verification_reason, created_at";
 
 /// `column` is one of our own key columns, never user input.
 pub fn mentor_where(
     conn: &Connection,
+    vault: &Vault,
     column: &'static str,
     value: &str,
 ) -> StoreResult<Option<MentorProfile>> {
     let sql = format!("SELECT {MENTOR_COLUMNS} FROM mentors WHERE {column} = ?1");
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([value])?;
-    rows.next()?.map(rows::mentor).transpose()
+    rows.next()?.map(|row| rows::mentor(row, vault)).transpose()
 }
 
 pub fn update_mentor_profile(
     tx: &Connection,
+    vault: &Vault,
     mentor_id: &str,
     update: &ProfileUpdate,
 ) -> StoreResult<MentorProfile> {
     let expertise = serde_json::to_string(&update.expertise).map_err(anyhow::Error::new)?;
     let changed = tx.execute(
         "UPDATE mentors SET bio = ?2, expertise = ?3, experience = ?4, updated_at = ?5 WHERE mentor_id = ?1",
-        params![mentor_id, update.bio, expertise, update.experience, to_storage(&now())],
+        params![
+            mentor_id,
+            update.bio,
+            expertise,
+            update.experience,
+            to_storage(&now())
+        ],
     )?;
     if changed == 0 {
         return Err(StoreError::NotFound("mentor"));
     }
-    mentor_where(tx, "mentor_id", mentor_id)?.ok_or(StoreError::NotFound("mentor"))
+    mentor_where(tx, vault, "mentor_id", mentor_id)?.ok_or(StoreError::NotFound("mentor"))
 }
 
 pub fn list_mentors(
     conn: &Connection,
+    vault: &Vault,
     status: Option<MentorStatus>,
 ) -> StoreResult<Vec<MentorProfile>> {
     let mut stmt = conn.prepare(&format!(
@@ -180,11 +241,15 @@ pub fn list_mentors(
          ORDER BY created_at, mentor_id"
     ))?;
     let mut rows = stmt.query([status.map(MentorStatus::as_str)])?;
-    rows::collect(&mut rows, rows::mentor)
+    rows::collect(&mut rows, |row| rows::mentor(row, vault))
 }
 
-pub fn decide_mentor(tx: &Connection, decision: &MentorDecision) -> StoreResult<MentorProfile> {
-    let current = mentor_where(tx, "mentor_id", &decision.mentor_id)?
+pub fn decide_mentor(
+    tx: &Connection,
+    vault: &Vault,
+    decision: &MentorDecision,
+) -> StoreResult<MentorProfile> {
+    let current = mentor_where(tx, vault, "mentor_id", &decision.mentor_id)?
         .ok_or(StoreError::NotFound("mentor"))?;
     let next = current
         .verification_status
@@ -213,5 +278,5 @@ pub fn decide_mentor(tx: &Connection, decision: &MentorDecision) -> StoreResult<
         decision.reason.as_deref(),
         now,
     )?;
-    mentor_where(tx, "mentor_id", &decision.mentor_id)?.ok_or(StoreError::NotFound("mentor"))
+    mentor_where(tx, vault, "mentor_id", &decision.mentor_id)?.ok_or(StoreError::NotFound("mentor"))
 }

@@ -5,7 +5,7 @@ use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::ids;
 use crate::domain::money::Paise;
 use crate::domain::time::{to_storage, Timestamp};
-use crate::store::{Analytics, Page, PageRequest, StoreResult};
+use crate::store::{Analytics, Page, PageRequest, StoreError, StoreResult};
 
 /// Appends an audit entry; called inside the transaction of the change it records.
 pub fn append_audit(
@@ -33,11 +33,10 @@ pub fn append_audit(
 
 /// Newest first; the cursor is the log's sequence number.
 pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
-    let after: i64 = page
-        .after
-        .as_deref()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(i64::MAX);
+    let after: i64 = match page.after.as_deref() {
+        None => i64::MAX,
+        Some(cursor) => cursor.parse().map_err(|_| StoreError::InvalidCursor)?,
+    };
     let mut stmt = conn.prepare(
         "SELECT seq, audit_id, actor_id, action, target_id, reason, created_at FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",

@@ -1,10 +1,11 @@
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{accounts::split_cursor, admin::append_audit, catalog, rows};
-use crate::crypto::ContactCipher;
+use super::{accounts::split_cursor, admin::append_audit, catalog, payments, rows};
+use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
 use crate::domain::lead::{Lead, LeadAction, LeadStatus};
+use crate::domain::mentor::MentorStatus;
 use crate::domain::time::{to_storage, Timestamp};
 use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
 use crate::store::{
@@ -14,16 +15,27 @@ use crate::store::{
 const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
     status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at";
 
+/// Whether the mentor (looked up by key) may take bookings: only while approved.
+fn mentor_accepts_bookings(tx: &Connection, mentor_id: &str) -> StoreResult<bool> {
+    let status: Option<String> = tx
+        .query_row(
+            "SELECT verification_status FROM mentors WHERE mentor_id = ?1",
+            [mentor_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(status.as_deref().and_then(MentorStatus::from_stored) == Some(MentorStatus::Approved))
+}
+
 /// Takes a slot with three compare-and-sets under the write lock: the learner's one booking
 /// on the event, a slot (`booked_slots < total_slots`), then the duplicate check.
-pub fn book_slot(
-    tx: &Connection,
-    cipher: &ContactCipher,
-    booking: NewBooking,
-) -> StoreResult<Lead> {
+pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreResult<Lead> {
     let event = catalog::event(tx, &booking.event_id)?.ok_or(StoreError::NotFound("event"))?;
     if event.has_started(booking.now) {
         return Err(Conflict::EventStarted.into());
+    }
+    if !mentor_accepts_bookings(tx, &event.mentor_id)? {
+        return Err(Conflict::MentorNotAccepting.into());
     }
     let claimed = tx.execute(
         "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
@@ -42,20 +54,18 @@ pub fn book_slot(
         return Err(Conflict::EventFull.into());
     }
 
+    let indexes = vault.contact_indexes(&booking.contact);
     let mut flags = booking.flags.clone();
-    if has_duplicate(tx, &booking)? {
+    if has_duplicate(tx, &booking, &indexes)? {
         flags.push(DUPLICATE_CONTACT.to_string());
     }
     let (status, verification_status) = initial_state(&flags);
-    for blind in &booking.blind_indexes {
+    for blind in &indexes {
         tx.execute(
             "INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?1, ?2, ?3, ?4)",
             params![booking.event_id, blind, booking.lead_id, booking.user_id],
         )?;
     }
-    let sealed = cipher
-        .seal(&booking.lead_id, &booking.contact)
-        .map_err(|e| StoreError::Backend(anyhow::Error::new(e)))?;
     let created = to_storage(&booking.now);
     let notes = serde_json::to_string(&flags).map_err(anyhow::Error::new)?;
     tx.execute(
@@ -67,22 +77,22 @@ pub fn book_slot(
             to_storage(&event.event_datetime),
             event.mentor_id,
             booking.user_id,
-            sealed,
+            rows::seal(vault, &booking.lead_id, &booking.contact)?,
             status.as_str(),
             verification_status.as_str(),
             notes,
             created,
         ],
     )?;
-    lead(tx, cipher, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))
+    lead(tx, vault, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))
 }
 
 /// Another account's live lead on this event with the same e-mail or phone.
-fn has_duplicate(tx: &Connection, booking: &NewBooking) -> StoreResult<bool> {
+fn has_duplicate(tx: &Connection, booking: &NewBooking, indexes: &[String]) -> StoreResult<bool> {
     let mut stmt = tx.prepare(
         "SELECT 1 FROM contact_index WHERE event_id = ?1 AND blind_index = ?2 AND user_id != ?3 LIMIT 1",
     )?;
-    for blind in &booking.blind_indexes {
+    for blind in indexes {
         if stmt.exists(params![booking.event_id, blind, booking.user_id])? {
             return Ok(true);
         }
@@ -90,18 +100,18 @@ fn has_duplicate(tx: &Connection, booking: &NewBooking) -> StoreResult<bool> {
     Ok(false)
 }
 
-pub fn lead(conn: &Connection, cipher: &ContactCipher, lead_id: &str) -> StoreResult<Option<Lead>> {
+pub fn lead(conn: &Connection, vault: &Vault, lead_id: &str) -> StoreResult<Option<Lead>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE lead_id = ?1"
     ))?;
     let mut rows = stmt.query([lead_id])?;
-    rows.next()?.map(|row| rows::lead(row, cipher)).transpose()
+    rows.next()?.map(|row| rows::lead(row, vault)).transpose()
 }
 
 /// Newest first within one owner's partition; `column` is one of our own key columns.
 pub fn leads_where(
     conn: &Connection,
-    cipher: &ContactCipher,
+    vault: &Vault,
     column: &'static str,
     value: &str,
 ) -> StoreResult<Vec<Lead>> {
@@ -109,18 +119,18 @@ pub fn leads_where(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE {column} = ?1 ORDER BY created_at DESC, lead_id DESC"
     ))?;
     let mut rows = stmt.query([value])?;
-    rows::collect(&mut rows, |row| rows::lead(row, cipher))
+    rows::collect(&mut rows, |row| rows::lead(row, vault))
 }
 
 /// Newest first; the cursor is `created_at|lead_id`.
 pub fn leads_by_status(
     conn: &Connection,
-    cipher: &ContactCipher,
+    vault: &Vault,
     status: Option<LeadStatus>,
     page: &PageRequest,
 ) -> StoreResult<Page<Lead>> {
     let (after_ts, after_id) = match page.after.as_deref() {
-        Some(after) => split_cursor(Some(after)),
+        Some(after) => split_cursor(Some(after))?,
         None => ("\u{10FFFF}".to_string(), String::new()),
     };
     let mut stmt = conn.prepare(&format!(
@@ -133,27 +143,38 @@ pub fn leads_by_status(
         after_id,
         page.limit + 1
     ])?;
-    let leads = rows::collect(&mut rows, |row| rows::lead(row, cipher))?;
+    let leads = rows::collect(&mut rows, |row| rows::lead(row, vault))?;
     Ok(Page::from_overfetch(leads, page.limit, |l| {
         format!("{}|{}", to_storage(&l.created_at), l.lead_id)
     }))
 }
 
-/// Moves a lead to its next state, or answers why not (a 409 at the API).
+/// Moves a lead to its next state, or answers why not (a 409 at the API). A lead that
+/// leaves VERIFIED can no longer be bought: its open orders are voided, except the one
+/// `settling` it.
 fn transition(
     tx: &Connection,
     lead: &Lead,
     action: LeadAction,
+    settling: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<LeadStatus> {
     let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
     let verification = verification.unwrap_or(lead.verification_status);
     tx.execute(
         "UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1",
-        params![lead.lead_id, next.as_str(), verification.as_str(), to_storage(&now)],
+        params![
+            lead.lead_id,
+            next.as_str(),
+            verification.as_str(),
+            to_storage(&now)
+        ],
     )?;
     if lead.status.holds_slot() && !next.holds_slot() {
         release_slot(tx, lead)?;
+    }
+    if next != LeadStatus::Verified {
+        payments::void_open_orders(tx, &lead.lead_id, settling, next, now)?;
     }
     Ok(next)
 }
@@ -177,29 +198,25 @@ fn release_slot(tx: &Connection, lead: &Lead) -> StoreResult<()> {
 
 pub fn cancel_booking(
     tx: &Connection,
-    cipher: &ContactCipher,
+    vault: &Vault,
     user_id: &str,
     lead_id: &str,
     now: Timestamp,
 ) -> StoreResult<Lead> {
-    let current = lead(tx, cipher, lead_id)?
+    let current = lead(tx, vault, lead_id)?
         .filter(|l| l.user_id == user_id)
         .ok_or(StoreError::NotFound("booking"))?;
-    transition(tx, &current, LeadAction::Cancel, now)?;
-    lead(tx, cipher, lead_id)?.ok_or(StoreError::NotFound("booking"))
+    transition(tx, &current, LeadAction::Cancel, None, now)?;
+    lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("booking"))
 }
 
-pub fn verify_lead(
-    tx: &Connection,
-    cipher: &ContactCipher,
-    decision: &LeadDecision,
-) -> StoreResult<Lead> {
-    let current = lead(tx, cipher, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+pub fn verify_lead(tx: &Connection, vault: &Vault, decision: &LeadDecision) -> StoreResult<Lead> {
+    let current = lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
     let (action, audit) = match decision.status {
         LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
         _ => (LeadAction::AdminReject, AuditAction::LeadRejected),
     };
-    let next = transition(tx, &current, action, decision.now)?;
+    let next = transition(tx, &current, action, None, decision.now)?;
     if let Some(reason) = &decision.reason {
         let mut notes = current.verification_notes.clone();
         notes.push(reason.clone());
@@ -229,10 +246,10 @@ pub fn verify_lead(
         decision.reason.as_deref(),
         decision.now,
     )?;
-    lead(tx, cipher, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))
+    lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))
 }
 
-/// Unlocks a VERIFIED lead for a payment; `Err` carries why it could not be sold.
+/// Unlocks a VERIFIED lead for a payment; a `Conflict` says why it could not be sold.
 pub fn unlock_lead(
     tx: &Connection,
     lead: &Lead,
@@ -240,7 +257,7 @@ pub fn unlock_lead(
     payment_id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    transition(tx, lead, LeadAction::Purchase, now)?;
+    transition(tx, lead, LeadAction::Purchase, Some(payment_id), now)?;
     tx.execute(
         "UPDATE leads SET purchased_by = ?2, payment_id = ?3 WHERE lead_id = ?1",
         params![lead.lead_id, mentor_id, payment_id],

@@ -55,7 +55,7 @@ pub fn list_events(
     page: &PageRequest,
 ) -> StoreResult<Page<Event>> {
     let mut clauses = vec!["(event_datetime, event_id) > (?, ?)".to_string()];
-    let (after_ts, after_id) = split_cursor(page.after.as_deref());
+    let (after_ts, after_id) = split_cursor(page.after.as_deref())?;
     let mut args: Vec<Value> = vec![after_ts.into(), after_id.into()];
     if let Some(q) = &filter.q {
         clauses.push(

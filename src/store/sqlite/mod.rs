@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::Semaphore;
 
 use super::*;
-use crate::crypto::ContactCipher;
+use crate::crypto::Vault;
 use crate::domain::audit::AuditEntry;
 
 /// Connections kept open; also the bound on concurrent store calls per process.
@@ -37,12 +37,18 @@ struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
-    cipher: ContactCipher,
+    /// Seals personal data and computes its blind indexes.
+    vault: Vault,
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
-        StoreError::Backend(anyhow::Error::new(err).context("sqlite"))
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy
+            }
+            _ => StoreError::Backend(anyhow::Error::new(err).context("sqlite")),
+        }
     }
 }
 
@@ -62,7 +68,7 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
-    pub fn open(path: &Path, cipher: ContactCipher) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, vault: Vault) -> anyhow::Result<Self> {
         let mut conn = open_connection(path)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         schema::migrate(&mut conn).context("applying schema migrations")?;
@@ -71,7 +77,7 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 idle: Mutex::new(vec![conn]),
                 permits: Semaphore::new(POOL_SIZE),
-                cipher,
+                vault,
             }),
         })
     }
@@ -80,7 +86,7 @@ impl SqliteStore {
     async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &ContactCipher) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Connection, &Vault) -> StoreResult<T> + Send + 'static,
     {
         let _permit = self
             .inner
@@ -95,7 +101,7 @@ impl SqliteStore {
                 Some(conn) => conn,
                 None => open_connection(&inner.path)?,
             };
-            let result = f(&mut conn, &inner.cipher);
+            let result = f(&mut conn, &inner.vault);
             if let Ok(mut idle) = inner.idle.lock() {
                 idle.push(conn);
             }
@@ -105,13 +111,19 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(anyhow::Error::new(e).context("store task failed")))?
     }
 
-    /// A read; SQLite gives it a consistent snapshot.
+    /// A read in a deferred transaction: every statement in `f` sees one snapshot (WAL).
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &ContactCipher) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection, &Vault) -> StoreResult<T> + Send + 'static,
     {
-        self.with_conn(move |conn, cipher| f(conn, cipher)).await
+        self.with_conn(move |conn, vault| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = f(&tx, vault)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
     }
 
     /// A write in `BEGIN IMMEDIATE`: it holds the database write lock from the first
@@ -120,11 +132,11 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &ContactCipher) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection, &Vault) -> StoreResult<T> + Send + 'static,
     {
-        self.with_conn(move |conn, cipher| {
+        self.with_conn(move |conn, vault| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx, cipher)?;
+            let value = f(&tx, vault)?;
             tx.commit()?;
             Ok(value)
         })
@@ -135,7 +147,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        self.write(move |tx, _| accounts::create_user(tx, &new))
+        self.write(move |tx, vault| accounts::create_user(tx, vault, &new))
             .await
     }
 
@@ -150,24 +162,24 @@ impl Store for SqliteStore {
             name.to_string(),
             password_hash.to_string(),
         );
-        self.write(move |tx, _| accounts::upsert_admin(tx, &email, &name, &hash))
+        self.write(move |tx, vault| accounts::upsert_admin(tx, vault, &email, &name, &hash))
             .await
     }
 
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
         let email = email.to_string();
-        self.read(move |conn, _| accounts::credentials_by_email(conn, &email))
+        self.read(move |conn, vault| accounts::credentials_by_email(conn, vault, &email))
             .await
     }
 
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, _| accounts::user(conn, &user_id))
+        self.read(move |conn, vault| accounts::user(conn, vault, &user_id))
             .await
     }
 
     async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
-        self.read(move |conn, _| accounts::list_users(conn, &page))
+        self.read(move |conn, vault| accounts::list_users(conn, vault, &page))
             .await
     }
 
@@ -190,13 +202,13 @@ impl Store for SqliteStore {
 
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, _| accounts::mentor_where(conn, "user_id", &user_id))
+        self.read(move |conn, vault| accounts::mentor_where(conn, vault, "user_id", &user_id))
             .await
     }
 
     async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
         let mentor_id = mentor_id.to_string();
-        self.read(move |conn, _| accounts::mentor_where(conn, "mentor_id", &mentor_id))
+        self.read(move |conn, vault| accounts::mentor_where(conn, vault, "mentor_id", &mentor_id))
             .await
     }
 
@@ -206,17 +218,17 @@ impl Store for SqliteStore {
         update: ProfileUpdate,
     ) -> StoreResult<MentorProfile> {
         let mentor_id = mentor_id.to_string();
-        self.write(move |tx, _| accounts::update_mentor_profile(tx, &mentor_id, &update))
+        self.write(move |tx, vault| accounts::update_mentor_profile(tx, vault, &mentor_id, &update))
             .await
     }
 
     async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>> {
-        self.read(move |conn, _| accounts::list_mentors(conn, status))
+        self.read(move |conn, vault| accounts::list_mentors(conn, vault, status))
             .await
     }
 
     async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile> {
-        self.write(move |tx, _| accounts::decide_mentor(tx, &decision))
+        self.write(move |tx, vault| accounts::decide_mentor(tx, vault, &decision))
             .await
     }
 
@@ -265,25 +277,25 @@ impl Store for SqliteStore {
     }
 
     async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
-        self.write(move |tx, cipher| bookings::book_slot(tx, cipher, booking))
+        self.write(move |tx, vault| bookings::book_slot(tx, vault, booking))
             .await
     }
 
     async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
         let lead_id = lead_id.to_string();
-        self.read(move |conn, cipher| bookings::lead(conn, cipher, &lead_id))
+        self.read(move |conn, vault| bookings::lead(conn, vault, &lead_id))
             .await
     }
 
     async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, cipher| bookings::leads_where(conn, cipher, "user_id", &user_id))
+        self.read(move |conn, vault| bookings::leads_where(conn, vault, "user_id", &user_id))
             .await
     }
 
     async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>> {
         let mentor_id = mentor_id.to_string();
-        self.read(move |conn, cipher| bookings::leads_where(conn, cipher, "mentor_id", &mentor_id))
+        self.read(move |conn, vault| bookings::leads_where(conn, vault, "mentor_id", &mentor_id))
             .await
     }
 
@@ -292,7 +304,7 @@ impl Store for SqliteStore {
         status: Option<LeadStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        self.read(move |conn, cipher| bookings::leads_by_status(conn, cipher, status, &page))
+        self.read(move |conn, vault| bookings::leads_by_status(conn, vault, status, &page))
             .await
     }
 
@@ -303,17 +315,18 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Lead> {
         let (user_id, lead_id) = (user_id.to_string(), lead_id.to_string());
-        self.write(move |tx, cipher| bookings::cancel_booking(tx, cipher, &user_id, &lead_id, now))
+        self.write(move |tx, vault| bookings::cancel_booking(tx, vault, &user_id, &lead_id, now))
             .await
     }
 
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<Lead> {
-        self.write(move |tx, cipher| bookings::verify_lead(tx, cipher, &decision))
+        self.write(move |tx, vault| bookings::verify_lead(tx, vault, &decision))
             .await
     }
 
-    async fn open_order(&self, payment: Payment) -> StoreResult<OpenOrder> {
-        self.write(move |tx, _| payments::open_order(tx, payment))
+    async fn open_order(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder> {
+        let actor_id = actor_id.to_string();
+        self.write(move |tx, vault| payments::open_order(tx, vault, payment, &actor_id))
             .await
     }
 
@@ -335,14 +348,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn webhook_event_seen(&self, event_id: &str) -> StoreResult<bool> {
-        let event_id = event_id.to_string();
-        self.read(move |conn, _| payments::webhook_event_seen(conn, &event_id))
-            .await
-    }
-
     async fn record_payment(&self, capture: PaymentCapture) -> StoreResult<CaptureOutcome> {
-        self.write(move |tx, cipher| payments::record_payment(tx, cipher, &capture))
+        self.write(move |tx, vault| payments::record_payment(tx, vault, &capture))
             .await
     }
 
@@ -371,6 +378,12 @@ impl Store for SqliteStore {
     async fn record_webhook_event(&self, event_id: &str, now: Timestamp) -> StoreResult<bool> {
         let event_id = event_id.to_string();
         self.write(move |tx, _| payments::record_webhook_event(tx, &event_id, now))
+            .await
+    }
+
+    async fn forget_webhook_event(&self, event_id: &str) -> StoreResult<()> {
+        let event_id = event_id.to_string();
+        self.write(move |tx, _| payments::forget_webhook_event(tx, &event_id))
             .await
     }
 

@@ -1,11 +1,12 @@
 use rusqlite::{params, Connection};
 
 use super::{admin::append_audit, bookings, rows};
-use crate::crypto::ContactCipher;
-use crate::domain::audit::AuditAction;
+use crate::crypto::Vault;
+use crate::domain::audit::{AuditAction, ACTOR_SYSTEM};
+use crate::domain::lead::{LeadAction, LeadStatus};
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{to_storage, Timestamp};
-use crate::store::{CaptureOutcome, OpenOrder, PaymentCapture, StoreError, StoreResult};
+use crate::store::{CaptureOutcome, Conflict, OpenOrder, PaymentCapture, StoreError, StoreResult};
 
 const PAYMENT_COLUMNS: &str =
     "payment_id, mentor_id, lead_id, razorpay_order_id, razorpay_payment_id,
@@ -26,14 +27,12 @@ pub fn payment_where(
 
 /// The lead's open (CREATED) order, if any.
 pub fn open_payment_for_lead(conn: &Connection, lead_id: &str) -> StoreResult<Option<Payment>> {
-    let payment_id: Option<String> = conn
-        .prepare("SELECT payment_id FROM lead_open_orders WHERE lead_id = ?1")?
-        .query_row([lead_id], |r| r.get(0))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            other => Err(other),
-        })?;
+    let mut stmt = conn.prepare("SELECT payment_id FROM lead_open_orders WHERE lead_id = ?1")?;
+    let payment_id: Option<String> = stmt
+        .query([lead_id])?
+        .next()?
+        .map(|r| r.get(0))
+        .transpose()?;
     match payment_id {
         Some(id) => {
             Ok(payment_where(conn, "payment_id", &id)?
@@ -43,7 +42,18 @@ pub fn open_payment_for_lead(conn: &Connection, lead_id: &str) -> StoreResult<Op
     }
 }
 
-pub fn open_order(tx: &Connection, payment: Payment) -> StoreResult<OpenOrder> {
+/// Opens the lead's one order under the write lock: re-checks that the lead is still for
+/// sale, returns an order already open, else records this one.
+pub fn open_order(
+    tx: &Connection,
+    vault: &Vault,
+    payment: Payment,
+    actor_id: &str,
+) -> StoreResult<OpenOrder> {
+    let lead = bookings::lead(tx, vault, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    lead.status
+        .apply(LeadAction::Purchase)
+        .map_err(Conflict::from)?;
     if let Some(existing) = open_payment_for_lead(tx, &payment.lead_id)? {
         return Ok(OpenOrder {
             payment: existing,
@@ -63,14 +73,18 @@ pub fn open_order(tx: &Connection, payment: Payment) -> StoreResult<OpenOrder> {
             to_storage(&payment.created_at),
         ],
     )?;
+    // No open order exists (checked above under the lock), so the lead's row is free.
     tx.execute(
-        "INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)
-         ON CONFLICT (lead_id) DO UPDATE SET payment_id = excluded.payment_id",
+        "DELETE FROM lead_open_orders WHERE lead_id = ?1",
+        [&payment.lead_id],
+    )?;
+    tx.execute(
+        "INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)",
         params![payment.lead_id, payment.payment_id],
     )?;
     append_audit(
         tx,
-        &payment.mentor_id,
+        actor_id,
         AuditAction::PaymentCreated,
         &payment.payment_id,
         None,
@@ -95,22 +109,56 @@ fn set_status(
         params![payment_id, status.as_str(), rp_id, to_storage(&now)],
     )?;
     tx.execute(
-        "DELETE FROM lead_open_orders WHERE lead_id = (SELECT lead_id FROM payments WHERE payment_id = ?1)
-         AND payment_id = ?1",
+        "DELETE FROM lead_open_orders WHERE payment_id = ?1",
         [payment_id],
     )?;
+    Ok(())
+}
+
+/// Marks the lead's unpaid orders FAILED (all but `except`): once a lead is sold, cancelled
+/// or rejected, nobody should be able to pay for it any more.
+pub fn void_open_orders(
+    tx: &Connection,
+    lead_id: &str,
+    except: Option<&str>,
+    lead_status: LeadStatus,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let open: Vec<String> = {
+        let mut stmt = tx
+            .prepare("SELECT payment_id FROM payments WHERE lead_id = ?1 AND status = 'CREATED'")?;
+        let ids = stmt
+            .query_map([lead_id], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        ids
+    };
+    let reason = format!(
+        "lead {lead_id} is {} and no longer for sale",
+        lead_status.as_str()
+    );
+    for payment_id in open.iter().filter(|id| Some(id.as_str()) != except) {
+        set_status(tx, payment_id, PaymentStatus::Failed, None, now)?;
+        append_audit(
+            tx,
+            ACTOR_SYSTEM,
+            AuditAction::PaymentFailed,
+            payment_id,
+            Some(&reason),
+            now,
+        )?;
+    }
     Ok(())
 }
 
 /// Settles a capture exactly once: a replay finds the payment settled and changes nothing.
 pub fn record_payment(
     tx: &Connection,
-    cipher: &ContactCipher,
+    vault: &Vault,
     capture: &PaymentCapture,
 ) -> StoreResult<CaptureOutcome> {
     let payment = payment_where(tx, "razorpay_order_id", &capture.order_id)?
         .ok_or(StoreError::NotFound("order"))?;
-    let lead = bookings::lead(tx, cipher, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    let lead = bookings::lead(tx, vault, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
     if payment.status.is_settled() {
         return Ok(CaptureOutcome {
             payment,
@@ -167,7 +215,7 @@ pub fn record_payment(
     Ok(CaptureOutcome {
         payment: payment_where(tx, "payment_id", &payment.payment_id)?
             .ok_or(StoreError::NotFound("payment"))?,
-        lead: bookings::lead(tx, cipher, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
+        lead: bookings::lead(tx, vault, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
         newly_settled: true,
     })
 }
@@ -204,8 +252,7 @@ pub fn record_webhook_event(tx: &Connection, event_id: &str, now: Timestamp) -> 
     Ok(inserted == 1)
 }
 
-pub fn webhook_event_seen(conn: &Connection, event_id: &str) -> StoreResult<bool> {
-    Ok(conn
-        .prepare("SELECT 1 FROM webhook_events WHERE event_id = ?1")?
-        .exists([event_id])?)
+pub fn forget_webhook_event(tx: &Connection, event_id: &str) -> StoreResult<()> {
+    tx.execute("DELETE FROM webhook_events WHERE event_id = ?1", [event_id])?;
+    Ok(())
 }

@@ -3,7 +3,11 @@
 use anyhow::anyhow;
 use rusqlite::Row;
 
-use crate::crypto::ContactCipher;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::accounts::Identity;
+use crate::crypto::Vault;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::event::Event;
 use crate::domain::lead::{Lead, LeadStatus, VerificationStatus};
@@ -28,16 +32,38 @@ fn parsed<T>(row: &Row<'_>, column: &str, parse: impl Fn(&str) -> Option<T>) -> 
     parse(&raw).ok_or_else(|| corrupt(column, &raw))
 }
 
-pub const USER_COLUMNS: &str = "user_id, email, name, role, picture, created_at";
+/// Seals a value for the row `context`; a failure is ours, never the caller's.
+pub fn seal<T: Serialize>(vault: &Vault, context: &str, value: &T) -> StoreResult<Vec<u8>> {
+    vault.seal(context, value).map_err(|e| {
+        StoreError::Backend(anyhow::Error::new(e).context(format!("sealing for {context}")))
+    })
+}
 
-pub fn user(row: &Row<'_>) -> StoreResult<User> {
+/// Opens a sealed column of the row `context`.
+pub fn open<T: DeserializeOwned>(
+    vault: &Vault,
+    row: &Row<'_>,
+    column: &str,
+    context: &str,
+) -> StoreResult<T> {
+    let sealed: Vec<u8> = row.get(column)?;
+    vault.open(context, &sealed).map_err(|e| {
+        StoreError::Backend(anyhow::Error::new(e).context(format!("opening {column} of {context}")))
+    })
+}
+
+pub const USER_COLUMNS: &str = "user_id, identity_sealed, role, picture, created_at";
+
+pub fn user(row: &Row<'_>, vault: &Vault) -> StoreResult<User> {
+    let user_id: String = row.get("user_id")?;
+    let identity: Identity = open(vault, row, "identity_sealed", &user_id)?;
     Ok(User {
-        user_id: row.get("user_id")?,
-        email: row.get("email")?,
-        name: row.get("name")?,
+        email: identity.email,
+        name: identity.name,
         role: parsed(row, "role", Role::from_stored)?,
         picture: row.get("picture")?,
         created_at: ts(row, "created_at")?,
+        user_id,
     })
 }
 
@@ -50,13 +76,14 @@ pub fn session(row: &Row<'_>) -> StoreResult<Session> {
     })
 }
 
-pub fn mentor(row: &Row<'_>) -> StoreResult<MentorProfile> {
+pub fn mentor(row: &Row<'_>, vault: &Vault) -> StoreResult<MentorProfile> {
     let expertise: String = row.get("expertise")?;
+    let mentor_id: String = row.get("mentor_id")?;
     Ok(MentorProfile {
-        mentor_id: row.get("mentor_id")?,
+        email: open(vault, row, "email_sealed", &mentor_id)?,
+        mentor_id,
         user_id: row.get("user_id")?,
         name: row.get("name")?,
-        email: row.get("email")?,
         bio: row.get("bio")?,
         expertise: serde_json::from_str(&expertise)
             .map_err(|_| corrupt("expertise", &expertise))?,
@@ -84,12 +111,9 @@ pub fn event(row: &Row<'_>) -> StoreResult<Event> {
     })
 }
 
-pub fn lead(row: &Row<'_>, cipher: &ContactCipher) -> StoreResult<Lead> {
+pub fn lead(row: &Row<'_>, vault: &Vault) -> StoreResult<Lead> {
     let lead_id: String = row.get("lead_id")?;
-    let sealed: Vec<u8> = row.get("contact_sealed")?;
-    let contact = cipher.open(&lead_id, &sealed).map_err(|e| {
-        StoreError::Backend(anyhow::Error::new(e).context(format!("opening contact of {lead_id}")))
-    })?;
+    let contact = open(vault, row, "contact_sealed", &lead_id)?;
     let notes: String = row.get("verification_notes")?;
     Ok(Lead {
         event_id: row.get("event_id")?,

@@ -5,14 +5,16 @@ use rusqlite::Connection;
 
 /// Each entry upgrades the schema by one version (tracked in `PRAGMA user_version`).
 const MIGRATIONS: &[&str] = &[r#"
+-- Name and e-mail are sealed (`identity_sealed`); log-in finds the row by the e-mail's
+-- blind index.
 CREATE TABLE users (
-    user_id       TEXT PRIMARY KEY,
-    email         TEXT NOT NULL UNIQUE,
-    name          TEXT NOT NULL,
-    role          TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    picture       TEXT,
-    created_at    TEXT NOT NULL
+    user_id         TEXT PRIMARY KEY,
+    email_index     TEXT NOT NULL UNIQUE,
+    identity_sealed BLOB NOT NULL,
+    role            TEXT NOT NULL,
+    password_hash   TEXT NOT NULL,
+    picture         TEXT,
+    created_at      TEXT NOT NULL
 );
 CREATE INDEX users_by_created ON users (created_at, user_id);
 
@@ -27,8 +29,9 @@ CREATE INDEX sessions_by_user ON sessions (user_id);
 CREATE TABLE mentors (
     mentor_id           TEXT PRIMARY KEY,
     user_id             TEXT NOT NULL UNIQUE,
+    -- Public (shown on the mentor's events); the e-mail is sealed.
     name                TEXT NOT NULL,
-    email               TEXT NOT NULL,
+    email_sealed        BLOB NOT NULL,
     bio                 TEXT NOT NULL,
     expertise           TEXT NOT NULL,
     experience          TEXT NOT NULL,
@@ -109,6 +112,8 @@ CREATE TABLE payments (
     created_at          TEXT NOT NULL,
     updated_at          TEXT NOT NULL
 );
+
+CREATE INDEX payments_by_lead ON payments (lead_id, status);
 
 -- The one open (CREATED) order per lead, so two tabs share one order.
 CREATE TABLE lead_open_orders (

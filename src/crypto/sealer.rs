@@ -1,28 +1,29 @@
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::Secret;
-use crate::domain::contact::Contact;
 
 const NONCE_LEN: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
-    #[error("the sealed contact is too short or was not made with this key and lead id")]
+    #[error("the sealed value is too short or was not made with this key and context")]
     Open,
-    #[error("contact could not be encoded: {0}")]
+    #[error("value could not be encoded or decoded: {0}")]
     Encode(#[from] serde_json::Error),
 }
 
-/// Seals a lead's contact with XChaCha20-Poly1305. The lead id is the associated data, so
-/// a sealed contact copied onto another lead row does not open.
+/// Seals values with XChaCha20-Poly1305. The context (the owning row's id) is the associated
+/// data, so a sealed value copied onto another row does not open.
 #[derive(Clone)]
-pub struct ContactCipher {
+pub struct Sealer {
     aead: XChaCha20Poly1305,
 }
 
-impl ContactCipher {
+impl Sealer {
     /// `key` must be 32 bytes (checked when the configuration is loaded).
     pub fn new(key: &Secret) -> Self {
         Self {
@@ -30,9 +31,10 @@ impl ContactCipher {
         }
     }
 
-    /// `nonce ‖ ciphertext`; a random 192-bit nonce per seal is safe without a counter.
-    pub fn seal(&self, lead_id: &str, contact: &Contact) -> Result<Vec<u8>, SealError> {
-        let plain = serde_json::to_vec(contact)?;
+    /// `nonce ‖ ciphertext` of the value's JSON; a random 192-bit nonce per seal is safe
+    /// without a counter.
+    pub fn seal<T: Serialize>(&self, context: &str, value: &T) -> Result<Vec<u8>, SealError> {
+        let plain = serde_json::to_vec(value)?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = self
@@ -41,7 +43,7 @@ impl ContactCipher {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: &plain,
-                    aad: lead_id.as_bytes(),
+                    aad: context.as_bytes(),
                 },
             )
             .map_err(|_| SealError::Open)?;
@@ -50,7 +52,7 @@ impl ContactCipher {
         Ok(out)
     }
 
-    pub fn open(&self, lead_id: &str, sealed: &[u8]) -> Result<Contact, SealError> {
+    pub fn open<T: DeserializeOwned>(&self, context: &str, sealed: &[u8]) -> Result<T, SealError> {
         if sealed.len() < NONCE_LEN {
             return Err(SealError::Open);
         }
@@ -61,7 +63,7 @@ impl ContactCipher {
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: body,
-                    aad: lead_id.as_bytes(),
+                    aad: context.as_bytes(),
                 },
             )
             .map_err(|_| SealError::Open)?;
@@ -72,7 +74,7 @@ impl ContactCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::contact::{EmailAddress, PhoneNumber};
+    use crate::domain::contact::{Contact, EmailAddress, PhoneNumber};
 
     fn contact() -> Contact {
         Contact {
@@ -84,21 +86,24 @@ mod tests {
     }
 
     #[test]
-    fn seal_round_trips_and_hides_the_contact() {
-        let cipher = ContactCipher::new(&Secret::new(vec![7; 32]));
-        let sealed = cipher.seal("lead_1", &contact()).unwrap();
+    fn seal_round_trips_and_hides_the_value() {
+        let sealer = Sealer::new(&Secret::new(vec![7; 32]));
+        let sealed = sealer.seal("lead_1", &contact()).unwrap();
         let text = String::from_utf8_lossy(&sealed);
         assert!(!text.contains("jane") && !text.contains("9876543210"));
-        assert_eq!(cipher.open("lead_1", &sealed).unwrap(), contact());
+        assert_eq!(
+            sealer.open::<Contact>("lead_1", &sealed).unwrap(),
+            contact()
+        );
     }
 
     #[test]
-    fn a_sealed_contact_does_not_open_under_another_lead_or_key() {
-        let cipher = ContactCipher::new(&Secret::new(vec![7; 32]));
-        let sealed = cipher.seal("lead_1", &contact()).unwrap();
-        assert!(cipher.open("lead_2", &sealed).is_err());
-        let other = ContactCipher::new(&Secret::new(vec![8; 32]));
-        assert!(other.open("lead_1", &sealed).is_err());
-        assert!(cipher.open("lead_1", &sealed[..10]).is_err());
+    fn a_sealed_value_does_not_open_under_another_context_or_key() {
+        let sealer = Sealer::new(&Secret::new(vec![7; 32]));
+        let sealed = sealer.seal("lead_1", &contact()).unwrap();
+        assert!(sealer.open::<Contact>("lead_2", &sealed).is_err());
+        let other = Sealer::new(&Secret::new(vec![8; 32]));
+        assert!(other.open::<Contact>("lead_1", &sealed).is_err());
+        assert!(sealer.open::<Contact>("lead_1", &sealed[..10]).is_err());
     }
 }
