@@ -109,4 +109,31 @@ mod tests {
         assert!(tokens(1).verify(&none).is_none());
         assert!(tokens(1).verify("garbage").is_none());
     }
+
+    #[test]
+    fn tokens_for_another_issuer_or_audience_or_without_expiry_fail() {
+        let key = EncodingKey::from_secret(&[1; 32]);
+        let exp = (now() + chrono::Duration::minutes(5)).timestamp();
+        let sign = |claims: serde_json::Value| {
+            encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+        };
+        let good = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "user_1", "iat": 0, "exp": exp, "sid": "h"});
+        assert!(
+            tokens(1).verify(&sign(good.clone())).is_some(),
+            "the control case passes"
+        );
+        for (field, value) in [
+            ("iss", serde_json::json!("someone-else")),
+            ("aud", serde_json::json!("another-api")),
+        ] {
+            let mut claims = good.clone();
+            claims[field] = value;
+            assert!(tokens(1).verify(&sign(claims)).is_none(), "{field}");
+        }
+        let mut no_exp = good.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert!(tokens(1).verify(&sign(no_exp)).is_none());
+        let hs512 = encode(&Header::new(Algorithm::HS512), &good, &key).unwrap();
+        assert!(tokens(1).verify(&hs512).is_none(), "only HS256 is accepted");
+    }
 }

@@ -43,6 +43,10 @@ async fn every_admin_endpoint_is_401_anonymous_and_403_for_other_roles() {
             learner.put(path, body.clone()).await.0,
             StatusCode::FORBIDDEN
         );
+        assert_eq!(
+            mentor.put(path, body.clone()).await.0,
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(admin.put(path, body).await.0, StatusCode::NOT_FOUND);
     }
     // Learner and mentor areas are closed to the other roles too.

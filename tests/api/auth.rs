@@ -116,7 +116,7 @@ async fn login_sets_a_hardened_session_cookie_and_a_pinned_jwt() {
 }
 
 #[tokio::test]
-async fn bearer_token_works_and_logout_revokes_cookie_and_token() {
+async fn bearer_token_works_and_logout_revokes_it() {
     let app = spawn_app().await;
     let learner = app.learner().await;
     let bearer = |token: &str| {
@@ -134,7 +134,6 @@ async fn bearer_token_works_and_logout_revokes_cookie_and_token() {
         StatusCode::UNAUTHORIZED
     );
 
-    // Keep a copy of the cookie jar's client to replay the old cookie after logout.
     let (status, _) = learner.post("/api/auth/logout", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(

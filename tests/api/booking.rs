@@ -44,10 +44,11 @@ async fn forty_concurrent_bookings_for_five_slots_sell_exactly_five() {
     assert_eq!(on_event, 5);
 }
 
+/// Server A runs in this test process, server B is the real binary in a child process.
 #[tokio::test]
-async fn two_servers_on_one_sqlite_file_never_oversell() {
+async fn two_server_processes_on_one_sqlite_file_never_oversell() {
     let a = spawn_app().await;
-    let b = a.sibling().await;
+    let b = a.process_sibling().await;
     let admin = a.admin().await;
     let (mentor, _) = a.approved_mentor(&admin).await;
     let event_id = a.create_event(&mentor, 5, 500).await;

@@ -130,21 +130,68 @@ async fn cookie_writes_from_a_foreign_origin_are_403_but_bearer_and_allowed_orig
 }
 
 #[tokio::test]
-async fn the_bootstrap_admin_password_follows_the_environment() {
+async fn a_cross_site_write_without_origin_or_with_a_forged_forwarded_host_is_refused() {
     let app = spawn_app().await;
-    let app = app.restart().await;
-    assert_eq!(app.admin().await.email, ADMIN_EMAIL);
+    let admin = app.admin().await;
+    let (status, body) = read(
+        admin
+            .client
+            .post(app.url("/api/auth/logout"))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "CSRF_ORIGIN_REJECTED");
+    let (status, _) = read(
+        admin
+            .client
+            .post(app.url("/api/auth/logout"))
+            .header("origin", "https://evil.example")
+            .header("x-forwarded-host", "evil.example")
+            .header("forwarded", "host=evil.example;proto=https")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get("/api/auth/me").await.0, StatusCode::OK);
+}
+
+/// Starts another server on `app`'s data with some variables changed.
+async fn rebuild(app: &crate::common::TestApp, changes: &[(&str, &str)]) -> anyhow::Result<String> {
     let mut vars = app.vars.clone();
-    vars.insert(
-        "LEADBRIDGE_ADMIN_PASSWORD".into(),
-        "rotated-pass-2027".into(),
-    );
+    for (k, v) in changes {
+        vars.insert(k.to_string(), v.to_string());
+    }
     let config = leadbridge::config::Config::from_vars(&vars).unwrap();
-    let rotated = leadbridge::startup::Application::build(config)
+    let server = leadbridge::startup::Application::build(config).await?;
+    let address = format!("http://127.0.0.1:{}", server.port());
+    tokio::spawn(server.run_until_stopped());
+    Ok(address)
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_password_follows_the_environment_and_a_change_ends_its_sessions() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let old_session = admin.clone();
+    // Same password on restart: sessions survive.
+    let address = rebuild(&app, &[]).await.unwrap();
+    let me = |actor: &crate::common::Actor, address: &str| {
+        actor.client.get(format!("{address}/api/auth/me")).send()
+    };
+    assert_eq!(
+        me(&old_session, &address).await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    let address = rebuild(&app, &[("LEADBRIDGE_ADMIN_PASSWORD", "rotated-pass-2027")])
         .await
         .unwrap();
-    let address = format!("http://127.0.0.1:{}", rotated.port());
-    tokio::spawn(rotated.run_until_stopped());
     let login = |password: &'static str| {
         reqwest::Client::new()
             .post(format!("{address}/api/auth/login"))
@@ -158,5 +205,29 @@ async fn the_bootstrap_admin_password_follows_the_environment() {
     assert_eq!(
         login(ADMIN_PASSWORD).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&old_session, &address).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_cannot_take_over_a_learner_or_mentor_account() {
+    let app = spawn_app().await;
+    let mentor = app.register("MENTOR", "Mallory").await;
+    let error = rebuild(&app, &[("LEADBRIDGE_ADMIN_EMAIL", mentor.email.as_str())])
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with("LEADBRIDGE_ADMIN_EMAIL:"),
+        "{error}"
+    );
+    let (status, me) = mentor.get("/api/auth/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["role"], "MENTOR");
+    assert_eq!(
+        mentor.get("/api/admin/analytics").await.0,
+        StatusCode::FORBIDDEN
     );
 }

@@ -200,6 +200,9 @@ async fn invalid_event_fields_are_422_with_the_field_named() {
     let (mentor, _) = app.approved_mentor(&admin).await;
     let cases = [
         ("event_datetime", json!("2020-01-01T00:00:00Z")),
+        // Year 10000 in UTC: could not be stored and read back.
+        ("event_datetime", json!("9999-12-31T23:59:59-23:59")),
+        ("event_datetime", json!("2099-01-01T00:00:00Z")),
         ("available_slots", json!(0)),
         ("price_per_lead", json!(-5)),
         ("title", json!("")),
@@ -212,4 +215,40 @@ async fn invalid_event_fields_are_422_with_the_field_named() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {error}");
         assert_eq!(error["error"]["field"], field, "{error}");
     }
+}
+
+#[tokio::test]
+async fn bad_query_parameters_and_foreign_cursors_are_422_naming_the_parameter() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for (path, field) in [
+        ("/api/events?limit=abc", "limit"),
+        ("/api/events?include_past=perhaps", "include_past"),
+        ("/api/admin/leads?status=BOGUS", "status"),
+        ("/api/admin/mentors?status=MAYBE", "status"),
+        ("/api/admin/audit-log?cursor=YWJj", "cursor"),
+        ("/api/admin/users?cursor=YWJj", "cursor"),
+    ] {
+        let (status, body) = admin.get(path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        assert_eq!(body["error"]["field"], field, "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_mentor_whose_approval_is_revoked_takes_no_new_bookings() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, mentor_id) = app.approved_mentor(&admin).await;
+    let event_id = app.create_event(&mentor, 5, 500).await;
+    let (status, _) = admin
+        .put(
+            &format!("/api/admin/mentors/{mentor_id}/verify"),
+            json!({"status": "REJECTED", "reason": "Complaints"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app.book(&app.learner().await, &event_id).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_code(&body), "MENTOR_NOT_ACCEPTING_BOOKINGS");
 }

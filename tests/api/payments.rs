@@ -351,3 +351,72 @@ async fn razorpay_errors_and_timeouts_are_reported_as_gateway_failures() {
         .iter()
         .any(|e| e["action"] == "PAYMENT_CREATED"));
 }
+
+#[tokio::test]
+async fn money_for_a_lead_cancelled_meanwhile_is_recorded_as_owed_not_as_revenue() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, _) = app.approved_mentor(&admin).await;
+    let event_id = app.create_event(&mentor, 5, 500).await;
+    let learner = app.learner().await;
+    let (_, booked) = app.book(&learner, &event_id).await;
+    let lead_id = booked["lead_id"].as_str().unwrap().to_string();
+    let (_, order) = mentor
+        .post(&format!("/api/mentor/leads/{lead_id}/purchase"), json!({}))
+        .await;
+    let order_id = order["order_id"].as_str().unwrap().to_string();
+    // The learner cancels while the mentor is in the checkout.
+    let (status, _) = learner
+        .post(&format!("/api/user/bookings/{lead_id}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let signature = checkout_signature(KEY_SECRET.as_bytes(), &order_id, "pay_Late");
+    let (status, body) = mentor
+        .post(
+            "/api/payments/verify",
+            json!({"razorpay_order_id": order_id, "razorpay_payment_id": "pay_Late", "razorpay_signature": signature}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(error_code(&body), "LEAD_UNAVAILABLE");
+    let (_, analytics) = admin.get("/api/admin/analytics").await;
+    assert_eq!(analytics["total_revenue"], 0);
+    let (_, log) = admin.get("/api/admin/audit-log").await;
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "PAYMENT_REFUND_DUE"));
+    let (_, mine) = learner.get("/api/user/bookings").await;
+    assert_eq!(
+        mine[0]["status"], "CANCELLED",
+        "the learner's cancellation stands"
+    );
+}
+
+#[tokio::test]
+async fn once_a_lead_is_sold_its_other_orders_can_no_longer_be_paid() {
+    let app = spawn_app().await;
+    let (mentor, lead_id, first) = verified_lead(&app).await;
+    send_webhook(&app, "evt_fail_1", "payment.failed", &first, "pay_F1").await;
+    let (_, second) = mentor
+        .post(&format!("/api/mentor/leads/{lead_id}/purchase"), json!({}))
+        .await;
+    let second = second["order_id"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    // A late capture of the first order sells the lead.
+    let (status, _) = send_webhook(&app, "evt_cap_1", "payment.captured", &first, "pay_C1").await;
+    assert!(status.is_success());
+    let (status, body) = mentor
+        .post(
+            "/api/payments/simulated-checkout",
+            json!({"order_id": second}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(error_code(&body), "ORDER_NOT_OPEN");
+    assert_eq!(
+        revenue_and_status(&app, &mentor, &lead_id).await,
+        (500, "PURCHASED".into(), 1)
+    );
+}

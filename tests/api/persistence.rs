@@ -46,6 +46,16 @@ async fn a_restart_keeps_every_account_event_and_booking() {
     );
     let (_, event) = again.get(&format!("/api/events/{event_id}")).await;
     assert_eq!(event["available_slots"], 3);
+    // Sessions made before the restart still work.
+    assert_eq!(learner.on(&app).get("/api/auth/me").await.0, StatusCode::OK);
+    let (_, mentor_events) = mentor.on(&app).get("/api/mentor/events").await;
+    assert_eq!(mentor_events[0]["event_id"], event_id.as_str());
+    let (_, log) = admin.on(&app).get("/api/admin/audit-log").await;
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "MENTOR_APPROVED"));
 }
 
 #[tokio::test]
@@ -54,10 +64,18 @@ async fn the_data_directory_never_holds_a_contact_in_plain_text() {
     let admin = app.admin().await;
     let (mentor, _) = app.approved_mentor(&admin).await;
     let event_id = app.create_event(&mentor, 4, 500).await;
-    let learner = app.learner().await;
+    // The usual case: a learner books with the name and e-mail of their own account.
     let marker = format!("zq{}", unique());
     let name = format!("Quentin {marker}");
     let email = format!("{marker}@contact-secret.org");
+    let learner = app.anonymous();
+    let (status, _) = learner
+        .post(
+            "/api/auth/register",
+            json!({"email": email, "password": PASSWORD, "name": name}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let phone = "+91 98123 45678";
     let message = format!("secret-message-{marker}");
     let (status, body) = learner
@@ -67,7 +85,6 @@ async fn the_data_directory_never_holds_a_contact_in_plain_text() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // Let WAL and checkpoint writes land before reading the files.
     let app = app.restart().await;
     let needles = [
         marker.clone(),
@@ -86,7 +103,17 @@ async fn the_data_directory_never_holds_a_contact_in_plain_text() {
             );
         }
     }
-    // It is still readable through the API by those allowed to see it.
+    // It is still readable through the API by those allowed to see it, and log-in by
+    // e-mail still works.
     let (_, queue) = app.admin().await.get("/api/admin/leads").await;
     assert_eq!(queue[0]["email"], email.as_str());
+    let (status, me) = app
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["name"], name.as_str());
 }

@@ -35,9 +35,27 @@ pub fn unique() -> String {
 pub struct TestApp {
     pub address: String,
     pub data_dir: Arc<TempDir>,
+    /// A store on the same data (the server's own, or one opened beside a child process).
     pub store: Arc<dyn Store>,
     pub vars: HashMap<String, String>,
-    handle: actix_web::dev::ServerHandle,
+    server: Server,
+}
+
+/// How the server under test runs.
+enum Server {
+    /// In this test process.
+    InProcess(actix_web::dev::ServerHandle),
+    /// The real `leadbridge` binary as a child process, killed when the app is dropped.
+    Process(KillOnDrop),
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Settings every test app starts from; `extra` overrides or adds variables.
@@ -87,23 +105,64 @@ async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp
         data_dir,
         store,
         vars,
-        handle,
+        server: Server::InProcess(handle),
     }
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 impl TestApp {
     /// Stops this server and starts a new one on the same data directory and settings.
     pub async fn restart(self) -> TestApp {
-        self.handle.stop(true).await;
+        match &self.server {
+            Server::InProcess(handle) => handle.stop(true).await,
+            Server::Process(_) => panic!("restart is for in-process servers"),
+        }
         let mut vars = self.vars.clone();
         vars.insert("LEADBRIDGE_ADDR".into(), "127.0.0.1:0".into());
         start(vars, Arc::clone(&self.data_dir)).await
     }
 
-    /// A second server on the same data directory (its own store connections), as a
-    /// second node sharing one SQLite file would be.
-    pub async fn sibling(&self) -> TestApp {
-        start(self.vars.clone(), Arc::clone(&self.data_dir)).await
+    /// The real server binary, as a separate process, on the same data directory: two
+    /// processes sharing one SQLite file.
+    pub async fn process_sibling(&self) -> TestApp {
+        let mut vars = self.vars.clone();
+        vars.insert(
+            "LEADBRIDGE_ADDR".into(),
+            format!("127.0.0.1:{}", free_port()),
+        );
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_leadbridge"))
+            .arg("serve")
+            .envs(&vars)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the leadbridge binary");
+        let child = KillOnDrop(child);
+        let address = format!("http://{}", vars["LEADBRIDGE_ADDR"]);
+        let mut ready = false;
+        for _ in 0..200 {
+            if let Ok(response) = reqwest::get(format!("{address}/healthz")).await {
+                ready = response.status().is_success();
+                if ready {
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(ready, "the child server did not become healthy");
+        TestApp {
+            address,
+            data_dir: Arc::clone(&self.data_dir),
+            store: Arc::clone(&self.store),
+            vars,
+            server: Server::Process(child),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -244,6 +303,14 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The same person (same cookie jar: cookies are not bound to a port) talking to `app`.
+    pub fn on(&self, app: &TestApp) -> Actor {
+        Actor {
+            base: app.address.clone(),
+            ..self.clone()
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,
