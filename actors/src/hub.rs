@@ -1,0 +1,217 @@
+//! This node's registry: which topics are live (and their actors), which sessions are open
+//! (and whose they are), so publications reach subscribers and revocations reach sockets.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use actix::{Actor, ActorContext, Addr, Context, Handler, Message, MessageResult};
+use leadbridge_protocol::topic::Topic;
+use tokio::sync::mpsc;
+
+use crate::bus::Deliver;
+use crate::session::{Control, SessionId, Sink};
+use crate::topic::{AddSubscriber, FanOut, RemoveSubscriber, TopicActor};
+
+struct LiveTopic {
+    actor: Addr<TopicActor>,
+    sessions: HashSet<SessionId>,
+}
+
+struct OpenSession {
+    user_id: Option<String>,
+    session_hash: Option<String>,
+    control: mpsc::Sender<Control>,
+    topics: HashSet<Topic>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    topics: HashMap<Topic, LiveTopic>,
+    sessions: HashMap<SessionId, OpenSession>,
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+}
+
+/// A socket opened; `user_id`/`session_hash` are absent for anonymous sockets.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    pub session: SessionId,
+    pub user_id: Option<String>,
+    pub session_hash: Option<String>,
+    pub control: mpsc::Sender<Control>,
+}
+
+/// A socket closed. Answers how many sockets that user still has open on this node.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Unregister {
+    pub session: SessionId,
+}
+
+/// Start delivering `topic` to the session's sink (answered once registered, so nothing
+/// published afterwards can be missed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub session: SessionId,
+    pub topic: Topic,
+    pub sink: Sink,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub session: SessionId,
+    pub topic: Topic,
+}
+
+/// Which sockets to close.
+#[derive(Debug, Clone)]
+pub enum Selector {
+    /// Every socket opened with this session (logout).
+    Session(String),
+    /// Every socket of this user (role revoked, account gone).
+    User(String),
+    /// Every socket (shutdown).
+    All,
+}
+
+/// Closes the selected sockets with `code`.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CloseSockets {
+    pub selector: Selector,
+    pub code: u16,
+}
+
+impl Hub {
+    fn drop_subscription(&mut self, session: SessionId, topic: &Topic) {
+        let Some(live) = self.topics.get_mut(topic) else {
+            return;
+        };
+        live.sessions.remove(&session);
+        live.actor.do_send(RemoveSubscriber { session });
+        if live.sessions.is_empty() {
+            if let Some(live) = self.topics.remove(topic) {
+                live.actor.do_send(StopTopic);
+            }
+        }
+    }
+}
+
+/// Tells an idle topic actor to stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopTopic;
+
+impl Handler<StopTopic> for TopicActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopTopic, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Register> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
+        self.sessions.insert(
+            msg.session,
+            OpenSession {
+                user_id: msg.user_id,
+                session_hash: msg.session_hash,
+                control: msg.control,
+                topics: HashSet::new(),
+            },
+        );
+    }
+}
+
+impl Handler<Unregister> for Hub {
+    type Result = MessageResult<Unregister>;
+
+    fn handle(&mut self, msg: Unregister, _: &mut Context<Self>) -> MessageResult<Unregister> {
+        let Some(open) = self.sessions.remove(&msg.session) else {
+            return MessageResult(0);
+        };
+        for topic in &open.topics {
+            self.drop_subscription(msg.session, topic);
+        }
+        let remaining = open.user_id.as_ref().map_or(0, |user| {
+            self.sessions
+                .values()
+                .filter(|s| s.user_id.as_ref() == Some(user))
+                .count()
+        });
+        MessageResult(remaining)
+    }
+}
+
+impl Handler<Subscribe> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+        let Some(open) = self.sessions.get_mut(&msg.session) else {
+            return;
+        };
+        open.topics.insert(msg.topic.clone());
+        let live = self.topics.entry(msg.topic.clone()).or_insert_with(|| {
+            let topic = msg.topic.clone();
+            // Topic actors live on the hub's own arbiter.
+            let actor = TopicActor::new(topic).start();
+            LiveTopic {
+                actor,
+                sessions: HashSet::new(),
+            }
+        });
+        live.sessions.insert(msg.session);
+        live.actor.do_send(AddSubscriber {
+            session: msg.session,
+            sink: msg.sink,
+        });
+    }
+}
+
+impl Handler<Unsubscribe> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        if let Some(open) = self.sessions.get_mut(&msg.session) {
+            open.topics.remove(&msg.topic);
+        }
+        self.drop_subscription(msg.session, &msg.topic);
+    }
+}
+
+impl Handler<Deliver> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
+        if let Some(live) = self.topics.get(&msg.0.topic) {
+            live.actor.do_send(FanOut(Arc::new(msg.0)));
+        }
+    }
+}
+
+impl Handler<CloseSockets> for Hub {
+    type Result = MessageResult<CloseSockets>;
+
+    fn handle(&mut self, msg: CloseSockets, _: &mut Context<Self>) -> MessageResult<CloseSockets> {
+        let mut closed = 0;
+        for open in self.sessions.values() {
+            let selected = match &msg.selector {
+                Selector::Session(hash) => open.session_hash.as_ref() == Some(hash),
+                Selector::User(user) => open.user_id.as_ref() == Some(user),
+                Selector::All => true,
+            };
+            if selected && open.control.try_send(Control::Close(msg.code)).is_ok() {
+                closed += 1;
+            }
+        }
+        MessageResult(closed)
+    }
+}

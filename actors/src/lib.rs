@@ -1,0 +1,22 @@
+//! LeadBridge realtime: how a published event reaches every WebSocket that watches its topic.
+//!
+//! # Layout
+//! - [`bus`]: the `Bus` trait (publish with an offset and a bounded history per topic, read
+//!   back since an offset) and [`bus::MemoryBus`], the single-node implementation.
+//! - [`hub`]: the `Hub` actor: this node's registry of live topics and sessions; it starts a
+//!   [`topic::TopicActor`] on a topic's first subscriber and stops it with the last.
+//! - [`topic`]: one actor per live topic, fanning each publication out to its sessions.
+//! - [`session`]: the per-socket loop (actix-ws): client frames, deliveries, heartbeats,
+//!   limits, and the subscribe/recover handshake.
+//! - [`access`]: who may subscribe to what.
+//!
+//! Domain code publishes after the store commits; the store stays the source of truth and
+//! snapshots are read from it.
+
+pub mod access;
+pub mod bus;
+pub mod hub;
+pub mod session;
+pub mod topic;
+
+pub use leadbridge_protocol as protocol;

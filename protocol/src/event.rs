@@ -1,0 +1,161 @@
+//! Events inside `message` frames: one payload struct per kind. Each carries absolute state
+//! (a slot count, a status), so applying one twice is harmless.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// `event:{id}`: after every booking, cancellation, rejection or edit.
+    SlotsChanged(SlotsChanged),
+    /// `mentor:{id}`: a lead the mentor may buy appeared (masked).
+    LeadCreated(LeadPayload),
+    /// `mentor:{id}`: a lead changed status (verified, rejected, cancelled).
+    LeadUpdated(LeadPayload),
+    /// `mentor:{id}`: the mentor bought the lead; the contact is included.
+    LeadPurchased(LeadPayload),
+    /// `admin:queue`: a lead needs review.
+    QueueItemAdded(QueueItem),
+    /// `admin:queue`: an admin took the item (until `expires_at` unless renewed).
+    QueueItemClaimed(QueueClaim),
+    /// `admin:queue`: the claim ended without a decision (released, expired, disconnected).
+    QueueItemReleased(QueueRef),
+    /// `admin:queue`: the item left the queue (verified, rejected or cancelled).
+    QueueItemResolved(QueueResolved),
+    /// `user:{id}`: one of the learner's bookings changed.
+    BookingUpdated(BookingPayload),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotsChanged {
+    pub event_id: String,
+    pub available_slots: i64,
+    pub total_slots: i64,
+}
+
+/// A lead as its mentor sees it: `name` is initials and the contact fields are absent until
+/// the lead is PURCHASED.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    pub lead_id: String,
+    pub event_id: String,
+    pub event_title: String,
+    pub status: String,
+    pub verification_status: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadPayload {
+    pub lead: Lead,
+}
+
+/// A lead waiting for review. Contact details are fetched over HTTP by the reviewing admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub lead_id: String,
+    pub event_id: String,
+    pub event_title: String,
+    pub mentor_id: String,
+    pub verification_notes: Vec<String>,
+    pub created_at: String,
+    /// Set while an admin holds the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<QueueClaim>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueClaim {
+    pub lead_id: String,
+    pub admin_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueRef {
+    pub lead_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueResolved {
+    pub lead_id: String,
+    /// VERIFIED, REJECTED or CANCELLED.
+    pub status: String,
+}
+
+/// A learner's booking, as the learner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingPayload {
+    pub lead_id: String,
+    pub event_id: String,
+    pub event_title: String,
+    pub status: String,
+    pub verification_status: String,
+    pub updated_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_with_their_type_tag() {
+        let events = [
+            Event::SlotsChanged(SlotsChanged { event_id: "e".into(), available_slots: 2, total_slots: 5 }),
+            Event::LeadCreated(LeadPayload {
+                lead: Lead {
+                    lead_id: "l".into(),
+                    event_id: "e".into(),
+                    event_title: "T".into(),
+                    status: "VERIFIED".into(),
+                    verification_status: "AUTO_VERIFIED".into(),
+                    name: "J. D.".into(),
+                    email: None,
+                    phone: None,
+                    message: None,
+                    created_at: "2026-01-01T00:00:00Z".into(),
+                },
+            }),
+            Event::QueueItemClaimed(QueueClaim { lead_id: "l".into(), admin_id: "a".into(), expires_at: "t".into() }),
+            Event::QueueItemReleased(QueueRef { lead_id: "l".into() }),
+            Event::QueueItemResolved(QueueResolved { lead_id: "l".into(), status: "VERIFIED".into() }),
+            Event::BookingUpdated(BookingPayload {
+                lead_id: "l".into(),
+                event_id: "e".into(),
+                event_title: "T".into(),
+                status: "PURCHASED".into(),
+                verification_status: "AUTO_VERIFIED".into(),
+                updated_at: "t".into(),
+            }),
+        ];
+        for event in events {
+            let value = serde_json::to_value(&event).unwrap();
+            assert!(value["type"].is_string());
+            assert_eq!(serde_json::from_value::<Event>(value).unwrap(), event);
+        }
+        let masked = serde_json::to_value(Event::LeadCreated(LeadPayload {
+            lead: Lead {
+                lead_id: "l".into(),
+                event_id: "e".into(),
+                event_title: "T".into(),
+                status: "VERIFIED".into(),
+                verification_status: "AUTO_VERIFIED".into(),
+                name: "J. D.".into(),
+                email: None,
+                phone: None,
+                message: None,
+                created_at: "t".into(),
+            },
+        }))
+        .unwrap();
+        assert!(masked["lead"].get("email").is_none() && masked["lead"].get("phone").is_none());
+        assert_eq!(masked["type"], "lead_created");
+    }
+}
