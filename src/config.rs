@@ -14,6 +14,7 @@ use rand::RngCore;
 use crate::crypto::{Secret, KEY_LEN};
 use crate::domain::contact::EmailAddress;
 use crate::domain::user::NewPassword;
+use leadbridge_actors::bus::HistoryLimits;
 
 /// A configuration error: the variable and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,8 @@ pub struct Config {
     /// Normalised `scheme://host[:port]` origins trusted besides the server's own.
     pub allowed_origins: Vec<String>,
     pub razorpay: RazorpaySettings,
+    /// How much history each realtime topic keeps for recovery.
+    pub history: HistoryLimits,
     pub log_filter: String,
 }
 
@@ -195,6 +198,15 @@ impl Config {
         };
 
         let razorpay = razorpay_settings(&get, &data_dir)?;
+        let history = HistoryLimits {
+            max_messages: number(&get, "LEADBRIDGE_HISTORY_SIZE", 1000, 1..=1_000_000)? as usize,
+            max_age: Duration::from_secs(number(
+                &get,
+                "LEADBRIDGE_HISTORY_SECONDS",
+                900,
+                1..=7 * 86_400,
+            )?),
+        };
 
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
@@ -209,6 +221,7 @@ impl Config {
             data_key,
             allowed_origins,
             razorpay,
+            history,
             log_filter,
         })
     }
@@ -230,6 +243,8 @@ const VARIABLES: &[&str] = &[
     "RAZORPAY_WEBHOOK_SECRET",
     "RAZORPAY_API_BASE",
     "RAZORPAY_TIMEOUT_MS",
+    "LEADBRIDGE_HISTORY_SIZE",
+    "LEADBRIDGE_HISTORY_SECONDS",
     "RUST_LOG",
 ];
 
@@ -243,6 +258,28 @@ fn known_name(name: &str) -> &'static str {
         .find(|v| **v == name)
         .copied()
         .unwrap_or("environment")
+}
+
+/// A whole number within `range`, or `default` when unset.
+fn number(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v.parse().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            bad(
+                var,
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        }),
+    }
 }
 
 fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {

@@ -9,7 +9,9 @@
 //! - [`auth`]: password hashing, session tokens, access JWTs.
 //! - [`store`]: the `Store` trait (the source of truth) and its SQLite backend.
 //! - [`payments`]: Razorpay orders, signatures and webhooks (real or simulated).
-//! - [`http`]: the actix-web API, one module per resource.
+//! - [`http`]: the actix-web API, one module per resource, and the WebSocket endpoint.
+//! - [`realtime`]: the hub and bus (from the `leadbridge-actors` crate) wired to the store:
+//!   what each change publishes, snapshots, closing revoked sockets.
 //! - [`startup`]: `Application::build` / `run_until_stopped`, shared by `main` and tests.
 
 pub mod auth;
@@ -18,6 +20,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod payments;
+pub mod realtime;
 pub mod startup;
 pub mod state;
 pub mod store;

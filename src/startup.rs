@@ -18,9 +18,13 @@ use crate::crypto::Vault;
 use crate::domain::user::Role;
 use crate::http::{self, csrf, json};
 use crate::payments::Payments;
+use crate::realtime::Realtime;
 use crate::state::AppState;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Conflict, Store, StoreError};
+use leadbridge_actors::hub::Selector;
+use leadbridge_actors::protocol::close;
+use leadbridge_actors::session::Limits;
 
 /// Makes the configured admin account exist with the configured password. An unchanged
 /// password leaves the account (and its sessions) alone; a new one ends its sessions.
@@ -53,6 +57,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -72,7 +77,10 @@ impl Application {
         if let Some(admin) = &config.admin {
             bootstrap_admin(store.as_ref(), admin).await?;
         }
+        let realtime = Realtime::start(Arc::clone(&store), Limits::default(), config.history)?;
+        let sweeper = tokio::spawn(sweep_claims(Arc::clone(&store), realtime.clone()));
         let state = web::Data::new(AppState {
+            realtime,
             store,
             tokens: AccessTokens::new(&config.jwt_secret),
             payments: Payments::new(config.razorpay.clone())?,
@@ -109,12 +117,15 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(10)
+        // Signals are ours: sockets get close 1001 before the server stops.
+        .disable_signals()
         .run();
         tracing::info!(%port, "listening");
         Ok(Self {
             port,
             server,
             state,
+            sweeper,
         })
     }
 
@@ -124,8 +135,11 @@ impl Application {
     }
 
     /// Stops the server from outside (tests restart it on the same data).
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            server: self.server.handle(),
+            realtime: self.state.realtime.clone(),
+        }
     }
 
     /// The shared state, for tests that inspect the store directly.
@@ -133,8 +147,69 @@ impl Application {
         Arc::clone(&self.state.store)
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish).
+    /// Serves until SIGINT/SIGTERM or [`ShutdownHandle::shutdown`] (graceful: sockets get
+    /// close 1001, in-flight requests finish).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let on_signal = self.shutdown_handle();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            on_signal.shutdown().await;
+        });
+        let result = self.server.await;
+        signals.abort();
+        self.sweeper.abort();
+        self.state.realtime.stop();
+        result
+    }
+}
+
+/// Stops one application gracefully.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    server: ServerHandle,
+    realtime: Realtime,
+}
+
+impl ShutdownHandle {
+    pub async fn shutdown(&self) {
+        self.realtime.close(Selector::All, close::GOING_AWAY).await;
+        self.server.stop(true).await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// How often expired review claims are released (and announced).
+const CLAIM_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn sweep_claims(store: Arc<dyn Store>, realtime: Realtime) {
+    let mut tick = tokio::time::interval(CLAIM_SWEEP);
+    loop {
+        tick.tick().await;
+        match store.expire_claims(crate::domain::time::now()).await {
+            Ok(expired) => realtime.released(&expired).await,
+            Err(e) => tracing::warn!(error = ?e, "claim sweep failed"),
+        }
     }
 }

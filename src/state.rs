@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::jwt::AccessTokens;
 use crate::payments::Payments;
+use crate::realtime::Realtime;
 use crate::store::Store;
 
 pub struct AppState {
@@ -13,4 +14,6 @@ pub struct AppState {
     pub payments: Payments,
     /// Origins trusted for cookie-authenticated writes besides the server's own.
     pub allowed_origins: Vec<String>,
+    /// Live updates: published after each committed change.
+    pub realtime: Realtime,
 }

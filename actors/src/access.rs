@@ -15,7 +15,9 @@ pub struct Viewer {
 pub enum ViewerRole {
     Learner,
     /// A mentor and their profile id (whose feed they may watch).
-    Mentor { mentor_id: String },
+    Mentor {
+        mentor_id: String,
+    },
     Admin,
 }
 
@@ -50,7 +52,9 @@ mod tests {
     #[test]
     fn access_table() {
         let learner = viewer(ViewerRole::Learner);
-        let mentor = viewer(ViewerRole::Mentor { mentor_id: "mentor_1".into() });
+        let mentor = viewer(ViewerRole::Mentor {
+            mentor_id: "mentor_1".into(),
+        });
         let admin = viewer(ViewerRole::Admin);
         let t = |s: &str| s.parse::<Topic>().unwrap();
         let table = [

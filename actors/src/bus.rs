@@ -92,7 +92,11 @@ pub struct MemoryBus {
 impl MemoryBus {
     pub fn new(limits: HistoryLimits) -> Self {
         let epoch: String = (0..12)
-            .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rand::thread_rng().gen_range(0..36)]))
+            .map(|_| {
+                char::from(
+                    b"abcdefghijklmnopqrstuvwxyz0123456789"[rand::thread_rng().gen_range(0..36)],
+                )
+            })
             .collect();
         Self {
             epoch,
@@ -103,7 +107,9 @@ impl MemoryBus {
     }
 
     fn logs(&self) -> Result<std::sync::MutexGuard<'_, HashMap<Topic, Log>>, BusError> {
-        self.logs.lock().map_err(|_| BusError("history lock poisoned".into()))
+        self.logs
+            .lock()
+            .map_err(|_| BusError("history lock poisoned".into()))
     }
 
     fn trim(&self, log: &mut Log, now: Instant) {
@@ -165,7 +171,11 @@ impl Bus for MemoryBus {
         }
         let mut logs = self.logs()?;
         let Some(log) = logs.get_mut(topic) else {
-            return Ok(if since.offset == 0 { History::Complete(Vec::new()) } else { History::Lost });
+            return Ok(if since.offset == 0 {
+                History::Complete(Vec::new())
+            } else {
+                History::Lost
+            });
         };
         self.trim(log, Instant::now());
         if since.offset > log.last {
@@ -222,17 +232,40 @@ mod tests {
         }
         let position = bus.position(&topic).await.unwrap();
         assert_eq!(position.offset, 5);
-        let since = |offset| Since { offset, epoch: position.epoch.clone() };
-        assert_eq!(offsets(bus.since(&topic, &since(2)).await.unwrap()), Some(vec![3, 4, 5]));
-        assert_eq!(offsets(bus.since(&topic, &since(5)).await.unwrap()), Some(vec![]));
-        assert_eq!(offsets(bus.since(&topic, &since(9)).await.unwrap()), None, "from the future");
-        let other = Since { offset: 2, epoch: "old".into() };
-        assert_eq!(offsets(bus.since(&topic, &other).await.unwrap()), None, "another epoch");
+        let since = |offset| Since {
+            offset,
+            epoch: position.epoch.clone(),
+        };
+        assert_eq!(
+            offsets(bus.since(&topic, &since(2)).await.unwrap()),
+            Some(vec![3, 4, 5])
+        );
+        assert_eq!(
+            offsets(bus.since(&topic, &since(5)).await.unwrap()),
+            Some(vec![])
+        );
+        assert_eq!(
+            offsets(bus.since(&topic, &since(9)).await.unwrap()),
+            None,
+            "from the future"
+        );
+        let other = Since {
+            offset: 2,
+            epoch: "old".into(),
+        };
+        assert_eq!(
+            offsets(bus.since(&topic, &other).await.unwrap()),
+            None,
+            "another epoch"
+        );
         let frame = match bus.since(&topic, &since(4)).await.unwrap() {
             History::Complete(list) => list[0].frame.to_string(),
             History::Lost => unreachable!(),
         };
-        assert!(frame.contains(r#""offset":5"#) && frame.contains(r#""type":"message""#), "{frame}");
+        assert!(
+            frame.contains(r#""offset":5"#) && frame.contains(r#""type":"message""#),
+            "{frame}"
+        );
     }
 
     #[tokio::test]
@@ -246,11 +279,20 @@ mod tests {
             bus.publish(&topic, slots(n)).await.unwrap();
         }
         let epoch = bus.position(&topic).await.unwrap().epoch;
-        let since = |offset| Since { offset, epoch: epoch.clone() };
-        assert_eq!(offsets(bus.since(&topic, &since(3)).await.unwrap()), Some(vec![4, 5]));
+        let since = |offset| Since {
+            offset,
+            epoch: epoch.clone(),
+        };
+        assert_eq!(
+            offsets(bus.since(&topic, &since(3)).await.unwrap()),
+            Some(vec![4, 5])
+        );
         assert_eq!(offsets(bus.since(&topic, &since(2)).await.unwrap()), None);
         assert_eq!(bus.publish(&topic, slots(9)).await.unwrap().offset, 6);
         let fresh: Topic = "event:new".parse().unwrap();
-        assert_eq!(offsets(bus.since(&fresh, &since(0)).await.unwrap()), Some(vec![]));
+        assert_eq!(
+            offsets(bus.since(&fresh, &since(0)).await.unwrap()),
+            Some(vec![])
+        );
     }
 }

@@ -119,7 +119,9 @@ pub async fn run(
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
     let mut window = (Instant::now(), 0u32);
-    let expiry = tokio::time::sleep_until(expires_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365)));
+    let expiry = tokio::time::sleep_until(
+        expires_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365)),
+    );
     tokio::pin!(expiry);
 
     let code: Option<u16> = loop {
@@ -208,15 +210,26 @@ struct State {
 struct Gone;
 
 impl State {
-    async fn send(&self, socket: &mut actix_ws::Session, message: ServerMessage) -> Result<(), Gone> {
+    async fn send(
+        &self,
+        socket: &mut actix_ws::Session,
+        message: ServerMessage,
+    ) -> Result<(), Gone> {
         socket.text(message.to_text()).await.map_err(|_| Gone)
     }
 
-    async fn deliver(&mut self, socket: &mut actix_ws::Session, publication: &Publication) -> Result<(), Gone> {
+    async fn deliver(
+        &mut self,
+        socket: &mut actix_ws::Session,
+        publication: &Publication,
+    ) -> Result<(), Gone> {
         match self.last_offsets.get_mut(&publication.topic) {
             Some(last) if publication.offset > *last => {
                 *last = publication.offset;
-                socket.text(publication.frame.to_string()).await.map_err(|_| Gone)
+                socket
+                    .text(publication.frame.to_string())
+                    .await
+                    .map_err(|_| Gone)
             }
             _ => Ok(()),
         }
@@ -225,44 +238,94 @@ impl State {
     async fn on_text(&mut self, socket: &mut actix_ws::Session, text: &str) -> Result<(), Gone> {
         match ClientMessage::parse(text) {
             Err(e) => {
-                self.send(socket, ServerMessage::error("BAD_MESSAGE", format!("not a client message: {}", e.0), None))
-                    .await
+                self.send(
+                    socket,
+                    ServerMessage::error(
+                        "BAD_MESSAGE",
+                        format!("not a client message: {}", e.0),
+                        None,
+                    ),
+                )
+                .await
             }
             Ok(ClientMessage::Ping) => self.send(socket, ServerMessage::Pong).await,
             Ok(ClientMessage::Unknown) => {
                 self.send(
                     socket,
-                    ServerMessage::error("UNKNOWN_TYPE", "type must be subscribe, unsubscribe or ping", None),
+                    ServerMessage::error(
+                        "UNKNOWN_TYPE",
+                        "type must be subscribe, unsubscribe or ping",
+                        None,
+                    ),
                 )
                 .await
             }
             Ok(ClientMessage::Unsubscribe { topic: name }) => {
                 let Ok(topic) = name.parse::<Topic>() else {
-                    return self.send(socket, ServerMessage::error("BAD_TOPIC", "unknown topic", Some(&name))).await;
+                    return self
+                        .send(
+                            socket,
+                            ServerMessage::error("BAD_TOPIC", "unknown topic", Some(&name)),
+                        )
+                        .await;
                 };
                 self.last_offsets.remove(&topic);
-                self.services.hub.do_send(hub::Unsubscribe { session: self.id, topic });
-                self.send(socket, ServerMessage::Unsubscribed { topic: name }).await
+                self.services.hub.do_send(hub::Unsubscribe {
+                    session: self.id,
+                    topic,
+                });
+                self.send(socket, ServerMessage::Unsubscribed { topic: name })
+                    .await
             }
-            Ok(ClientMessage::Subscribe { topic: name, since }) => self.subscribe(socket, name, since).await,
+            Ok(ClientMessage::Subscribe { topic: name, since }) => {
+                self.subscribe(socket, name, since).await
+            }
         }
     }
 
     /// Registers for live deliveries first, then sends what the client missed (or a
     /// snapshot): whatever is published meanwhile waits in the queue and is de-duplicated
     /// by offset, so the client sees no gap and no repeat.
-    async fn subscribe(&mut self, socket: &mut actix_ws::Session, name: String, since: Option<Since>) -> Result<(), Gone> {
+    async fn subscribe(
+        &mut self,
+        socket: &mut actix_ws::Session,
+        name: String,
+        since: Option<Since>,
+    ) -> Result<(), Gone> {
         let topic = match name.parse::<Topic>() {
             Ok(topic) => topic,
-            Err(e) => return self.send(socket, ServerMessage::error("BAD_TOPIC", e.to_string(), Some(&name))).await,
+            Err(e) => {
+                return self
+                    .send(
+                        socket,
+                        ServerMessage::error("BAD_TOPIC", e.to_string(), Some(&name)),
+                    )
+                    .await
+            }
         };
         if !may_subscribe(self.viewer.as_ref(), &topic) {
-            let message = if self.viewer.is_none() { "sign in to watch this topic" } else { "you may not watch this topic" };
-            return self.send(socket, ServerMessage::error("FORBIDDEN", message, Some(&name))).await;
+            let message = if self.viewer.is_none() {
+                "sign in to watch this topic"
+            } else {
+                "you may not watch this topic"
+            };
+            return self
+                .send(
+                    socket,
+                    ServerMessage::error("FORBIDDEN", message, Some(&name)),
+                )
+                .await;
         }
         if self.last_offsets.contains_key(&topic) {
             return self
-                .send(socket, ServerMessage::error("ALREADY_SUBSCRIBED", "unsubscribe first to start over", Some(&name)))
+                .send(
+                    socket,
+                    ServerMessage::error(
+                        "ALREADY_SUBSCRIBED",
+                        "unsubscribe first to start over",
+                        Some(&name),
+                    ),
+                )
                 .await;
         }
         if self
@@ -276,20 +339,35 @@ impl State {
             .await
             .is_err()
         {
-            return self.send(socket, ServerMessage::error("UNAVAILABLE", "realtime hub is down", Some(&name))).await;
+            return self
+                .send(
+                    socket,
+                    ServerMessage::error("UNAVAILABLE", "realtime hub is down", Some(&name)),
+                )
+                .await;
         }
         match self.catch_up(&topic, since).await {
             Ok((subscribed, replay, last)) => {
                 self.last_offsets.insert(topic, last);
                 self.send(socket, subscribed).await?;
                 for publication in replay {
-                    socket.text(publication.frame.to_string()).await.map_err(|_| Gone)?;
+                    socket
+                        .text(publication.frame.to_string())
+                        .await
+                        .map_err(|_| Gone)?;
                 }
                 Ok(())
             }
             Err(message) => {
-                self.services.hub.do_send(hub::Unsubscribe { session: self.id, topic });
-                self.send(socket, ServerMessage::error("UNAVAILABLE", message, Some(&name))).await
+                self.services.hub.do_send(hub::Unsubscribe {
+                    session: self.id,
+                    topic,
+                });
+                self.send(
+                    socket,
+                    ServerMessage::error("UNAVAILABLE", message, Some(&name)),
+                )
+                .await
             }
         }
     }
@@ -302,7 +380,9 @@ impl State {
     ) -> Result<(ServerMessage, Vec<Publication>, u64), String> {
         let bus = &self.services.bus;
         if let Some(since) = since {
-            if let History::Complete(replay) = bus.since(topic, &since).await.map_err(|e| e.to_string())? {
+            if let History::Complete(replay) =
+                bus.since(topic, &since).await.map_err(|e| e.to_string())?
+            {
                 let last = replay.last().map_or(since.offset, |p| p.offset);
                 let subscribed = ServerMessage::Subscribed {
                     topic: topic.to_string(),

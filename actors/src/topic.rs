@@ -79,13 +79,14 @@ impl Handler<FanOut> for TopicActor {
     /// whose queue is full is told it is too slow (it closes with 1013) instead of the
     /// queue growing.
     fn handle(&mut self, msg: FanOut, _: &mut Context<Self>) {
-        self.subscribers.retain(|_, sink| match sink.queue.try_send(Arc::clone(&msg.0)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                sink.too_slow.notify_one();
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
-        });
+        self.subscribers
+            .retain(|_, sink| match sink.queue.try_send(Arc::clone(&msg.0)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    sink.too_slow.notify_one();
+                    false
+                }
+                Err(TrySendError::Closed(_)) => false,
+            });
     }
 }

@@ -46,10 +46,18 @@ mod tests {
         let cases = [
             ClientMessage::Subscribe {
                 topic: "event:e1".into(),
-                since: Some(Since { offset: 3, epoch: "ep".into() }),
+                since: Some(Since {
+                    offset: 3,
+                    epoch: "ep".into(),
+                }),
             },
-            ClientMessage::Subscribe { topic: "admin:queue".into(), since: None },
-            ClientMessage::Unsubscribe { topic: "user:u1".into() },
+            ClientMessage::Subscribe {
+                topic: "admin:queue".into(),
+                since: None,
+            },
+            ClientMessage::Unsubscribe {
+                topic: "user:u1".into(),
+            },
             ClientMessage::Ping,
         ];
         for message in cases {
@@ -61,11 +69,30 @@ mod tests {
     #[test]
     fn documented_shapes_parse_and_junk_is_an_error_not_a_panic() {
         assert_eq!(
-            ClientMessage::parse(r#"{"type":"subscribe","topic":"event:e1","since":{"offset":7,"epoch":"x"}}"#).unwrap(),
-            ClientMessage::Subscribe { topic: "event:e1".into(), since: Some(Since { offset: 7, epoch: "x".into() }) }
+            ClientMessage::parse(
+                r#"{"type":"subscribe","topic":"event:e1","since":{"offset":7,"epoch":"x"}}"#
+            )
+            .unwrap(),
+            ClientMessage::Subscribe {
+                topic: "event:e1".into(),
+                since: Some(Since {
+                    offset: 7,
+                    epoch: "x".into()
+                })
+            }
         );
-        assert_eq!(ClientMessage::parse(r#"{"type":"dance"}"#).unwrap(), ClientMessage::Unknown);
-        for junk in ["", "{", "[]", r#"{"topic":"event:e1"}"#, r#"{"type":"subscribe"}"#, r#"{"type":7}"#] {
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"dance"}"#).unwrap(),
+            ClientMessage::Unknown
+        );
+        for junk in [
+            "",
+            "{",
+            "[]",
+            r#"{"topic":"event:e1"}"#,
+            r#"{"type":"subscribe"}"#,
+            r#"{"type":7}"#,
+        ] {
             assert!(ClientMessage::parse(junk).is_err(), "{junk}");
         }
     }

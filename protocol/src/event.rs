@@ -108,7 +108,11 @@ mod tests {
     #[test]
     fn events_round_trip_with_their_type_tag() {
         let events = [
-            Event::SlotsChanged(SlotsChanged { event_id: "e".into(), available_slots: 2, total_slots: 5 }),
+            Event::SlotsChanged(SlotsChanged {
+                event_id: "e".into(),
+                available_slots: 2,
+                total_slots: 5,
+            }),
             Event::LeadCreated(LeadPayload {
                 lead: Lead {
                     lead_id: "l".into(),
@@ -123,9 +127,18 @@ mod tests {
                     created_at: "2026-01-01T00:00:00Z".into(),
                 },
             }),
-            Event::QueueItemClaimed(QueueClaim { lead_id: "l".into(), admin_id: "a".into(), expires_at: "t".into() }),
-            Event::QueueItemReleased(QueueRef { lead_id: "l".into() }),
-            Event::QueueItemResolved(QueueResolved { lead_id: "l".into(), status: "VERIFIED".into() }),
+            Event::QueueItemClaimed(QueueClaim {
+                lead_id: "l".into(),
+                admin_id: "a".into(),
+                expires_at: "t".into(),
+            }),
+            Event::QueueItemReleased(QueueRef {
+                lead_id: "l".into(),
+            }),
+            Event::QueueItemResolved(QueueResolved {
+                lead_id: "l".into(),
+                status: "VERIFIED".into(),
+            }),
             Event::BookingUpdated(BookingPayload {
                 lead_id: "l".into(),
                 event_id: "e".into(),

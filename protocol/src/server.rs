@@ -20,8 +20,14 @@ pub enum ServerMessage {
         snapshot: Option<serde_json::Value>,
     },
     /// One event of a topic, in offset order, without gaps or duplicates.
-    Message { topic: String, offset: u64, event: Event },
-    Unsubscribed { topic: String },
+    Message {
+        topic: String,
+        offset: u64,
+        event: Event,
+    },
+    Unsubscribed {
+        topic: String,
+    },
     /// A refused or malformed client message; the socket stays open.
     Error {
         code: String,
@@ -50,9 +56,12 @@ pub struct Frame {
 impl ServerMessage {
     /// The JSON text of this frame, with the version.
     pub fn to_text(&self) -> String {
-        serde_json::to_string(&FrameOut { v: VERSION, message: self })
-            // unwrap: these types serialise infallibly (string keys, no maps with other keys).
-            .expect("server frames serialise")
+        serde_json::to_string(&FrameOut {
+            v: VERSION,
+            message: self,
+        })
+        // unwrap: these types serialise infallibly (string keys, no maps with other keys).
+        .expect("server frames serialise")
     }
 
     pub fn error(code: &str, message: impl Into<String>, topic: Option<&str>) -> Self {
@@ -88,9 +97,15 @@ mod tests {
             ServerMessage::Message {
                 topic: "event:e".into(),
                 offset: 5,
-                event: Event::SlotsChanged(SlotsChanged { event_id: "e".into(), available_slots: 2, total_slots: 5 }),
+                event: Event::SlotsChanged(SlotsChanged {
+                    event_id: "e".into(),
+                    available_slots: 2,
+                    total_slots: 5,
+                }),
             },
-            ServerMessage::Unsubscribed { topic: "event:e".into() },
+            ServerMessage::Unsubscribed {
+                topic: "event:e".into(),
+            },
             ServerMessage::error("FORBIDDEN", "no", Some("admin:queue")),
             ServerMessage::Pong,
         ];

@@ -20,12 +20,20 @@ pub struct BadTopic(pub String);
 
 impl fmt::Display for BadTopic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown topic {:?}: expected event:{{id}}, mentor:{{id}}, admin:queue or user:{{id}}", self.0)
+        write!(
+            f,
+            "unknown topic {:?}: expected event:{{id}}, mentor:{{id}}, admin:queue or user:{{id}}",
+            self.0
+        )
     }
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 impl FromStr for Topic {
@@ -73,11 +81,25 @@ mod tests {
 
     #[test]
     fn topics_round_trip_and_junk_is_refused() {
-        for name in ["event:event_1", "mentor:mentor_a-b", "admin:queue", "user:user_9"] {
+        for name in [
+            "event:event_1",
+            "mentor:mentor_a-b",
+            "admin:queue",
+            "user:user_9",
+        ] {
             let topic: Topic = name.parse().unwrap();
             assert_eq!(topic.to_string(), name);
         }
-        for bad in ["", "event:", "event", "admin:other", "lead:1", "event:a b", "event:x:y", &format!("event:{}", "a".repeat(101))] {
+        for bad in [
+            "",
+            "event:",
+            "event",
+            "admin:other",
+            "lead:1",
+            "event:a b",
+            "event:x:y",
+            &format!("event:{}", "a".repeat(101)),
+        ] {
             assert!(bad.parse::<Topic>().is_err(), "{bad}");
         }
         assert!(Topic::Event("e".into()).is_public());

@@ -156,6 +156,40 @@ pub struct Lead {
     pub updated_at: Timestamp,
 }
 
+/// The contact as the event's mentor may see it: initials only until the lead is PURCHASED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentorView {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Lead {
+    pub fn mentor_view(&self) -> MentorView {
+        if self.status == LeadStatus::Purchased {
+            MentorView {
+                name: self.contact.name.clone(),
+                email: Some(self.contact.email.as_str().to_string()),
+                phone: Some(self.contact.phone.as_str().to_string()),
+                message: Some(self.contact.message.clone()),
+            }
+        } else {
+            MentorView {
+                name: self.contact.initials(),
+                email: None,
+                phone: None,
+                message: None,
+            }
+        }
+    }
+
+    /// Whether the event's mentor sees this lead at all (in the feed and listings).
+    pub fn offered_to_mentor(&self) -> bool {
+        matches!(self.status, LeadStatus::Verified | LeadStatus::Purchased)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

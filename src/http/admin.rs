@@ -1,6 +1,6 @@
 //! `/api/admin`: analytics, mentor applications, the lead verification queue, users, audit.
 
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Admin;
 use super::json::{Json, Query};
-use super::views::{paged, AdminLeadView, PageParams};
+use super::views::{paged, AdminLeadView, MessageResponse, PageParams};
 use crate::domain::audit::AuditEntry;
 use crate::domain::bounded_text;
 use crate::domain::lead::LeadStatus;
@@ -16,7 +16,9 @@ use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::time::now;
 use crate::domain::user::User;
 use crate::state::AppState;
-use crate::store::{Analytics, LeadDecision, MentorDecision};
+use crate::store::{Analytics, LeadClaim, LeadDecision, MentorDecision};
+use leadbridge_actors::hub::Selector;
+use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(analytics)
@@ -24,6 +26,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(verify_mentor)
         .service(list_leads)
         .service(verify_lead)
+        .service(claim_lead)
+        .service(release_claim)
         .service(list_users)
         .service(audit_log);
 }
@@ -122,6 +126,13 @@ async fn verify_mentor(
             admin_id: admin.0.user.user_id.clone(),
         })
         .await?;
+    if mentor.verification_status != MentorStatus::Approved {
+        // Their live feed was a privilege of approval.
+        state
+            .realtime
+            .close(Selector::User(mentor.user_id.clone()), close::FORBIDDEN)
+            .await;
+    }
     Ok(web::Json(MentorDecisionResponse {
         message: "Mentor verification updated".into(),
         mentor,
@@ -195,7 +206,7 @@ async fn verify_lead(
         ));
     }
     let reason = reason_for(body.status == LeadStatus::Rejected, body.reason.as_deref())?;
-    let lead = state
+    let change = state
         .store
         .verify_lead(LeadDecision {
             lead_id: path.into_inner(),
@@ -205,9 +216,10 @@ async fn verify_lead(
             now: now(),
         })
         .await?;
+    state.realtime.lead_changed(&change).await;
     Ok(web::Json(LeadDecisionResponse {
         message: "Lead verification updated".into(),
-        lead: AdminLeadView::from(&lead),
+        lead: AdminLeadView::from(&change.lead),
     }))
 }
 
@@ -233,4 +245,57 @@ async fn audit_log(
 ) -> Result<HttpResponse, ApiError> {
     let entries = state.store.audit_log(query.to_request()?).await?;
     Ok(paged(entries))
+}
+
+/// How long a review claim lasts unless renewed.
+pub const CLAIM_TTL: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Take (or renew) the review of a PENDING lead for two minutes. While the claim lives,
+/// other admins' decisions on it are refused (409 CLAIMED_BY_OTHER). It ends with the
+/// decision, `DELETE`, expiry, or when the admin's last live socket closes.
+#[utoipa::path(
+    tag = "admin",
+    responses(
+        (status = 200, body = LeadClaim),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "CLAIMED_BY_OTHER, or the lead is not PENDING", body = ErrorBody),
+    )
+)]
+#[post("/leads/{lead_id}/claim")]
+async fn claim_lead(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<web::Json<LeadClaim>, ApiError> {
+    let claim = state
+        .store
+        .claim_lead(&path, &admin.0.user.user_id, now(), CLAIM_TTL)
+        .await?;
+    state.realtime.claimed(&claim).await;
+    Ok(web::Json(claim))
+}
+
+/// Give a claimed lead back to the queue.
+#[utoipa::path(
+    tag = "admin",
+    responses((status = 200, body = MessageResponse), (status = 404, description = "You hold no claim on it", body = ErrorBody))
+)]
+#[delete("/leads/{lead_id}/claim")]
+async fn release_claim(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+) -> Result<web::Json<MessageResponse>, ApiError> {
+    if !state
+        .store
+        .release_claim(&path, &admin.0.user.user_id)
+        .await?
+    {
+        return Err(ApiError::not_found("claim"));
+    }
+    state
+        .realtime
+        .released(std::slice::from_ref(&path.into_inner()))
+        .await;
+    Ok(web::Json(MessageResponse::new("Claim released")))
 }

@@ -17,6 +17,8 @@ use crate::domain::time::now;
 use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::state::AppState;
 use crate::store::{NewUser, Session};
+use leadbridge_actors::hub::Selector;
+use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(register)
@@ -195,6 +197,13 @@ async fn me(auth: AuthUser) -> web::Json<User> {
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     state.store.delete_session(&auth.session_hash).await?;
+    state
+        .realtime
+        .close(
+            Selector::Session(auth.session_hash.clone()),
+            close::SESSION_ENDED,
+        )
+        .await;
     let mut expired = Cookie::build(SESSION_COOKIE, "")
         .path("/")
         .http_only(true)

@@ -42,9 +42,10 @@ async fn cancel_booking(
     learner: Learner,
     path: web::Path<String>,
 ) -> Result<web::Json<BookingView>, ApiError> {
-    let lead = state
+    let change = state
         .store
         .cancel_booking(&learner.0.user.user_id, &path, now())
         .await?;
-    Ok(web::Json(BookingView::from(&lead)))
+    state.realtime.lead_changed(&change).await;
+    Ok(web::Json(BookingView::from(&change.lead)))
 }

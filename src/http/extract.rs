@@ -19,6 +19,8 @@ pub struct AuthUser {
     pub user: User,
     /// The store key of the session (SHA-256 of its token).
     pub session_hash: String,
+    /// When the session ends (live sockets close then).
+    pub session_expires_at: crate::domain::time::Timestamp,
 }
 
 pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -29,7 +31,7 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 
 /// Where the request's credentials came from.
 enum Presented {
-    /// `Authorization: Bearer <jwt>`: the session named inside, owned by `sub`.
+    /// An access JWT: the session named inside, owned by `sub`.
     Jwt {
         session_hash: String,
         user_id: String,
@@ -38,7 +40,28 @@ enum Presented {
     SessionToken(String),
 }
 
-fn presented(req: &HttpRequest, state: &AppState) -> Result<Presented, ApiError> {
+/// A bearer credential: a JWT (three dot-separated parts) or a raw session token.
+fn bearer(token: &str, state: &AppState) -> Result<Presented, ApiError> {
+    if token.matches('.').count() == 2 {
+        let claims = state
+            .tokens
+            .verify(token)
+            .ok_or_else(|| ApiError::Unauthorized("access token is invalid or expired".into()))?;
+        return Ok(Presented::Jwt {
+            session_hash: claims.sid,
+            user_id: claims.sub,
+        });
+    }
+    Ok(Presented::SessionToken(token.to_string()))
+}
+
+/// The credentials a request carries, if any: the `Authorization` header first, then a
+/// `?token=` (WebSockets only), then the session cookie. The flag says it is the cookie.
+fn presented(
+    req: &HttpRequest,
+    state: &AppState,
+    query_token: Option<&str>,
+) -> Result<Option<(Presented, bool)>, ApiError> {
     if let Some(header) = req.headers().get(AUTHORIZATION) {
         let value = header.to_str().unwrap_or_default();
         let token = value
@@ -49,28 +72,28 @@ fn presented(req: &HttpRequest, state: &AppState) -> Result<Presented, ApiError>
             .ok_or_else(|| {
                 ApiError::Unauthorized("Authorization must be `Bearer <token>`".into())
             })?;
-        if token.matches('.').count() == 2 {
-            let claims = state.tokens.verify(token).ok_or_else(|| {
-                ApiError::Unauthorized("access token is invalid or expired".into())
-            })?;
-            return Ok(Presented::Jwt {
-                session_hash: claims.sid,
-                user_id: claims.sub,
-            });
-        }
-        return Ok(Presented::SessionToken(token.to_string()));
+        return bearer(token, state).map(|p| Some((p, false)));
     }
-    match req.cookie(SESSION_COOKIE) {
-        Some(cookie) if !cookie.value().is_empty() => {
-            Ok(Presented::SessionToken(cookie.value().to_string()))
-        }
-        _ => Err(ApiError::Unauthorized("sign in first".into())),
+    if let Some(token) = query_token.filter(|t| !t.is_empty()) {
+        return bearer(token, state).map(|p| Some((p, false)));
     }
+    Ok(req
+        .cookie(SESSION_COOKIE)
+        .filter(|c| !c.value().is_empty())
+        .map(|c| (Presented::SessionToken(c.value().to_string()), true)))
 }
 
-async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = state(&req)?;
-    let (session_hash, expected_user) = match presented(&req, &state)? {
+/// The signed-in account behind the request's credentials: `Ok(None)` when it carries none,
+/// 401 when they are invalid or their session ended.
+pub async fn identify(
+    req: &HttpRequest,
+    query_token: Option<&str>,
+) -> Result<Option<(AuthUser, bool)>, ApiError> {
+    let state = state(req)?;
+    let Some((presented, from_cookie)) = presented(req, &state, query_token)? else {
+        return Ok(None);
+    };
+    let (session_hash, expected_user) = match presented {
         Presented::Jwt {
             session_hash,
             user_id,
@@ -91,7 +114,21 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
         .user(&session.user_id)
         .await?
         .ok_or_else(expired)?;
-    Ok(AuthUser { user, session_hash })
+    Ok(Some((
+        AuthUser {
+            user,
+            session_hash,
+            session_expires_at: session.expires_at,
+        },
+        from_cookie,
+    )))
+}
+
+async fn authenticate(req: HttpRequest) -> Result<AuthUser, ApiError> {
+    identify(&req, None)
+        .await?
+        .map(|(auth, _)| auth)
+        .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
 }
 
 impl FromRequest for AuthUser {

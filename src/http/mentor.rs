@@ -198,6 +198,7 @@ async fn update_event(
         .store
         .update_event(&mentor.profile.mentor_id, &path, draft)
         .await?;
+    state.realtime.slots_changed(&event.event_id).await;
     Ok(web::Json(EventResponse {
         event_id: event.event_id.clone(),
         message: "Event updated".into(),
@@ -252,7 +253,7 @@ async fn my_leads(
     Ok(web::Json(
         leads
             .iter()
-            .filter(|l| matches!(l.status, LeadStatus::Verified | LeadStatus::Purchased))
+            .filter(|l| l.offered_to_mentor())
             .map(|l| MentorLeadView::new(l, prices.get(&l.event_id).copied()))
             .collect(),
     ))

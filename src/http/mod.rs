@@ -13,6 +13,7 @@ pub mod json;
 mod mentor;
 mod payments;
 pub mod views;
+mod ws;
 
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -65,7 +66,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(scope("/user").configure(bookings::routes))
             .service(scope("/mentor").configure(mentor::routes))
             .service(scope("/payments").configure(payments::routes))
-            .service(scope("/admin").configure(admin::routes)),
+            .service(scope("/admin").configure(admin::routes))
+            .configure(ws::routes),
     );
 }
 

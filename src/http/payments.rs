@@ -86,6 +86,7 @@ async fn verify_payment(
             now: now(),
         })
         .await?;
+    state.realtime.payment_settled(&outcome).await;
     if outcome.payment.status == PaymentStatus::RefundDue {
         return Err(ApiError::Conflict {
             code: "LEAD_UNAVAILABLE",
@@ -182,7 +183,7 @@ async fn razorpay_webhook(
                 now: received,
             })
             .await
-            .map(|_| "processed"),
+            .map(Some),
         WebhookEvent::Failed {
             order_id,
             payment_id,
@@ -190,14 +191,19 @@ async fn razorpay_webhook(
             .store
             .record_payment_failure(order_id, Some(payment_id), ACTOR_WEBHOOK, received)
             .await
-            .map(|_| "processed"),
+            .map(|_| None),
         WebhookEvent::Ignored(name) => {
             tracing::debug!(event = %name, "webhook event ignored");
-            Ok("ignored")
+            Ok(None)
         }
     };
     let status = match outcome {
-        Ok(status) => status,
+        Ok(Some(capture)) => {
+            state.realtime.payment_settled(&capture).await;
+            "processed"
+        }
+        Ok(None) if matches!(event, WebhookEvent::Ignored(_)) => "ignored",
+        Ok(None) => "processed",
         Err(StoreError::NotFound(_)) => {
             // Not one of our orders (another integration on the same account): acknowledge
             // so Razorpay stops retrying.

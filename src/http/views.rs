@@ -123,8 +123,7 @@ pub struct MentorLeadView {
 
 impl MentorLeadView {
     pub fn new(l: &Lead, price_per_lead: Option<i64>) -> Self {
-        let unlocked = l.status == LeadStatus::Purchased;
-        let reveal = |value: &str| unlocked.then(|| value.to_string());
+        let view = l.mentor_view();
         Self {
             lead_id: l.lead_id.clone(),
             event_id: l.event_id.clone(),
@@ -133,14 +132,10 @@ impl MentorLeadView {
             status: l.status,
             verification_status: l.verification_status,
             price_per_lead,
-            name: if unlocked {
-                l.contact.name.clone()
-            } else {
-                l.contact.initials()
-            },
-            email: reveal(l.contact.email.as_str()),
-            phone: reveal(l.contact.phone.as_str()),
-            message: reveal(&l.contact.message),
+            name: view.name,
+            email: view.email,
+            phone: view.phone,
+            message: view.message,
             purchased_by: l.purchased_by.clone(),
             payment_id: l.payment_id.clone(),
             created_at: l.created_at,

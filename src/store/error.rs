@@ -27,6 +27,8 @@ pub enum Conflict {
     AdminEmailInUse,
     #[error("this event's mentor is not accepting bookings")]
     MentorNotAccepting,
+    #[error("another admin is reviewing this lead (claimed by {admin_id})")]
+    ClaimedByOther { admin_id: String },
     #[error("no slots left on this event")]
     EventFull,
     #[error("you already have a booking on this event")]
@@ -49,6 +51,7 @@ impl Conflict {
             Conflict::EmailTaken => "EMAIL_TAKEN",
             Conflict::AdminEmailInUse => "ADMIN_EMAIL_IN_USE",
             Conflict::MentorNotAccepting => "MENTOR_NOT_ACCEPTING_BOOKINGS",
+            Conflict::ClaimedByOther { .. } => "CLAIMED_BY_OTHER",
             Conflict::EventFull => "EVENT_FULL",
             Conflict::AlreadyBooked => "ALREADY_BOOKED",
             Conflict::EventStarted => "EVENT_STARTED",

@@ -88,6 +88,14 @@ pub struct LeadDecision {
     pub now: Timestamp,
 }
 
+/// A lead after a change, and the status it had just before (read under the same lock), so
+/// listeners can tell what the change meant.
+#[derive(Debug, Clone)]
+pub struct LeadChange {
+    pub before: LeadStatus,
+    pub lead: Lead,
+}
+
 /// Result of asking for an order on a lead: the one open order, new or already there.
 #[derive(Debug, Clone)]
 pub struct OpenOrder {
@@ -113,6 +121,16 @@ pub struct CaptureOutcome {
     pub lead: Lead,
     /// False when this capture was a replay of one already recorded.
     pub newly_settled: bool,
+}
+
+/// An admin's lease on a queue item: while it runs, other admins cannot decide the lead.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct LeadClaim {
+    pub lead_id: String,
+    /// The admin's user id.
+    pub admin_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -195,10 +213,30 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         lead_id: &str,
         now: Timestamp,
-    ) -> StoreResult<Lead>;
+    ) -> StoreResult<LeadChange>;
     /// Applies the decision, writes a verification log and an audit entry; a rejection frees
-    /// the slot.
-    async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<Lead>;
+    /// the slot. Refused with `ClaimedByOther` while another admin holds a live claim.
+    async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange>;
+
+    // Review claims (leases on PENDING leads).
+    /// Takes or renews the lease: free, expired or already the same admin's. Another admin's
+    /// live claim is `Conflict::ClaimedByOther`; a lead that is not PENDING is a transition
+    /// conflict.
+    async fn claim_lead(
+        &self,
+        lead_id: &str,
+        admin_id: &str,
+        now: Timestamp,
+        ttl: chrono::Duration,
+    ) -> StoreResult<LeadClaim>;
+    /// Ends the admin's claim on the lead; false if they held none.
+    async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool>;
+    /// Ends every claim of the admin (their last socket closed); answers the lead ids.
+    async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>>;
+    /// Removes claims that expired by `now`; answers the lead ids.
+    async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>>;
+    /// Live claims (the admin queue's partition).
+    async fn active_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>>;
 
     // Payments.
     /// Compare-and-set on the lead's one open order: returns the order already open, if any.

@@ -44,7 +44,7 @@ pub struct TestApp {
 /// How the server under test runs.
 enum Server {
     /// In this test process.
-    InProcess(actix_web::dev::ServerHandle),
+    InProcess(leadbridge::startup::ShutdownHandle),
     /// The real `leadbridge` binary as a child process, killed when the app is dropped.
     Process(KillOnDrop),
 }
@@ -98,7 +98,7 @@ async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
-    let handle = app.handle();
+    let handle = app.shutdown_handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -121,7 +121,7 @@ impl TestApp {
     /// Stops this server and starts a new one on the same data directory and settings.
     pub async fn restart(self) -> TestApp {
         match &self.server {
-            Server::InProcess(handle) => handle.stop(true).await,
+            Server::InProcess(handle) => handle.shutdown().await,
             Server::Process(_) => panic!("restart is for in-process servers"),
         }
         let mut vars = self.vars.clone();

@@ -49,6 +49,7 @@ backend!(
         duplicate_contacts_from_another_account_go_to_review,
         cancelling_frees_the_slot_and_the_claim,
         admin_decisions_follow_the_state_machine_and_are_audited,
+        review_claims_are_exclusive_renewable_and_expire,
         event_edits_respect_live_bookings_and_reach_the_leads,
         one_open_order_per_lead_under_concurrency,
         captures_settle_once_however_often_reported,

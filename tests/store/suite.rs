@@ -364,7 +364,8 @@ pub async fn cancelling_frees_the_slot_and_the_claim(store: S) {
         .cancel_booking(&learner, &lead.lead_id, now())
         .await
         .unwrap();
-    assert_eq!(cancelled.status, LeadStatus::Cancelled);
+    assert_eq!(cancelled.before, LeadStatus::Verified);
+    assert_eq!(cancelled.lead.status, LeadStatus::Cancelled);
     assert_eq!(
         store
             .event(&event.event_id)
@@ -397,8 +398,12 @@ pub async fn admin_decisions_follow_the_state_machine_and_are_audited(store: S) 
         .verify_lead(decide(LeadStatus::Rejected, Some("fake")))
         .await
         .unwrap();
-    assert_eq!(rejected.status, LeadStatus::Rejected);
-    assert_eq!(rejected.verification_status, VerificationStatus::Rejected);
+    assert_eq!(rejected.before, LeadStatus::Verified);
+    assert_eq!(rejected.lead.status, LeadStatus::Rejected);
+    assert_eq!(
+        rejected.lead.verification_status,
+        VerificationStatus::Rejected
+    );
     let log = store.audit_log(PageRequest::first(10)).await.unwrap();
     assert_eq!(log.items[0].action, AuditAction::LeadRejected);
     assert_eq!(log.items[0].reason.as_deref(), Some("fake"));
@@ -771,5 +776,80 @@ pub async fn foreign_cursors_are_refused(store: S) {
     assert!(matches!(
         store.list_events(&EventFilter::default(), junk).await,
         Err(StoreError::InvalidCursor)
+    ));
+}
+
+pub async fn review_claims_are_exclusive_renewable_and_expire(store: S) {
+    let event = event(&store, 5).await;
+    let (a, b) = (
+        user(&store, Role::User).await,
+        user(&store, Role::User).await,
+    );
+    store
+        .book_slot(booking(&event.event_id, &a, 41))
+        .await
+        .unwrap();
+    // Same contact under another account: PENDING, a queue item.
+    let pending = store
+        .book_slot(booking(&event.event_id, &b, 41))
+        .await
+        .unwrap();
+    assert_eq!(pending.status, LeadStatus::Pending);
+    let t0 = now();
+    let ttl = Duration::minutes(2);
+    let claim = store
+        .claim_lead(&pending.lead_id, "admin_a", t0, ttl)
+        .await
+        .unwrap();
+    assert_eq!(claim.admin_id, "admin_a");
+    assert_eq!(
+        conflict(store.claim_lead(&pending.lead_id, "admin_b", t0, ttl).await),
+        Conflict::ClaimedByOther {
+            admin_id: "admin_a".into()
+        }
+    );
+    let decide = |admin: &str| LeadDecision {
+        lead_id: pending.lead_id.clone(),
+        status: LeadStatus::Verified,
+        reason: None,
+        admin_id: admin.into(),
+        now: now(),
+    };
+    assert_eq!(
+        conflict(store.verify_lead(decide("admin_b")).await).code(),
+        "CLAIMED_BY_OTHER"
+    );
+    // Renewal by the holder extends it; after expiry anyone may take it.
+    let renewed = store
+        .claim_lead(&pending.lead_id, "admin_a", t0 + Duration::minutes(1), ttl)
+        .await
+        .unwrap();
+    assert!(renewed.expires_at > claim.expires_at);
+    assert_eq!(store.active_claims(t0).await.unwrap().len(), 1);
+    let later = t0 + Duration::minutes(10);
+    assert_eq!(
+        store.expire_claims(later).await.unwrap(),
+        vec![pending.lead_id.clone()]
+    );
+    store
+        .claim_lead(&pending.lead_id, "admin_b", later, ttl)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.release_claims_of("admin_b").await.unwrap(),
+        vec![pending.lead_id.clone()]
+    );
+    assert!(!store
+        .release_claim(&pending.lead_id, "admin_b")
+        .await
+        .unwrap());
+    // The decision ends the review; a decided lead cannot be claimed.
+    store.verify_lead(decide("admin_a")).await.unwrap();
+    assert!(store.active_claims(t0).await.unwrap().is_empty());
+    assert!(matches!(
+        store
+            .claim_lead(&pending.lead_id, "admin_a", now(), ttl)
+            .await,
+        Err(StoreError::Conflict(_))
     ));
 }

@@ -1,6 +1,6 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{accounts::split_cursor, admin::append_audit, catalog, payments, rows};
+use super::{accounts::split_cursor, admin::append_audit, catalog, claims, payments, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
@@ -9,7 +9,7 @@ use crate::domain::mentor::MentorStatus;
 use crate::domain::time::{to_storage, Timestamp};
 use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
 use crate::store::{
-    Conflict, LeadDecision, NewBooking, Page, PageRequest, StoreError, StoreResult,
+    Conflict, LeadChange, LeadDecision, NewBooking, Page, PageRequest, StoreError, StoreResult,
 };
 
 const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
@@ -176,6 +176,10 @@ fn transition(
     if next != LeadStatus::Verified {
         payments::void_open_orders(tx, &lead.lead_id, settling, next, now)?;
     }
+    if lead.status == LeadStatus::Pending {
+        // It left the review queue: any claim on it is over.
+        claims::clear(tx, &lead.lead_id)?;
+    }
     Ok(next)
 }
 
@@ -202,16 +206,24 @@ pub fn cancel_booking(
     user_id: &str,
     lead_id: &str,
     now: Timestamp,
-) -> StoreResult<Lead> {
+) -> StoreResult<LeadChange> {
     let current = lead(tx, vault, lead_id)?
         .filter(|l| l.user_id == user_id)
         .ok_or(StoreError::NotFound("booking"))?;
     transition(tx, &current, LeadAction::Cancel, None, now)?;
-    lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("booking"))
+    Ok(LeadChange {
+        before: current.status,
+        lead: lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("booking"))?,
+    })
 }
 
-pub fn verify_lead(tx: &Connection, vault: &Vault, decision: &LeadDecision) -> StoreResult<Lead> {
+pub fn verify_lead(
+    tx: &Connection,
+    vault: &Vault,
+    decision: &LeadDecision,
+) -> StoreResult<LeadChange> {
     let current = lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    claims::check_not_claimed_by_other(tx, &decision.lead_id, &decision.admin_id, decision.now)?;
     let (action, audit) = match decision.status {
         LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
         _ => (LeadAction::AdminReject, AuditAction::LeadRejected),
@@ -246,7 +258,10 @@ pub fn verify_lead(tx: &Connection, vault: &Vault, decision: &LeadDecision) -> S
         decision.reason.as_deref(),
         decision.now,
     )?;
-    lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))
+    Ok(LeadChange {
+        before: current.status,
+        lead: lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
+    })
 }
 
 /// Unlocks a VERIFIED lead for a payment; a `Conflict` says why it could not be sold.

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod bookings;
 mod catalog;
+mod claims;
 mod payments;
 mod rows;
 mod schema;
@@ -313,14 +314,48 @@ impl Store for SqliteStore {
         user_id: &str,
         lead_id: &str,
         now: Timestamp,
-    ) -> StoreResult<Lead> {
+    ) -> StoreResult<LeadChange> {
         let (user_id, lead_id) = (user_id.to_string(), lead_id.to_string());
         self.write(move |tx, vault| bookings::cancel_booking(tx, vault, &user_id, &lead_id, now))
             .await
     }
 
-    async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<Lead> {
+    async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange> {
         self.write(move |tx, vault| bookings::verify_lead(tx, vault, &decision))
+            .await
+    }
+
+    async fn claim_lead(
+        &self,
+        lead_id: &str,
+        admin_id: &str,
+        now: Timestamp,
+        ttl: chrono::Duration,
+    ) -> StoreResult<LeadClaim> {
+        let (lead_id, admin_id) = (lead_id.to_string(), admin_id.to_string());
+        self.write(move |tx, vault| claims::claim_lead(tx, vault, &lead_id, &admin_id, now, ttl))
+            .await
+    }
+
+    async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+        let (lead_id, admin_id) = (lead_id.to_string(), admin_id.to_string());
+        self.write(move |tx, _| claims::release_claim(tx, &lead_id, &admin_id))
+            .await
+    }
+
+    async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
+        let admin_id = admin_id.to_string();
+        self.write(move |tx, _| claims::release_claims_of(tx, &admin_id))
+            .await
+    }
+
+    async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>> {
+        self.write(move |tx, _| claims::expire_claims(tx, now))
+            .await
+    }
+
+    async fn active_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
+        self.read(move |conn, _| claims::active_claims(conn, now))
             .await
     }
 

@@ -121,6 +121,15 @@ CREATE TABLE lead_open_orders (
     payment_id TEXT NOT NULL
 );
 
+-- Review leases on PENDING leads.
+CREATE TABLE lead_claims (
+    lead_id    TEXT PRIMARY KEY,
+    admin_id   TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX lead_claims_by_admin ON lead_claims (admin_id);
+CREATE INDEX lead_claims_by_expiry ON lead_claims (expires_at);
+
 CREATE TABLE webhook_events (
     event_id    TEXT PRIMARY KEY,
     received_at TEXT NOT NULL

@@ -1,0 +1,131 @@
+//! `GET /api/ws`: the realtime WebSocket (actix-ws, the maintained successor of the
+//! deprecated actix-web-actors). The protocol is in the `leadbridge-protocol` crate.
+
+use actix_web::http::header::{HOST, ORIGIN};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use leadbridge_actors::access::{Viewer, ViewerRole};
+use leadbridge_actors::protocol::SUBPROTOCOL;
+use leadbridge_actors::session;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::csrf::origin_allowed;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{identify, AuthUser};
+use super::json::Query;
+use crate::domain::time::now;
+use crate::domain::user::Role;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(websocket);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WsQuery {
+    /// An access token (JWT) or session token, for clients that cannot set headers.
+    pub token: Option<String>,
+}
+
+/// Cross-site WebSocket hijacking guard: a socket authenticated by the session cookie must
+/// come from our own origin or an allowed one.
+fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    match req.headers().get(ORIGIN) {
+        Some(_) if !origin_allowed(header(ORIGIN), header(HOST), &state.allowed_origins) => {
+            Err(ApiError::forbidden(
+                "CSRF_ORIGIN_REJECTED",
+                format!(
+                    "a socket from {} may not use this site's session cookie",
+                    header(ORIGIN)
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
+    let role = match auth.user.role {
+        Role::User => ViewerRole::Learner,
+        Role::Admin => ViewerRole::Admin,
+        Role::Mentor => {
+            let profile = state
+                .store
+                .mentor_by_user(&auth.user.user_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("mentor profile"))?;
+            ViewerRole::Mentor {
+                mentor_id: profile.mentor_id,
+            }
+        }
+    };
+    Ok(Viewer {
+        user_id: auth.user.user_id.clone(),
+        role,
+        session_hash: auth.session_hash.clone(),
+    })
+}
+
+/// Upgrade to the realtime socket. Credentials: `Authorization: Bearer`, `?token=`, or the
+/// session cookie (then `Origin` must be this site or allowed, else 403). Without any, the
+/// socket may watch public topics (`event:{id}`) only. Subprotocol `leadbridge.v1`.
+#[utoipa::path(
+    tag = "realtime",
+    params(WsQuery),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
+        (status = 401, description = "Credentials given but invalid or expired", body = ErrorBody),
+        (status = 403, description = "Cookie from a foreign Origin", body = ErrorBody),
+    )
+)]
+#[get("/ws")]
+async fn websocket(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    query: Query<WsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let identity = identify(&req, query.token.as_deref()).await?;
+    let (viewer, expires_at) = match identity {
+        Some((auth, from_cookie)) => {
+            if from_cookie {
+                check_origin(&req, &state)?;
+            }
+            let left = (auth.session_expires_at - now())
+                .to_std()
+                .unwrap_or_default();
+            (
+                Some(viewer(&state, &auth).await?),
+                Some(tokio::time::Instant::now() + left),
+            )
+        }
+        None => (None, None),
+    };
+    let (response, socket, stream) = actix_ws::handle_with_protocols(&req, body, &[SUBPROTOCOL])
+        .map_err(|e| ApiError::bad_request("NOT_A_WEBSOCKET", e.to_string()))?;
+    let services = state.realtime.services.clone();
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move {
+        let admin = viewer
+            .as_ref()
+            .filter(|v| v.role == ViewerRole::Admin)
+            .map(|v| v.user_id.clone());
+        let remaining = session::run(socket, stream, services, viewer, expires_at).await;
+        // An admin who left entirely gives back the items they were reviewing.
+        if let (Some(admin_id), 0) = (admin, remaining) {
+            match state.store.release_claims_of(&admin_id).await {
+                Ok(released) => state.realtime.released(&released).await,
+                Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),
+            }
+        }
+    });
+    Ok(response)
+}

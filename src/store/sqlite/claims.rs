@@ -1,0 +1,132 @@
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::bookings;
+use crate::crypto::Vault;
+use crate::domain::lead::{LeadAction, LeadStatus, TransitionError};
+use crate::domain::time::{parse_rfc3339, to_storage, Timestamp};
+use crate::store::{Conflict, LeadClaim, StoreError, StoreResult};
+
+fn live_claim(conn: &Connection, lead_id: &str, now: Timestamp) -> StoreResult<Option<LeadClaim>> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT admin_id, expires_at FROM lead_claims WHERE lead_id = ?1 AND expires_at > ?2",
+            params![lead_id, to_storage(&now)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(admin_id, expires_at)| {
+        Ok(LeadClaim {
+            lead_id: lead_id.to_string(),
+            admin_id,
+            expires_at: parse_rfc3339(&expires_at).ok_or_else(|| {
+                StoreError::Backend(anyhow::anyhow!("bad claim expiry {expires_at:?}"))
+            })?,
+        })
+    })
+    .transpose()
+}
+
+/// Refuses a decision on a lead another admin holds.
+pub fn check_not_claimed_by_other(
+    tx: &Connection,
+    lead_id: &str,
+    admin_id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    match live_claim(tx, lead_id, now)? {
+        Some(claim) if claim.admin_id != admin_id => Err(Conflict::ClaimedByOther {
+            admin_id: claim.admin_id,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+pub fn clear(tx: &Connection, lead_id: &str) -> StoreResult<()> {
+    tx.execute("DELETE FROM lead_claims WHERE lead_id = ?1", [lead_id])?;
+    Ok(())
+}
+
+pub fn claim_lead(
+    tx: &Connection,
+    vault: &Vault,
+    lead_id: &str,
+    admin_id: &str,
+    now: Timestamp,
+    ttl: chrono::Duration,
+) -> StoreResult<LeadClaim> {
+    let lead = bookings::lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    if lead.status != LeadStatus::Pending {
+        return Err(Conflict::Transition(TransitionError {
+            from: lead.status,
+            action: LeadAction::AdminVerify,
+        })
+        .into());
+    }
+    check_not_claimed_by_other(tx, lead_id, admin_id, now)?;
+    let expires_at = now + ttl;
+    // Compare-and-set: take the row if free or expired, or renew our own.
+    tx.execute(
+        "INSERT INTO lead_claims (lead_id, admin_id, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (lead_id) DO UPDATE SET admin_id = excluded.admin_id, expires_at = excluded.expires_at
+         WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4",
+        params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],
+    )?;
+    Ok(LeadClaim {
+        lead_id: lead_id.to_string(),
+        admin_id: admin_id.to_string(),
+        expires_at,
+    })
+}
+
+pub fn release_claim(tx: &Connection, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+    let removed = tx.execute(
+        "DELETE FROM lead_claims WHERE lead_id = ?1 AND admin_id = ?2",
+        params![lead_id, admin_id],
+    )?;
+    Ok(removed > 0)
+}
+
+fn deleting(tx: &Connection, select: &str, delete: &str, arg: &str) -> StoreResult<Vec<String>> {
+    let ids: Vec<String> = {
+        let mut stmt = tx.prepare(select)?;
+        let ids = stmt
+            .query_map([arg], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        ids
+    };
+    tx.execute(delete, [arg])?;
+    Ok(ids)
+}
+
+pub fn release_claims_of(tx: &Connection, admin_id: &str) -> StoreResult<Vec<String>> {
+    deleting(
+        tx,
+        "SELECT lead_id FROM lead_claims WHERE admin_id = ?1",
+        "DELETE FROM lead_claims WHERE admin_id = ?1",
+        admin_id,
+    )
+}
+
+pub fn expire_claims(tx: &Connection, now: Timestamp) -> StoreResult<Vec<String>> {
+    deleting(
+        tx,
+        "SELECT lead_id FROM lead_claims WHERE expires_at <= ?1",
+        "DELETE FROM lead_claims WHERE expires_at <= ?1",
+        &to_storage(&now),
+    )
+}
+
+pub fn active_claims(conn: &Connection, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
+    let mut stmt = conn.prepare("SELECT lead_id FROM lead_claims WHERE expires_at > ?1")?;
+    let ids: Vec<String> = stmt
+        .query_map([to_storage(&now)], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    let mut claims = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(claim) = live_claim(conn, &id, now)? {
+            claims.push(claim);
+        }
+    }
+    Ok(claims)
+}
