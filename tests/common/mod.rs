@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_razorpay;
+pub mod ws;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -221,6 +222,28 @@ impl TestApp {
         actor.user_id = body["user_id"].as_str().expect("user_id").to_string();
         actor.access_token = body["access_token"].as_str().expect("token").to_string();
         actor.email = ADMIN_EMAIL.into();
+        actor
+    }
+
+    /// Another admin account (the bootstrap admin is one; operators add others in the store).
+    pub async fn another_admin(&self) -> Actor {
+        let email = format!("admin-{}@leadbridge.test", unique());
+        let hash = leadbridge::auth::password::hash(PASSWORD).expect("hash");
+        self.store
+            .upsert_admin(&email, "Second Admin", &hash)
+            .await
+            .expect("admin");
+        let mut actor = self.anonymous();
+        let (status, body) = actor
+            .post(
+                "/api/auth/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "second admin login: {body}");
+        actor.user_id = body["user_id"].as_str().expect("user_id").to_string();
+        actor.access_token = body["access_token"].as_str().expect("token").to_string();
+        actor.email = email;
         actor
     }
 

@@ -1,0 +1,117 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::ws::{connect, session_cookie, try_connect, Auth};
+use crate::common::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+#[tokio::test]
+async fn forbidden_subscriptions_get_an_error_and_the_socket_stays_open() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, mentor_id) = app.approved_mentor(&admin).await;
+    let (_, other_mentor) = app.approved_mentor(&admin).await;
+    let learner = app.learner().await;
+
+    let mut as_learner = connect(&app, Auth::Bearer(&learner.access_token)).await;
+    for topic in [
+        "admin:queue".to_string(),
+        format!("mentor:{mentor_id}"),
+        "user:user_someone_else".to_string(),
+    ] {
+        let answer = as_learner.subscribe(&topic).await;
+        assert_eq!(answer["type"], "error", "{topic}: {answer}");
+        assert_eq!(answer["code"], "FORBIDDEN");
+        assert_eq!(answer["topic"], topic.as_str());
+    }
+    assert!(
+        as_learner.drain().await.is_empty(),
+        "still open: the ping was answered"
+    );
+
+    let mut as_mentor = connect(&app, Auth::Bearer(&mentor.access_token)).await;
+    assert_eq!(
+        as_mentor.subscribe(&format!("mentor:{other_mentor}")).await["code"],
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        as_mentor.subscribe(&format!("mentor:{mentor_id}")).await["type"],
+        "subscribed"
+    );
+
+    let mut anonymous = connect(&app, Auth::Anonymous).await;
+    assert_eq!(
+        anonymous
+            .subscribe(&format!("user:{}", learner.user_id))
+            .await["code"],
+        "FORBIDDEN"
+    );
+    assert_eq!(anonymous.subscribe("nonsense").await["code"], "BAD_TOPIC");
+    anonymous.send(json!({"type": "dance"})).await;
+    assert_eq!(anonymous.frame().await["code"], "UNKNOWN_TYPE");
+    anonymous
+        .send_raw(tokio_tungstenite::tungstenite::Message::text("{not json"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.frame().await["code"], "BAD_MESSAGE");
+    assert!(anonymous.drain().await.is_empty());
+
+    let mut as_admin = connect(&app, Auth::Bearer(&admin.access_token)).await;
+    assert_eq!(
+        as_admin.subscribe(&format!("mentor:{other_mentor}")).await["type"],
+        "subscribed"
+    );
+}
+
+#[tokio::test]
+async fn cookie_sockets_must_come_from_an_allowed_origin_and_bad_tokens_are_401() {
+    let app = spawn_app().await;
+    let cookie = session_cookie(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let refused = try_connect(&app, Auth::Cookie(&cookie, "https://evil.example"))
+        .await
+        .err();
+    assert_eq!(refused, Some(403));
+    let mut own = connect(&app, Auth::Cookie(&cookie, &app.address)).await;
+    assert_eq!(own.subscribe("admin:queue").await["type"], "subscribed");
+    assert_eq!(
+        try_connect(&app, Auth::Query("not-a-token")).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        try_connect(&app, Auth::Bearer("a.b.c")).await.err(),
+        Some(401)
+    );
+}
+
+#[tokio::test]
+async fn logging_out_closes_that_sessions_sockets() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let mut socket = connect(&app, Auth::Bearer(&learner.access_token)).await;
+    socket.subscribe(&format!("user:{}", learner.user_id)).await;
+    let (status, _) = learner.post("/api/auth/logout", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(socket.closed().await, Some(4001));
+    assert_eq!(
+        try_connect(&app, Auth::Bearer(&learner.access_token))
+            .await
+            .err(),
+        Some(401)
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_mentor_closes_their_sockets() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, mentor_id) = app.approved_mentor(&admin).await;
+    let mut feed = connect(&app, Auth::Bearer(&mentor.access_token)).await;
+    feed.subscribe(&format!("mentor:{mentor_id}")).await;
+    let (status, _) = admin
+        .put(
+            &format!("/api/admin/mentors/{mentor_id}/verify"),
+            json!({"status": "REJECTED", "reason": "fraud"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(feed.closed().await, Some(4003));
+}
