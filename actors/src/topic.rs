@@ -90,3 +90,64 @@ impl Handler<FanOut> for TopicActor {
             });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::{mpsc, Notify};
+
+    fn publication(offset: u64) -> Arc<Publication> {
+        Arc::new(Publication {
+            topic: "event:e".parse().unwrap(),
+            offset,
+            frame: format!("frame {offset}").into(),
+        })
+    }
+
+    #[actix::test]
+    async fn a_session_whose_queue_is_full_is_told_it_is_too_slow_and_dropped() {
+        let topic = TopicActor::new("event:e".parse().unwrap()).start();
+        let (queue, mut received) = mpsc::channel(1);
+        let too_slow = Arc::new(Notify::new());
+        let sink = Sink {
+            queue,
+            too_slow: Arc::clone(&too_slow),
+        };
+        topic
+            .send(AddSubscriber { session: 1, sink })
+            .await
+            .unwrap();
+        topic.send(FanOut(publication(1))).await.unwrap();
+        topic.send(FanOut(publication(2))).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(1), too_slow.notified())
+            .await
+            .expect("the overflow is signalled");
+        assert_eq!(received.recv().await.unwrap().offset, 1);
+        topic.send(FanOut(publication(3))).await.unwrap();
+        assert!(
+            received.try_recv().is_err(),
+            "a dropped session gets nothing more"
+        );
+    }
+
+    #[actix::test]
+    async fn every_subscriber_gets_the_same_shared_frame() {
+        let topic = TopicActor::new("event:e".parse().unwrap()).start();
+        let mut receivers = Vec::new();
+        for session in 0..3 {
+            let (queue, rx) = mpsc::channel(4);
+            let sink = Sink {
+                queue,
+                too_slow: Arc::new(Notify::new()),
+            };
+            topic.send(AddSubscriber { session, sink }).await.unwrap();
+            receivers.push(rx);
+        }
+        let published = publication(7);
+        topic.send(FanOut(Arc::clone(&published))).await.unwrap();
+        for rx in &mut receivers {
+            let got = rx.recv().await.unwrap();
+            assert!(Arc::ptr_eq(&got, &published), "no copy per subscriber");
+        }
+    }
+}
