@@ -115,3 +115,27 @@ async fn revoking_a_mentor_closes_their_sockets() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(feed.closed().await, Some(4003));
 }
+
+#[tokio::test]
+async fn a_socket_closes_when_its_session_expires() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    // A session about to expire, presented as a raw session token.
+    let token = leadbridge::auth::session_token::generate();
+    let now = chrono::Utc::now();
+    app.store
+        .create_session(leadbridge::store::Session {
+            token_hash: leadbridge::auth::session_token::digest(&token),
+            user_id: learner.user_id.clone(),
+            created_at: now,
+            expires_at: now + chrono::Duration::milliseconds(1500),
+        })
+        .await
+        .unwrap();
+    let mut socket = connect(&app, Auth::Query(&token)).await;
+    assert_eq!(
+        socket.subscribe(&format!("user:{}", learner.user_id)).await["type"],
+        "subscribed"
+    );
+    assert_eq!(socket.closed().await, Some(4001));
+}
