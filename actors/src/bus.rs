@@ -2,11 +2,12 @@
 //! topic's offset, epoch and bounded history so a reconnecting client can recover.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix::{Message, Recipient};
 use async_trait::async_trait;
+use bytestring::ByteString;
 use leadbridge_protocol::client::Since;
 use leadbridge_protocol::event::Event;
 use leadbridge_protocol::server::ServerMessage;
@@ -18,8 +19,8 @@ use rand::Rng;
 pub struct Publication {
     pub topic: Topic,
     pub offset: u64,
-    /// The complete `message` frame text.
-    pub frame: Arc<str>,
+    /// The complete `message` frame text; clones share the bytes.
+    pub frame: ByteString,
 }
 
 /// The bus hands each publication to this node's hub.

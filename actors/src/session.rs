@@ -227,7 +227,7 @@ impl State {
             Some(last) if publication.offset > *last => {
                 *last = publication.offset;
                 socket
-                    .text(publication.frame.to_string())
+                    .text(publication.frame.clone())
                     .await
                     .map_err(|_| Gone)
             }
@@ -352,7 +352,7 @@ impl State {
                 self.send(socket, subscribed).await?;
                 for publication in replay {
                     socket
-                        .text(publication.frame.to_string())
+                        .text(publication.frame.clone())
                         .await
                         .map_err(|_| Gone)?;
                 }
