@@ -15,6 +15,7 @@ use crate::crypto::{Secret, KEY_LEN};
 use crate::domain::contact::EmailAddress;
 use crate::domain::user::NewPassword;
 use leadbridge_actors::bus::HistoryLimits;
+use leadbridge_actors::session::Limits;
 
 /// A configuration error: the variable and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +75,8 @@ pub struct Config {
     pub razorpay: RazorpaySettings,
     /// How much history each realtime topic keeps for recovery.
     pub history: HistoryLimits,
+    /// Per-socket limits (heartbeat and idle timeout are configurable).
+    pub socket_limits: Limits,
     pub log_filter: String,
 }
 
@@ -207,6 +210,13 @@ impl Config {
                 1..=7 * 86_400,
             )?),
         };
+        let seconds =
+            |var, default, max| number(&get, var, default, 1..=max).map(Duration::from_secs);
+        let socket_limits = Limits {
+            heartbeat: seconds("LEADBRIDGE_WS_PING_SECONDS", 20, 3600)?,
+            client_timeout: seconds("LEADBRIDGE_WS_IDLE_SECONDS", 60, 7200)?,
+            ..Limits::default()
+        };
 
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
@@ -222,6 +232,7 @@ impl Config {
             allowed_origins,
             razorpay,
             history,
+            socket_limits,
             log_filter,
         })
     }
@@ -245,6 +256,8 @@ const VARIABLES: &[&str] = &[
     "RAZORPAY_TIMEOUT_MS",
     "LEADBRIDGE_HISTORY_SIZE",
     "LEADBRIDGE_HISTORY_SECONDS",
+    "LEADBRIDGE_WS_PING_SECONDS",
+    "LEADBRIDGE_WS_IDLE_SECONDS",
     "RUST_LOG",
 ];
 

@@ -24,7 +24,6 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{Conflict, Store, StoreError};
 use leadbridge_actors::hub::Selector;
 use leadbridge_actors::protocol::close;
-use leadbridge_actors::session::Limits;
 
 /// Makes the configured admin account exist with the configured password. An unchanged
 /// password leaves the account (and its sessions) alone; a new one ends its sessions.
@@ -77,7 +76,7 @@ impl Application {
         if let Some(admin) = &config.admin {
             bootstrap_admin(store.as_ref(), admin).await?;
         }
-        let realtime = Realtime::start(Arc::clone(&store), Limits::default(), config.history)?;
+        let realtime = Realtime::start(Arc::clone(&store), config.socket_limits, config.history)?;
         let sweeper = tokio::spawn(sweep_claims(Arc::clone(&store), realtime.clone()));
         let state = web::Data::new(AppState {
             realtime,

@@ -37,3 +37,80 @@ async fn a_graceful_shutdown_closes_sockets_with_1001() {
     let _restarted = app.restart().await;
     assert_eq!(socket.closed().await, Some(1001));
 }
+
+/// A bare WebSocket client that completes the handshake and then never answers a ping
+/// (client libraries answer pings by themselves). Returns the server's close code.
+async fn silent_peer_close_code(app: &crate::common::TestApp) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET /api/ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let deadline = std::time::Duration::from_secs(10);
+    // Skip the HTTP response head.
+    let head_end = loop {
+        let n = tokio::time::timeout(deadline, tcp.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed during the handshake");
+        buffer.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            assert!(
+                buffer.starts_with(b"HTTP/1.1 101"),
+                "{}",
+                String::from_utf8_lossy(&buffer)
+            );
+            break pos + 4;
+        }
+    };
+    buffer.drain(..head_end);
+    // Read server frames (unmasked, small) until the close frame.
+    loop {
+        while buffer.len() >= 2 {
+            let opcode = buffer[0] & 0x0f;
+            let len = (buffer[1] & 0x7f) as usize;
+            if buffer.len() < 2 + len {
+                break;
+            }
+            let payload: Vec<u8> = buffer.drain(..2 + len).skip(2).collect();
+            if opcode == 0x8 {
+                return u16::from_be_bytes([payload[0], payload[1]]);
+            }
+        }
+        let n = tokio::time::timeout(deadline, tcp.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "connection ended without a close frame");
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_closed() {
+    let app = crate::common::spawn_app_with(&[
+        ("LEADBRIDGE_WS_PING_SECONDS", "1"),
+        ("LEADBRIDGE_WS_IDLE_SECONDS", "2"),
+    ])
+    .await;
+    let mut lively = connect(&app, Auth::Anonymous).await;
+    // The lively client talks every 200 ms (its library answers pings) while the silent one
+    // says nothing.
+    let keep_talking = async {
+        for _ in 0..20 {
+            assert!(
+                lively.drain().await.is_empty(),
+                "the lively socket stays open"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    let (code, ()) = tokio::join!(silent_peer_close_code(&app), keep_talking);
+    assert_eq!(code, 4008);
+}
