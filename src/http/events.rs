@@ -1,7 +1,7 @@
 //! `/api/events`: the public catalogue and booking a slot.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -58,7 +58,9 @@ fn parse_bound(field: &'static str, value: &str, end_of_day: bool) -> Result<Tim
     } else {
         date.and_hms_opt(0, 0, 0)
     };
-    time.map(|t| Utc.from_utc_datetime(&t)).ok_or_else(invalid)
+    time.map(|t| Utc.from_utc_datetime(&t))
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .ok_or_else(invalid)
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {

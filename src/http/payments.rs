@@ -16,7 +16,7 @@ use crate::domain::time::now;
 use crate::payments::signature::{checkout_signature, verify_checkout, verify_webhook};
 use crate::payments::webhook::{self, WebhookEvent};
 use crate::state::AppState;
-use crate::store::{PaymentCapture, StoreError};
+use crate::store::{PaymentReport, StoreError};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(verify_payment)
@@ -79,10 +79,11 @@ async fn verify_payment(
         .ok_or_else(|| ApiError::not_found("order"))?;
     let outcome = state
         .store
-        .record_payment(PaymentCapture {
+        .record_payment(PaymentReport {
             order_id: payment.razorpay_order_id,
             razorpay_payment_id: body.razorpay_payment_id,
             actor_id: mentor.auth.user.user_id.clone(),
+            delivery_id: None,
             now: now(),
         })
         .await?;
@@ -162,63 +163,59 @@ async fn razorpay_webhook(
     }
     let event = webhook::parse(&body.0)
         .map_err(|e| ApiError::bad_request("MALFORMED_EVENT", e.to_string()))?;
-    let received = now();
-    let delivery = header("X-Razorpay-Event-Id");
-    if let Some(id) = &delivery {
-        // Compare-and-set claim on the delivery id: a replay finds it taken.
-        if !state.store.record_webhook_event(id, received).await? {
-            return Ok(ack("duplicate"));
-        }
-    }
+    let report = |order_id: &str, payment_id: &str| PaymentReport {
+        order_id: order_id.to_string(),
+        razorpay_payment_id: payment_id.to_string(),
+        actor_id: ACTOR_WEBHOOK.into(),
+        // Claimed in the same write as the outcome: a replay changes nothing, and a
+        // delivery whose write failed is processed when Razorpay retries it.
+        delivery_id: header("X-Razorpay-Event-Id"),
+        now: now(),
+    };
     let outcome = match &event {
         WebhookEvent::Captured {
             order_id,
             payment_id,
-        } => state
+        } => match state
             .store
-            .record_payment(PaymentCapture {
-                order_id: order_id.clone(),
-                razorpay_payment_id: payment_id.clone(),
-                actor_id: ACTOR_WEBHOOK.into(),
-                now: received,
-            })
+            .record_payment(report(order_id, payment_id))
             .await
-            .map(Some),
+        {
+            Ok(capture) if capture.duplicate_delivery => Ok("duplicate"),
+            Ok(capture) => {
+                state.realtime.payment_settled(&capture).await;
+                Ok("processed")
+            }
+            Err(e) => Err(e),
+        },
         WebhookEvent::Failed {
             order_id,
             payment_id,
         } => state
             .store
-            .record_payment_failure(order_id, Some(payment_id), ACTOR_WEBHOOK, received)
+            .record_payment_failure(report(order_id, payment_id))
             .await
-            .map(|_| None),
+            .map(|payment| {
+                if payment.is_some() {
+                    "processed"
+                } else {
+                    "duplicate"
+                }
+            }),
         WebhookEvent::Ignored(name) => {
             tracing::debug!(event = %name, "webhook event ignored");
-            Ok(None)
+            Ok("ignored")
         }
     };
     let status = match outcome {
-        Ok(Some(capture)) => {
-            state.realtime.payment_settled(&capture).await;
-            "processed"
-        }
-        Ok(None) if matches!(event, WebhookEvent::Ignored(_)) => "ignored",
-        Ok(None) => "processed",
+        Ok(status) => status,
         Err(StoreError::NotFound(_)) => {
             // Not one of our orders (another integration on the same account): acknowledge
             // so Razorpay stops retrying.
             tracing::warn!(?event, "webhook for an unknown order");
             "ignored"
         }
-        Err(other) => {
-            // Release the claim so Razorpay's retry of this delivery is processed.
-            if let Some(id) = &delivery {
-                if let Err(e) = state.store.forget_webhook_event(id).await {
-                    tracing::error!(error = ?e, delivery = %id, "could not release a webhook claim");
-                }
-            }
-            return Err(other.into());
-        }
+        Err(other) => return Err(other.into()),
     };
     Ok(ack(status))
 }

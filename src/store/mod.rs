@@ -104,13 +104,17 @@ pub struct OpenOrder {
     pub created: bool,
 }
 
-/// A captured payment reported by the checkout callback or a webhook.
+/// A payment outcome (capture or failure) reported by the checkout callback or a webhook.
 #[derive(Debug, Clone)]
-pub struct PaymentCapture {
+pub struct PaymentReport {
     pub order_id: String,
     pub razorpay_payment_id: String,
     /// Who reported it: the mentor's user id, or `razorpay_webhook`.
     pub actor_id: String,
+    /// The webhook delivery id (`X-Razorpay-Event-Id`). It is claimed (insert if absent) in
+    /// the same write as the outcome, so a delivery seen before changes nothing, and one
+    /// whose write failed is processed again when retried.
+    pub delivery_id: Option<String>,
     pub now: Timestamp,
 }
 
@@ -121,6 +125,8 @@ pub struct CaptureOutcome {
     pub lead: Lead,
     /// False when this capture was a replay of one already recorded.
     pub newly_settled: bool,
+    /// True when the webhook delivery had been processed before (nothing was done).
+    pub duplicate_delivery: bool,
 }
 
 /// An admin's lease on a queue item: while it runs, other admins cannot decide the lead.
@@ -247,19 +253,10 @@ pub trait Store: Send + Sync + 'static {
     async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>>;
     async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>>;
     /// Settles a capture and unlocks the lead, exactly once however often it is reported.
-    async fn record_payment(&self, capture: PaymentCapture) -> StoreResult<CaptureOutcome>;
-    /// Marks an unpaid order FAILED; a no-op on a settled payment.
-    async fn record_payment_failure(
-        &self,
-        order_id: &str,
-        razorpay_payment_id: Option<&str>,
-        actor_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Payment>;
-    /// Claims a webhook delivery id (insert if absent); false if it was claimed before.
-    async fn record_webhook_event(&self, event_id: &str, now: Timestamp) -> StoreResult<bool>;
-    /// Releases a claim whose processing failed, so the gateway's retry is processed.
-    async fn forget_webhook_event(&self, event_id: &str) -> StoreResult<()>;
+    async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome>;
+    /// Marks an unpaid order FAILED; a no-op on a settled payment. `None` when the webhook
+    /// delivery had been processed before.
+    async fn record_payment_failure(&self, failure: PaymentReport) -> StoreResult<Option<Payment>>;
 
     // Admin views.
     async fn analytics(&self) -> StoreResult<Analytics>;

@@ -231,3 +231,17 @@ async fn the_bootstrap_admin_cannot_take_over_a_learner_or_mentor_account() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_wrong_data_key_stops_the_start_instead_of_hiding_every_account() {
+    let app = spawn_app().await;
+    app.learner().await;
+    let other_key = "ab".repeat(32);
+    let error = rebuild(&app, &[("LEADBRIDGE_DATA_KEY", other_key.as_str())])
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{error:#}").contains("LEADBRIDGE_DATA_KEY:"),
+        "{error:#}"
+    );
+}

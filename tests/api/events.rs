@@ -228,6 +228,9 @@ async fn bad_query_parameters_and_foreign_cursors_are_422_naming_the_parameter()
         ("/api/admin/mentors?status=MAYBE", "status"),
         ("/api/admin/audit-log?cursor=YWJj", "cursor"),
         ("/api/admin/users?cursor=YWJj", "cursor"),
+        // Year 10000 cannot be compared with stored dates.
+        ("/api/events?from=%2B10000-01-01", "from"),
+        ("/api/events?to=%2B10000-01-01T00:00:00Z", "to"),
     ] {
         let (status, body) = admin.get(path).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
@@ -251,4 +254,43 @@ async fn a_mentor_whose_approval_is_revoked_takes_no_new_bookings() {
     let (status, body) = app.book(&app.learner().await, &event_id).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_code(&body), "MENTOR_NOT_ACCEPTING_BOOKINGS");
+}
+
+#[tokio::test]
+async fn a_cursor_from_another_listing_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for _ in 0..3 {
+        app.learner().await;
+        app.approved_mentor(&admin).await;
+    }
+    let response = admin
+        .client
+        .get(app.url("/api/admin/audit-log?limit=1"))
+        .send()
+        .await
+        .unwrap();
+    let audit_cursor = response.headers()["x-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let response = admin
+        .client
+        .get(app.url("/api/admin/users?limit=1"))
+        .send()
+        .await
+        .unwrap();
+    let users_cursor = response.headers()["x-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/api/admin/users?cursor={audit_cursor}"),
+        format!("/api/events?cursor={users_cursor}"),
+        format!("/api/admin/leads?cursor={users_cursor}"),
+    ] {
+        let (status, body) = admin.get(&path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_eq!(error_code(&body), "INVALID_CURSOR");
+    }
 }

@@ -370,6 +370,15 @@ async fn money_for_a_lead_cancelled_meanwhile_is_recorded_as_owed_not_as_revenue
         .post(&format!("/api/user/bookings/{lead_id}/cancel"), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The open order died with the lead.
+    let (status, body) = mentor
+        .post(
+            "/api/payments/simulated-checkout",
+            json!({"order_id": order_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(error_code(&body), "ORDER_NOT_OPEN");
     let signature = checkout_signature(KEY_SECRET.as_bytes(), &order_id, "pay_Late");
     let (status, body) = mentor
         .post(

@@ -56,7 +56,7 @@ backend!(
         a_capture_for_an_unsellable_lead_is_recorded_as_refund_due,
         failures_never_undo_a_capture,
         selling_a_lead_voids_its_other_open_orders,
-        webhook_events_are_remembered_once,
+        webhook_deliveries_are_processed_once_and_failed_ones_again,
         listings_page_in_a_stable_order,
         foreign_cursors_are_refused,
         analytics_count_what_is_stored,

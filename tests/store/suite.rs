@@ -12,7 +12,7 @@ use leadbridge::domain::payment::{Payment, PaymentStatus};
 use leadbridge::domain::time::{now, Timestamp};
 use leadbridge::domain::user::Role;
 use leadbridge::store::{
-    Conflict, LeadDecision, MentorDecision, NewBooking, NewUser, PageRequest, PaymentCapture,
+    Conflict, LeadDecision, MentorDecision, NewBooking, NewUser, PageRequest, PaymentReport,
     Session, Store, StoreError,
 };
 
@@ -163,11 +163,12 @@ fn order(lead_id: &str) -> Payment {
     }
 }
 
-fn capture(order_id: &str) -> PaymentCapture {
-    PaymentCapture {
+fn capture(order_id: &str) -> PaymentReport {
+    PaymentReport {
         order_id: order_id.into(),
         razorpay_payment_id: "pay_X".into(),
         actor_id: "tester".into(),
+        delivery_id: None,
         now: now(),
     }
 }
@@ -548,8 +549,9 @@ pub async fn failures_never_undo_a_capture(store: S) {
     let order_id = opened.payment.razorpay_order_id;
     store.record_payment(capture(&order_id)).await.unwrap();
     let after = store
-        .record_payment_failure(&order_id, Some("pay_old"), "tester", now())
+        .record_payment_failure(capture(&order_id))
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(after.status, PaymentStatus::Completed);
     assert_eq!(
@@ -563,12 +565,42 @@ pub async fn failures_never_undo_a_capture(store: S) {
     );
 }
 
-pub async fn webhook_events_are_remembered_once(store: S) {
-    assert!(store.record_webhook_event("evt_1", now()).await.unwrap());
-    assert!(!store.record_webhook_event("evt_1", now()).await.unwrap());
-    // A claim whose processing failed is released, and the retry can claim it again.
-    store.forget_webhook_event("evt_1").await.unwrap();
-    assert!(store.record_webhook_event("evt_1", now()).await.unwrap());
+pub async fn webhook_deliveries_are_processed_once_and_failed_ones_again(store: S) {
+    let (_, lead_id) = verified_lead(&store).await;
+    let order_id = store
+        .open_order(order(&lead_id), "user_buyer")
+        .await
+        .unwrap()
+        .payment
+        .razorpay_order_id;
+    let delivery = |id: &str, order: &str| PaymentReport {
+        delivery_id: Some(id.into()),
+        ..capture(order)
+    };
+    // A delivery for an unknown order fails and is not remembered...
+    assert!(matches!(
+        store
+            .record_payment(delivery("evt_1", "order_unknown"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // ...so the same delivery id is processed when it comes again.
+    let first = store
+        .record_payment(delivery("evt_1", &order_id))
+        .await
+        .unwrap();
+    assert!(first.newly_settled && !first.duplicate_delivery);
+    let again = store
+        .record_payment(delivery("evt_1", &order_id))
+        .await
+        .unwrap();
+    assert!(again.duplicate_delivery && !again.newly_settled);
+    let failure = store
+        .record_payment_failure(delivery("evt_1", &order_id))
+        .await
+        .unwrap();
+    assert!(failure.is_none(), "a seen delivery changes nothing");
+    assert_eq!(store.analytics().await.unwrap().total_revenue, 500);
 }
 
 pub async fn listings_page_in_a_stable_order(store: S) {
@@ -721,7 +753,7 @@ pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
     // The first order fails; a second one is opened; then a late capture of the first
     // arrives and sells the lead.
     store
-        .record_payment_failure(&first.razorpay_order_id, Some("pay_1"), "tester", now())
+        .record_payment_failure(capture(&first.razorpay_order_id))
         .await
         .unwrap();
     let second = store

@@ -1,7 +1,7 @@
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use super::{admin::append_audit, rows};
+use super::{admin::append_audit, cursor, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
@@ -134,7 +134,7 @@ pub fn user(conn: &Connection, vault: &Vault, user_id: &str) -> StoreResult<Opti
 
 /// Oldest first; the cursor is `created_at|user_id`.
 pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> StoreResult<Page<User>> {
-    let (after_ts, after_id) = split_cursor(page.after.as_deref())?;
+    let (after_ts, after_id) = cursor::after("users", page.after.as_deref())?.unwrap_or_default();
     let sql = format!(
         "SELECT {} FROM users WHERE (created_at, user_id) > (?1, ?2)
          ORDER BY created_at, user_id LIMIT ?3",
@@ -144,21 +144,8 @@ pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> Store
     let mut rows = stmt.query(params![after_ts, after_id, page.limit + 1])?;
     let users = rows::collect(&mut rows, |row| rows::user(row, vault))?;
     Ok(Page::from_overfetch(users, page.limit, |u| {
-        format!("{}|{}", to_storage(&u.created_at), u.user_id)
+        cursor::position("users", &u.created_at, &u.user_id)
     }))
-}
-
-/// Splits a `timestamp|id` cursor; an absent cursor starts before everything. A cursor of
-/// another shape was not made by us.
-pub fn split_cursor(after: Option<&str>) -> StoreResult<(String, String)> {
-    match after {
-        None => Ok((String::new(), String::new())),
-        Some(after) => after
-            .split_once('|')
-            .filter(|(ts, id)| crate::domain::time::parse_rfc3339(ts).is_some() && !id.is_empty())
-            .map(|(ts, id)| (ts.to_string(), id.to_string()))
-            .ok_or(StoreError::InvalidCursor),
-    }
 }
 
 pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {

@@ -1,11 +1,11 @@
 use rusqlite::{params, Connection};
 
-use super::rows;
+use super::{cursor, rows};
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::ids;
 use crate::domain::money::Paise;
 use crate::domain::time::{to_storage, Timestamp};
-use crate::store::{Analytics, Page, PageRequest, StoreError, StoreResult};
+use crate::store::{Analytics, Page, PageRequest, StoreResult};
 
 /// Appends an audit entry; called inside the transaction of the change it records.
 pub fn append_audit(
@@ -33,10 +33,7 @@ pub fn append_audit(
 
 /// Newest first; the cursor is the log's sequence number.
 pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
-    let after: i64 = match page.after.as_deref() {
-        None => i64::MAX,
-        Some(cursor) => cursor.parse().map_err(|_| StoreError::InvalidCursor)?,
-    };
+    let after = cursor::sequence("audit", page.after.as_deref())?.unwrap_or(i64::MAX);
     let mut stmt = conn.prepare(
         "SELECT seq, audit_id, actor_id, action, target_id, reason, created_at FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
@@ -45,7 +42,7 @@ pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<Audi
     let entries = rows::collect(&mut rows, |row| {
         Ok((row.get::<_, i64>("seq")?, rows::audit(row)?))
     })?;
-    let page = Page::from_overfetch(entries, page.limit, |(seq, _)| seq.to_string());
+    let page = Page::from_overfetch(entries, page.limit, |(seq, _)| format!("audit:{seq}"));
     Ok(Page {
         items: page.items.into_iter().map(|(_, e)| e).collect(),
         next_cursor: page.next_cursor,

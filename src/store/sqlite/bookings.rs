@@ -1,6 +1,6 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{accounts::split_cursor, admin::append_audit, catalog, claims, payments, rows};
+use super::{admin::append_audit, catalog, claims, cursor, payments, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
@@ -129,10 +129,8 @@ pub fn leads_by_status(
     status: Option<LeadStatus>,
     page: &PageRequest,
 ) -> StoreResult<Page<Lead>> {
-    let (after_ts, after_id) = match page.after.as_deref() {
-        Some(after) => split_cursor(Some(after))?,
-        None => ("\u{10FFFF}".to_string(), String::new()),
-    };
+    let (after_ts, after_id) = cursor::after("leads", page.after.as_deref())?
+        .unwrap_or_else(|| ("\u{10FFFF}".to_string(), String::new()));
     let mut stmt = conn.prepare(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE (?1 IS NULL OR status = ?1) AND (created_at, lead_id) < (?2, ?3)
          ORDER BY created_at DESC, lead_id DESC LIMIT ?4"
@@ -145,7 +143,7 @@ pub fn leads_by_status(
     ])?;
     let leads = rows::collect(&mut rows, |row| rows::lead(row, vault))?;
     Ok(Page::from_overfetch(leads, page.limit, |l| {
-        format!("{}|{}", to_storage(&l.created_at), l.lead_id)
+        cursor::position("leads", &l.created_at, &l.lead_id)
     }))
 }
 

@@ -1,7 +1,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
-use super::{accounts::split_cursor, rows};
+use super::{cursor, rows};
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage};
 use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
@@ -55,7 +55,7 @@ pub fn list_events(
     page: &PageRequest,
 ) -> StoreResult<Page<Event>> {
     let mut clauses = vec!["(event_datetime, event_id) > (?, ?)".to_string()];
-    let (after_ts, after_id) = split_cursor(page.after.as_deref())?;
+    let (after_ts, after_id) = cursor::after("events", page.after.as_deref())?.unwrap_or_default();
     let mut args: Vec<Value> = vec![after_ts.into(), after_id.into()];
     if let Some(q) = &filter.q {
         clauses.push(
@@ -93,7 +93,7 @@ pub fn list_events(
     let mut rows = stmt.query(params_from_iter(args))?;
     let events = rows::collect(&mut rows, rows::event)?;
     Ok(Page::from_overfetch(events, page.limit, |e| {
-        format!("{}|{}", to_storage(&e.event_datetime), e.event_id)
+        cursor::position("events", &e.event_datetime, &e.event_id)
     }))
 }
 

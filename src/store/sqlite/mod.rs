@@ -7,6 +7,7 @@ mod admin;
 mod bookings;
 mod catalog;
 mod claims;
+mod cursor;
 mod payments;
 mod rows;
 mod schema;
@@ -67,12 +68,35 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Seals a known value on first start and opens it on every later one, so a wrong
+/// `LEADBRIDGE_DATA_KEY` stops the start instead of making every account unreadable.
+fn check_data_key(conn: &Connection, vault: &Vault) -> anyhow::Result<()> {
+    const KEY: &str = "data_key_check";
+    const EXPECTED: &str = "leadbridge";
+    let sealed = vault
+        .seal(KEY, &EXPECTED)
+        .context("sealing the data key check")?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+        rusqlite::params![KEY, sealed],
+    )?;
+    let stored: Vec<u8> =
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [KEY], |r| r.get(0))?;
+    match vault.open::<String>(KEY, &stored) {
+        Ok(value) if value == EXPECTED => Ok(()),
+        _ => anyhow::bail!(
+            "LEADBRIDGE_DATA_KEY: this is not the key the database was created with; its accounts and contacts cannot be read"
+        ),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path, vault: Vault) -> anyhow::Result<Self> {
         let mut conn = open_connection(path)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         schema::migrate(&mut conn).context("applying schema migrations")?;
+        check_data_key(&conn, &vault)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -383,42 +407,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn record_payment(&self, capture: PaymentCapture) -> StoreResult<CaptureOutcome> {
+    async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome> {
         self.write(move |tx, vault| payments::record_payment(tx, vault, &capture))
             .await
     }
 
-    async fn record_payment_failure(
-        &self,
-        order_id: &str,
-        razorpay_payment_id: Option<&str>,
-        actor_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<Payment> {
-        let order_id = order_id.to_string();
-        let razorpay_payment_id = razorpay_payment_id.map(str::to_string);
-        let actor_id = actor_id.to_string();
-        self.write(move |tx, _| {
-            payments::record_payment_failure(
-                tx,
-                &order_id,
-                razorpay_payment_id.as_deref(),
-                &actor_id,
-                now,
-            )
-        })
-        .await
-    }
-
-    async fn record_webhook_event(&self, event_id: &str, now: Timestamp) -> StoreResult<bool> {
-        let event_id = event_id.to_string();
-        self.write(move |tx, _| payments::record_webhook_event(tx, &event_id, now))
-            .await
-    }
-
-    async fn forget_webhook_event(&self, event_id: &str) -> StoreResult<()> {
-        let event_id = event_id.to_string();
-        self.write(move |tx, _| payments::forget_webhook_event(tx, &event_id))
+    async fn record_payment_failure(&self, failure: PaymentReport) -> StoreResult<Option<Payment>> {
+        self.write(move |tx, _| payments::record_payment_failure(tx, &failure))
             .await
     }
 

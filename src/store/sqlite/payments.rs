@@ -6,7 +6,7 @@ use crate::domain::audit::{AuditAction, ACTOR_SYSTEM};
 use crate::domain::lead::{LeadAction, LeadStatus};
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{to_storage, Timestamp};
-use crate::store::{CaptureOutcome, Conflict, OpenOrder, PaymentCapture, StoreError, StoreResult};
+use crate::store::{CaptureOutcome, Conflict, OpenOrder, PaymentReport, StoreError, StoreResult};
 
 const PAYMENT_COLUMNS: &str =
     "payment_id, mentor_id, lead_id, razorpay_order_id, razorpay_payment_id,
@@ -154,16 +154,18 @@ pub fn void_open_orders(
 pub fn record_payment(
     tx: &Connection,
     vault: &Vault,
-    capture: &PaymentCapture,
+    capture: &PaymentReport,
 ) -> StoreResult<CaptureOutcome> {
     let payment = payment_where(tx, "razorpay_order_id", &capture.order_id)?
         .ok_or(StoreError::NotFound("order"))?;
     let lead = bookings::lead(tx, vault, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
-    if payment.status.is_settled() {
+    let duplicate_delivery = !claim_delivery(tx, capture)?;
+    if duplicate_delivery || payment.status.is_settled() {
         return Ok(CaptureOutcome {
             payment,
             lead,
             newly_settled: false,
+            duplicate_delivery,
         });
     }
     let rp_id = Some(capture.razorpay_payment_id.as_str());
@@ -217,42 +219,51 @@ pub fn record_payment(
             .ok_or(StoreError::NotFound("payment"))?,
         lead: bookings::lead(tx, vault, &payment.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
         newly_settled: true,
+        duplicate_delivery: false,
     })
 }
 
 pub fn record_payment_failure(
     tx: &Connection,
-    order_id: &str,
-    rp_id: Option<&str>,
-    actor_id: &str,
-    now: Timestamp,
-) -> StoreResult<Payment> {
-    let payment =
-        payment_where(tx, "razorpay_order_id", order_id)?.ok_or(StoreError::NotFound("order"))?;
-    if !payment.status.accepts_failure() {
-        return Ok(payment);
+    failure: &PaymentReport,
+) -> StoreResult<Option<Payment>> {
+    let payment = payment_where(tx, "razorpay_order_id", &failure.order_id)?
+        .ok_or(StoreError::NotFound("order"))?;
+    if !claim_delivery(tx, failure)? {
+        return Ok(None);
     }
-    set_status(tx, &payment.payment_id, PaymentStatus::Failed, rp_id, now)?;
+    if !payment.status.accepts_failure() {
+        return Ok(Some(payment));
+    }
+    set_status(
+        tx,
+        &payment.payment_id,
+        PaymentStatus::Failed,
+        Some(&failure.razorpay_payment_id),
+        failure.now,
+    )?;
     append_audit(
         tx,
-        actor_id,
+        &failure.actor_id,
         AuditAction::PaymentFailed,
         &payment.payment_id,
         None,
-        now,
+        failure.now,
     )?;
-    payment_where(tx, "payment_id", &payment.payment_id)?.ok_or(StoreError::NotFound("payment"))
+    payment_where(tx, "payment_id", &payment.payment_id).map(|p| p.or(Some(payment)))
 }
 
-pub fn record_webhook_event(tx: &Connection, event_id: &str, now: Timestamp) -> StoreResult<bool> {
-    let inserted = tx.execute(
-        "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
-        params![event_id, to_storage(&now)],
-    )?;
-    Ok(inserted == 1)
-}
-
-pub fn forget_webhook_event(tx: &Connection, event_id: &str) -> StoreResult<()> {
-    tx.execute("DELETE FROM webhook_events WHERE event_id = ?1", [event_id])?;
-    Ok(())
+/// Claims the report's webhook delivery id in this write; false if it was seen before. A
+/// report without one (the checkout callback) always proceeds.
+fn claim_delivery(tx: &Connection, report: &PaymentReport) -> StoreResult<bool> {
+    match &report.delivery_id {
+        Some(id) => {
+            let inserted = tx.execute(
+                "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
+                params![id, to_storage(&report.now)],
+            )?;
+            Ok(inserted == 1)
+        }
+        None => Ok(true),
+    }
 }

@@ -5,6 +5,12 @@ use rusqlite::Connection;
 
 /// Each entry upgrades the schema by one version (tracked in `PRAGMA user_version`).
 const MIGRATIONS: &[&str] = &[r#"
+-- Store-wide facts, e.g. a value sealed with the data key to detect a wrong key at start.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
 -- Name and e-mail are sealed (`identity_sealed`); log-in finds the row by the e-mail's
 -- blind index.
 CREATE TABLE users (
