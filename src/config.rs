@@ -215,6 +215,7 @@ impl Config {
         let socket_limits = Limits {
             heartbeat: seconds("LEADBRIDGE_WS_PING_SECONDS", 20, 3600)?,
             client_timeout: seconds("LEADBRIDGE_WS_IDLE_SECONDS", 60, 7200)?,
+            reconnect_grace: seconds("LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS", 10, 3600)?,
             ..Limits::default()
         };
 
@@ -258,6 +259,7 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_HISTORY_SECONDS",
     "LEADBRIDGE_WS_PING_SECONDS",
     "LEADBRIDGE_WS_IDLE_SECONDS",
+    "LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS",
     "RUST_LOG",
 ];
 

@@ -77,7 +77,7 @@ impl Application {
             bootstrap_admin(store.as_ref(), admin).await?;
         }
         let realtime = Realtime::start(Arc::clone(&store), config.socket_limits, config.history)?;
-        let sweeper = tokio::spawn(sweep_claims(Arc::clone(&store), realtime.clone()));
+        let sweeper = tokio::spawn(housekeeping(Arc::clone(&store), realtime.clone()));
         let state = web::Data::new(AppState {
             realtime,
             store,
@@ -112,7 +112,7 @@ impl Application {
                 .into_app()
                 .default_service(web::to(http::not_found))
                 .wrap(from_fn(csrf::guard))
-                .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
+                .wrap(Logger::new("%U %s %Dms").exclude("/healthz"))
         })
         .listen(listener)?
         .shutdown_timeout(10)
@@ -199,13 +199,14 @@ async fn wait_for_signal() {
     }
 }
 
-/// How often expired review claims are released (and announced).
-const CLAIM_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often expired review claims are released (and announced) and old history dropped.
+const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn sweep_claims(store: Arc<dyn Store>, realtime: Realtime) {
-    let mut tick = tokio::time::interval(CLAIM_SWEEP);
+async fn housekeeping(store: Arc<dyn Store>, realtime: Realtime) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING);
     loop {
         tick.tick().await;
+        realtime.services.bus.trim_history();
         match store.expire_claims(crate::domain::time::now()).await {
             Ok(expired) => realtime.released(&expired).await,
             Err(e) => tracing::warn!(error = ?e, "claim sweep failed"),

@@ -72,6 +72,9 @@ pub trait Bus: Send + Sync + 'static {
     async fn since(&self, topic: &Topic, since: &Since) -> Result<History, BusError>;
     /// Sets where this node's deliveries go (its hub). Called once at start.
     fn attach(&self, hub: Recipient<Deliver>);
+    /// Drops history older than the limits, also on topics nobody publishes to any more.
+    /// Called periodically.
+    fn trim_history(&self) {}
 }
 
 struct Log {
@@ -202,6 +205,15 @@ impl Bus for MemoryBus {
     fn attach(&self, hub: Recipient<Deliver>) {
         let _ = self.hub.set(hub);
     }
+
+    fn trim_history(&self) {
+        let now = Instant::now();
+        if let Ok(mut logs) = self.logs() {
+            for log in logs.values_mut() {
+                self.trim(log, now);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -290,6 +302,24 @@ mod tests {
         );
         assert_eq!(offsets(bus.since(&topic, &since(2)).await.unwrap()), None);
         assert_eq!(bus.publish(&topic, slots(9)).await.unwrap().offset, 6);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let aged = MemoryBus::new(HistoryLimits {
+            max_messages: 10,
+            max_age: Duration::from_millis(1),
+        });
+        aged.publish(&topic, slots(1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        aged.trim_history();
+        assert_eq!(
+            aged.logs().unwrap()[&topic].entries.len(),
+            0,
+            "quiet topics are trimmed too"
+        );
+        assert_eq!(
+            aged.position(&topic).await.unwrap().offset,
+            1,
+            "the offset survives"
+        );
         let fresh: Topic = "event:new".parse().unwrap();
         assert_eq!(
             offsets(bus.since(&fresh, &since(0)).await.unwrap()),

@@ -68,6 +68,26 @@ pub struct Unsubscribe {
     pub topic: Topic,
 }
 
+/// How many sockets a user has open on this node.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CountSockets {
+    pub user_id: String,
+}
+
+impl Handler<CountSockets> for Hub {
+    type Result = MessageResult<CountSockets>;
+
+    fn handle(&mut self, msg: CountSockets, _: &mut Context<Self>) -> MessageResult<CountSockets> {
+        MessageResult(
+            self.sessions
+                .values()
+                .filter(|s| s.user_id.as_deref() == Some(msg.user_id.as_str()))
+                .count(),
+        )
+    }
+}
+
 /// Which sockets to close.
 #[derive(Debug, Clone)]
 pub enum Selector {

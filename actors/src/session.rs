@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix::Addr;
 use actix_ws::{CloseCode, CloseReason, Message as Frame, MessageStream, ProtocolError};
 use async_trait::async_trait;
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use leadbridge_protocol::client::{ClientMessage, Since};
 use leadbridge_protocol::close;
@@ -57,6 +58,13 @@ pub struct Limits {
     pub max_messages_per_second: u32,
     /// Deliveries a session may have queued before it counts as too slow (1013).
     pub queue: usize,
+    /// How long one write may wait for the peer to read; longer means too slow (1013).
+    pub write_timeout: Duration,
+    /// Topics one socket may watch at once.
+    pub max_subscriptions: usize,
+    /// How long a user's last socket may be gone (a page reload) before what it held (an
+    /// admin's review claims) is given back.
+    pub reconnect_grace: Duration,
 }
 
 impl Default for Limits {
@@ -67,8 +75,19 @@ impl Default for Limits {
             max_frame: 64 * 1024,
             max_messages_per_second: 50,
             queue: 512,
+            write_timeout: Duration::from_secs(5),
+            max_subscriptions: 64,
+            reconnect_grace: Duration::from_secs(10),
         }
     }
+}
+
+/// Re-checks, against the store, that a signed-in viewer may still be connected: after the
+/// socket registered (a logout during the handshake) and on each private subscribe.
+#[async_trait]
+pub trait Gatekeeper: Send + Sync + 'static {
+    /// `Some(close code)` when the viewer's session ended (4001) or access was revoked (4003).
+    async fn revoked(&self, viewer: &Viewer) -> Option<u16>;
 }
 
 /// What a session needs from the node.
@@ -77,13 +96,75 @@ pub struct Services {
     pub hub: Addr<Hub>,
     pub bus: Arc<dyn Bus>,
     pub snapshots: Arc<dyn Snapshots>,
+    pub gatekeeper: Arc<dyn Gatekeeper>,
     pub limits: Limits,
+}
+
+/// Why the loop stops.
+enum Stop {
+    /// The peer is gone: nothing more can be sent.
+    Gone,
+    /// Close with this code.
+    Close(u16),
+}
+
+/// The socket's write side. A write that waits longer than the limit means the peer stopped
+/// reading: the session closes (1013) instead of parking, so control messages (logout,
+/// revocation) and limits keep working.
+struct Out {
+    socket: actix_ws::Session,
+    timeout: Duration,
+}
+
+/// Runs one write, giving up after `limit`.
+async fn within(
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), actix_ws::Closed>>,
+) -> Result<(), Stop> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Stop::Gone),
+        Err(_) => Err(Stop::Close(close::TRY_AGAIN_LATER)),
+    }
+}
+
+impl Out {
+    async fn text(&mut self, text: impl Into<ByteString>) -> Result<(), Stop> {
+        within(self.timeout, self.socket.text(text)).await
+    }
+
+    async fn send(&mut self, message: ServerMessage) -> Result<(), Stop> {
+        self.text(message.to_text()).await
+    }
+
+    async fn pong(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        within(self.timeout, self.socket.pong(bytes)).await
+    }
+
+    async fn ping(&mut self) -> Result<(), Stop> {
+        within(self.timeout, self.socket.ping(b"")).await
+    }
+}
+
+/// Tells the hub the socket is gone even if the session task is dropped mid-way.
+struct Registration {
+    hub: Addr<Hub>,
+    id: SessionId,
+    armed: bool,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.armed {
+            self.hub.do_send(hub::Unregister { session: self.id });
+        }
+    }
 }
 
 /// Runs a socket until it closes. Returns how many sockets the viewer still has open on
 /// this node (0 for anonymous ones), so the caller can release what a last socket held.
 pub async fn run(
-    mut socket: actix_ws::Session,
+    socket: actix_ws::Session,
     stream: MessageStream,
     services: Services,
     viewer: Option<Viewer>,
@@ -91,6 +172,10 @@ pub async fn run(
 ) -> usize {
     let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
     let limits = services.limits;
+    let mut out = Out {
+        socket,
+        timeout: limits.write_timeout,
+    };
     let (queue, mut deliveries) = mpsc::channel(limits.queue);
     let sink = Sink {
         queue,
@@ -106,6 +191,17 @@ pub async fn run(
             control,
         })
         .await;
+    let mut registration = Registration {
+        hub: services.hub.clone(),
+        id,
+        armed: true,
+    };
+    // A logout or revocation between authentication and registration found no socket to
+    // close; look again now that the hub knows this one.
+    let revoked_meanwhile = match &viewer {
+        Some(viewer) => services.gatekeeper.revoked(viewer).await,
+        None => None,
+    };
 
     let mut state = State {
         id,
@@ -124,75 +220,72 @@ pub async fn run(
     );
     tokio::pin!(expiry);
 
-    let code: Option<u16> = loop {
-        tokio::select! {
-            frame = stream.next() => match frame {
-                None => break None,
-                Some(Err(ProtocolError::Overflow)) => break Some(close::MESSAGE_TOO_BIG),
-                Some(Err(e)) => {
-                    tracing::debug!(error = %e, "websocket protocol error");
-                    break Some(1002);
-                }
-                Some(Ok(frame)) => {
-                    last_heard = Instant::now();
-                    match frame {
-                        Frame::Text(text) => {
-                            if window.0.elapsed() >= Duration::from_secs(1) {
-                                window = (Instant::now(), 0);
-                            }
-                            window.1 += 1;
-                            if window.1 > limits.max_messages_per_second {
-                                break Some(close::POLICY_VIOLATION);
-                            }
-                            if state.on_text(&mut socket, &text).await.is_err() {
-                                break None;
+    let stop: Stop = match revoked_meanwhile {
+        Some(code) => Stop::Close(code),
+        None => loop {
+            let step: Result<(), Stop> = tokio::select! {
+                // Orders and overload first: they must not wait behind traffic.
+                biased;
+                Some(Control::Close(code)) = controls.recv() => Err(Stop::Close(code)),
+                _ = sink.too_slow.notified() => Err(Stop::Close(close::TRY_AGAIN_LATER)),
+                _ = &mut expiry => Err(Stop::Close(close::SESSION_ENDED)),
+                frame = stream.next() => match frame {
+                    None => Err(Stop::Gone),
+                    Some(Err(ProtocolError::Overflow)) => Err(Stop::Close(close::MESSAGE_TOO_BIG)),
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "websocket protocol error");
+                        Err(Stop::Close(1002))
+                    }
+                    Some(Ok(frame)) => {
+                        last_heard = Instant::now();
+                        if window.0.elapsed() >= Duration::from_secs(1) {
+                            window = (Instant::now(), 0);
+                        }
+                        window.1 += 1;
+                        if window.1 > limits.max_messages_per_second {
+                            Err(Stop::Close(close::POLICY_VIOLATION))
+                        } else {
+                            match frame {
+                                Frame::Text(text) => state.on_text(&mut out, &text).await,
+                                Frame::Binary(_) | Frame::Continuation(_) => {
+                                    out.send(ServerMessage::error("BAD_MESSAGE", "send JSON text frames", None)).await
+                                }
+                                Frame::Ping(bytes) => out.pong(&bytes).await,
+                                Frame::Close(_) => Err(Stop::Gone),
+                                Frame::Pong(_) | Frame::Nop => Ok(()),
                             }
                         }
-                        Frame::Binary(_) | Frame::Continuation(_) => {
-                            let error = ServerMessage::error("BAD_MESSAGE", "send JSON text frames", None);
-                            if socket.text(error.to_text()).await.is_err() {
-                                break None;
-                            }
-                        }
-                        Frame::Ping(bytes) => {
-                            if socket.pong(&bytes).await.is_err() {
-                                break None;
-                            }
-                        }
-                        Frame::Close(_) => break None,
-                        Frame::Pong(_) | Frame::Nop => {}
+                    }
+                },
+                Some(publication) = deliveries.recv() => state.deliver(&mut out, &publication).await,
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > limits.client_timeout {
+                        Err(Stop::Close(close::IDLE_TIMEOUT))
+                    } else {
+                        out.ping().await
                     }
                 }
-            },
-            Some(publication) = deliveries.recv() => {
-                if state.deliver(&mut socket, &publication).await.is_err() {
-                    break None;
-                }
+            };
+            if let Err(stop) = step {
+                break stop;
             }
-            _ = sink.too_slow.notified() => break Some(close::TRY_AGAIN_LATER),
-            Some(Control::Close(code)) = controls.recv() => break Some(code),
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > limits.client_timeout {
-                    break Some(close::IDLE_TIMEOUT);
-                }
-                if socket.ping(b"").await.is_err() {
-                    break None;
-                }
-            }
-            _ = &mut expiry => break Some(close::SESSION_ENDED),
-        }
+        },
     };
 
+    registration.armed = false;
     let remaining = services
         .hub
         .send(hub::Unregister { session: id })
         .await
         .unwrap_or(0);
-    let reason = code.map(|code| CloseReason {
-        code: CloseCode::from(code),
-        description: Some(close::reason(code).to_string()),
-    });
-    let _ = socket.close(reason).await;
+    if let Stop::Close(code) = stop {
+        let reason = CloseReason {
+            code: CloseCode::from(code),
+            description: Some(close::reason(code).to_string()),
+        };
+        // A peer that stopped reading cannot take the close frame either; do not wait for it.
+        let _ = tokio::time::timeout(limits.write_timeout, out.socket.close(Some(reason))).await;
+    }
     remaining
 }
 
@@ -206,67 +299,44 @@ struct State {
     last_offsets: HashMap<Topic, u64>,
 }
 
-/// The socket is gone; stop.
-struct Gone;
-
 impl State {
-    async fn send(
-        &self,
-        socket: &mut actix_ws::Session,
-        message: ServerMessage,
-    ) -> Result<(), Gone> {
-        socket.text(message.to_text()).await.map_err(|_| Gone)
-    }
-
-    async fn deliver(
-        &mut self,
-        socket: &mut actix_ws::Session,
-        publication: &Publication,
-    ) -> Result<(), Gone> {
+    async fn deliver(&mut self, out: &mut Out, publication: &Publication) -> Result<(), Stop> {
         match self.last_offsets.get_mut(&publication.topic) {
             Some(last) if publication.offset > *last => {
                 *last = publication.offset;
-                socket
-                    .text(publication.frame.clone())
-                    .await
-                    .map_err(|_| Gone)
+                out.text(publication.frame.clone()).await
             }
             _ => Ok(()),
         }
     }
 
-    async fn on_text(&mut self, socket: &mut actix_ws::Session, text: &str) -> Result<(), Gone> {
+    async fn on_text(&mut self, out: &mut Out, text: &str) -> Result<(), Stop> {
         match ClientMessage::parse(text) {
             Err(e) => {
-                self.send(
-                    socket,
-                    ServerMessage::error(
-                        "BAD_MESSAGE",
-                        format!("not a client message: {}", e.0),
-                        None,
-                    ),
-                )
+                out.send(ServerMessage::error(
+                    "BAD_MESSAGE",
+                    format!("not a client message: {}", e.0),
+                    None,
+                ))
                 .await
             }
-            Ok(ClientMessage::Ping) => self.send(socket, ServerMessage::Pong).await,
+            Ok(ClientMessage::Ping) => out.send(ServerMessage::Pong).await,
             Ok(ClientMessage::Unknown) => {
-                self.send(
-                    socket,
-                    ServerMessage::error(
-                        "UNKNOWN_TYPE",
-                        "type must be subscribe, unsubscribe or ping",
-                        None,
-                    ),
-                )
+                out.send(ServerMessage::error(
+                    "UNKNOWN_TYPE",
+                    "type must be subscribe, unsubscribe or ping",
+                    None,
+                ))
                 .await
             }
             Ok(ClientMessage::Unsubscribe { topic: name }) => {
                 let Ok(topic) = name.parse::<Topic>() else {
-                    return self
-                        .send(
-                            socket,
-                            ServerMessage::error("BAD_TOPIC", "unknown topic", Some(&name)),
-                        )
+                    return out
+                        .send(ServerMessage::error(
+                            "BAD_TOPIC",
+                            "unknown topic",
+                            Some(&name),
+                        ))
                         .await;
                 };
                 self.last_offsets.remove(&topic);
@@ -274,11 +344,10 @@ impl State {
                     session: self.id,
                     topic,
                 });
-                self.send(socket, ServerMessage::Unsubscribed { topic: name })
-                    .await
+                out.send(ServerMessage::Unsubscribed { topic: name }).await
             }
             Ok(ClientMessage::Subscribe { topic: name, since }) => {
-                self.subscribe(socket, name, since).await
+                self.subscribe(out, name, since).await
             }
         }
     }
@@ -288,18 +357,19 @@ impl State {
     /// by offset, so the client sees no gap and no repeat.
     async fn subscribe(
         &mut self,
-        socket: &mut actix_ws::Session,
+        out: &mut Out,
         name: String,
         since: Option<Since>,
-    ) -> Result<(), Gone> {
+    ) -> Result<(), Stop> {
         let topic = match name.parse::<Topic>() {
             Ok(topic) => topic,
             Err(e) => {
-                return self
-                    .send(
-                        socket,
-                        ServerMessage::error("BAD_TOPIC", e.to_string(), Some(&name)),
-                    )
+                return out
+                    .send(ServerMessage::error(
+                        "BAD_TOPIC",
+                        e.to_string(),
+                        Some(&name),
+                    ))
                     .await
             }
         };
@@ -309,23 +379,36 @@ impl State {
             } else {
                 "you may not watch this topic"
             };
-            return self
-                .send(
-                    socket,
-                    ServerMessage::error("FORBIDDEN", message, Some(&name)),
-                )
+            return out
+                .send(ServerMessage::error("FORBIDDEN", message, Some(&name)))
                 .await;
         }
+        if !topic.is_public() {
+            if let Some(viewer) = &self.viewer {
+                if let Some(code) = self.services.gatekeeper.revoked(viewer).await {
+                    return Err(Stop::Close(code));
+                }
+            }
+        }
         if self.last_offsets.contains_key(&topic) {
-            return self
-                .send(
-                    socket,
-                    ServerMessage::error(
-                        "ALREADY_SUBSCRIBED",
-                        "unsubscribe first to start over",
-                        Some(&name),
+            return out
+                .send(ServerMessage::error(
+                    "ALREADY_SUBSCRIBED",
+                    "unsubscribe first to start over",
+                    Some(&name),
+                ))
+                .await;
+        }
+        if self.last_offsets.len() >= self.services.limits.max_subscriptions {
+            return out
+                .send(ServerMessage::error(
+                    "TOO_MANY_SUBSCRIPTIONS",
+                    format!(
+                        "at most {} topics per socket",
+                        self.services.limits.max_subscriptions
                     ),
-                )
+                    Some(&name),
+                ))
                 .await;
         }
         if self
@@ -339,22 +422,20 @@ impl State {
             .await
             .is_err()
         {
-            return self
-                .send(
-                    socket,
-                    ServerMessage::error("UNAVAILABLE", "realtime hub is down", Some(&name)),
-                )
+            return out
+                .send(ServerMessage::error(
+                    "UNAVAILABLE",
+                    "realtime hub is down",
+                    Some(&name),
+                ))
                 .await;
         }
         match self.catch_up(&topic, since).await {
             Ok((subscribed, replay, last)) => {
                 self.last_offsets.insert(topic, last);
-                self.send(socket, subscribed).await?;
+                out.send(subscribed).await?;
                 for publication in replay {
-                    socket
-                        .text(publication.frame.clone())
-                        .await
-                        .map_err(|_| Gone)?;
+                    out.text(publication.frame.clone()).await?;
                 }
                 Ok(())
             }
@@ -363,11 +444,8 @@ impl State {
                     session: self.id,
                     topic,
                 });
-                self.send(
-                    socket,
-                    ServerMessage::error("UNAVAILABLE", message, Some(&name)),
-                )
-                .await
+                out.send(ServerMessage::error("UNAVAILABLE", message, Some(&name)))
+                    .await
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, AUTHORIZATION, HOST, ORIGIN};
+use actix_web::http::header::{HeaderMap, HeaderName, AUTHORIZATION, HOST, ORIGIN};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
@@ -35,25 +35,21 @@ pub fn origin_allowed(origin: &str, host: &str, allowed: &[String]) -> bool {
     authority.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a == &origin)
 }
 
-/// Why a cookie-authenticated write is refused, if it is.
-fn forged(req: &ServiceRequest) -> Option<String> {
+/// Why a request carrying the session cookie looks cross-site, if it does: an `Origin` that
+/// is neither this server (by the `Host` header; forwarded-host headers are not trusted) nor
+/// allowed, or no `Origin` but a browser's `Sec-Fetch-Site: cross-site`.
+pub fn cross_site(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
     let header = |name| {
-        req.headers()
+        headers
             .get(name)
             .map(|v| v.to_str().unwrap_or_default().to_string())
     };
     match header(ORIGIN) {
         Some(origin) => {
-            // The Host header as the client sent it; forwarded-host headers are not trusted.
             let host = header(HOST).unwrap_or_default();
-            let allowed = req
-                .app_data::<web::Data<AppState>>()
-                .map(|s| s.allowed_origins.clone())
-                .unwrap_or_default();
-            (!origin_allowed(&origin, &host, &allowed))
+            (!origin_allowed(&origin, &host, allowed))
                 .then(|| format!("requests from {origin} may not use this site's session cookie"))
         }
-        // Browsers that omit Origin still say where a request came from.
         None => (header(SEC_FETCH_SITE).as_deref() == Some("cross-site"))
             .then(|| "cross-site requests may not use this site's session cookie".to_string()),
     }
@@ -66,7 +62,11 @@ pub async fn guard(
     let cookie_authenticated =
         req.cookie(SESSION_COOKIE).is_some() && !req.headers().contains_key(AUTHORIZATION);
     if cookie_authenticated && !is_safe(req.method()) {
-        if let Some(why) = forged(&req) {
+        let allowed = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.allowed_origins.clone())
+            .unwrap_or_default();
+        if let Some(why) = cross_site(req.headers(), &allowed) {
             return Err(ApiError::forbidden("CSRF_ORIGIN_REJECTED", why).into());
         }
     }

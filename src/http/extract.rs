@@ -75,7 +75,16 @@ fn presented(
         return bearer(token, state).map(|p| Some((p, false)));
     }
     if let Some(token) = query_token.filter(|t| !t.is_empty()) {
-        return bearer(token, state).map(|p| Some((p, false)));
+        // Query strings end up in logs and histories: only short-lived JWTs go there.
+        let claims = state
+            .tokens
+            .verify(token)
+            .ok_or_else(|| ApiError::Unauthorized("token must be a valid access token".into()))?;
+        let presented = Presented::Jwt {
+            session_hash: claims.sid,
+            user_id: claims.sub,
+        };
+        return Ok(Some((presented, false)));
     }
     Ok(req
         .cookie(SESSION_COOKIE)

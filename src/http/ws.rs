@@ -1,19 +1,21 @@
 //! `GET /api/ws`: the realtime WebSocket (actix-ws, the maintained successor of the
 //! deprecated actix-web-actors). The protocol is in the `leadbridge-protocol` crate.
 
-use actix_web::http::header::{HOST, ORIGIN};
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use leadbridge_actors::access::{Viewer, ViewerRole};
+use leadbridge_actors::hub::CountSockets;
 use leadbridge_actors::protocol::SUBPROTOCOL;
 use leadbridge_actors::session;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::csrf::origin_allowed;
+use super::csrf::cross_site;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{identify, AuthUser};
 use super::json::Query;
+use crate::domain::mentor::MentorStatus;
 use crate::domain::time::now;
 use crate::domain::user::Role;
 use crate::state::AppState;
@@ -31,23 +33,9 @@ pub struct WsQuery {
 /// Cross-site WebSocket hijacking guard: a socket authenticated by the session cookie must
 /// come from our own origin or an allowed one.
 fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let header = |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
-    match req.headers().get(ORIGIN) {
-        Some(_) if !origin_allowed(header(ORIGIN), header(HOST), &state.allowed_origins) => {
-            Err(ApiError::forbidden(
-                "CSRF_ORIGIN_REJECTED",
-                format!(
-                    "a socket from {} may not use this site's session cookie",
-                    header(ORIGIN)
-                ),
-            ))
-        }
-        _ => Ok(()),
+    match cross_site(req.headers(), &state.allowed_origins) {
+        Some(why) => Err(ApiError::forbidden("CSRF_ORIGIN_REJECTED", why)),
+        None => Ok(()),
     }
 }
 
@@ -61,6 +49,12 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
                 .mentor_by_user(&auth.user.user_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("mentor profile"))?;
+            if profile.verification_status != MentorStatus::Approved {
+                return Err(ApiError::forbidden(
+                    "MENTOR_NOT_APPROVED",
+                    "the live lead feed is for approved mentors",
+                ));
+            }
             ViewerRole::Mentor {
                 mentor_id: profile.mentor_id,
             }
@@ -93,7 +87,12 @@ async fn websocket(
     state: web::Data<AppState>,
     query: Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let identity = identify(&req, query.token.as_deref()).await?;
+    let cookie_only = query.token.is_none() && !req.headers().contains_key(AUTHORIZATION);
+    let identity = match identify(&req, query.token.as_deref()).await {
+        // A stale cookie must not cost a public page its live updates.
+        Err(ApiError::Unauthorized(_)) if cookie_only => None,
+        other => other?,
+    };
     let (viewer, expires_at) = match identity {
         Some((auth, from_cookie)) => {
             if from_cookie {
@@ -118,12 +117,22 @@ async fn websocket(
             .as_ref()
             .filter(|v| v.role == ViewerRole::Admin)
             .map(|v| v.user_id.clone());
-        let remaining = session::run(socket, stream, services, viewer, expires_at).await;
-        // An admin who left entirely gives back the items they were reviewing.
+        let remaining = session::run(socket, stream, services.clone(), viewer, expires_at).await;
+        // An admin who left entirely (not just reloading) gives back the items they held.
         if let (Some(admin_id), 0) = (admin, remaining) {
-            match state.store.release_claims_of(&admin_id).await {
-                Ok(released) => state.realtime.released(&released).await,
-                Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),
+            tokio::time::sleep(services.limits.reconnect_grace).await;
+            let back = services
+                .hub
+                .send(CountSockets {
+                    user_id: admin_id.clone(),
+                })
+                .await
+                .unwrap_or(0);
+            if back == 0 {
+                match state.store.release_claims_of(&admin_id).await {
+                    Ok(released) => state.realtime.released(&released).await,
+                    Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),
+                }
             }
         }
     });

@@ -1,6 +1,7 @@
 //! The server's side of realtime: starting the hub, publishing domain changes after the
 //! store commits, reading snapshots, and closing sockets whose access ended.
 
+mod gatekeeper;
 mod payloads;
 pub mod publish;
 mod snapshots;
@@ -16,12 +17,17 @@ use leadbridge_actors::session::{Limits, Services};
 
 use crate::store::Store;
 
+const SLOT_LOCK_STRIPES: usize = 64;
+
 /// The node's realtime services. Cheap to clone.
 #[derive(Clone)]
 pub struct Realtime {
     pub services: Services,
     /// Read after commits for the state to announce (slot counts).
     store: Arc<dyn Store>,
+    /// Read-then-publish of one event's slot count is serialised (striped by event id), so
+    /// the last count published is the last one committed.
+    slot_locks: Arc<[tokio::sync::Mutex<()>]>,
     system: actix::System,
 }
 
@@ -51,9 +57,13 @@ impl Realtime {
                 hub,
                 bus,
                 snapshots: Arc::new(snapshots::StoreSnapshots::new(Arc::clone(&store))),
+                gatekeeper: Arc::new(gatekeeper::StoreGatekeeper::new(Arc::clone(&store))),
                 limits,
             },
             store,
+            slot_locks: (0..SLOT_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             system,
         })
     }

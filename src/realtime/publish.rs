@@ -80,6 +80,13 @@ impl Realtime {
 
     /// The event's slot count as stored now.
     pub async fn slots_changed(&self, event_id: &str) {
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            event_id.hash(&mut hasher);
+            hasher.finish() as usize % self.slot_locks.len()
+        };
+        let _ordered = self.slot_locks[stripe].lock().await;
         match self.store.event(event_id).await {
             Ok(Some(event)) => {
                 self.publish(

@@ -45,7 +45,7 @@ pub struct TestApp {
 /// How the server under test runs.
 enum Server {
     /// In this test process.
-    InProcess(leadbridge::startup::ShutdownHandle),
+    InProcess(Box<leadbridge::startup::ShutdownHandle>),
     /// The real `leadbridge` binary as a child process, killed when the app is dropped.
     Process(KillOnDrop),
 }
@@ -106,7 +106,7 @@ async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp
         data_dir,
         store,
         vars,
-        server: Server::InProcess(handle),
+        server: Server::InProcess(Box::new(handle)),
     }
 }
 

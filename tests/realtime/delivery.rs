@@ -163,7 +163,8 @@ async fn two_admins_share_a_live_queue_and_a_claim_keeps_the_other_out() {
 
 #[tokio::test]
 async fn an_admin_leaving_gives_back_the_items_they_held() {
-    let app = spawn_app().await;
+    let app =
+        crate::common::spawn_app_with(&[("LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS", "1")]).await;
     let first = app.admin().await;
     let second = app.another_admin().await;
     let (mentor, _) = app.approved_mentor(&first).await;

@@ -88,6 +88,20 @@ async fn logging_out_closes_that_sessions_sockets() {
     let learner = app.learner().await;
     let mut socket = connect(&app, Auth::Bearer(&learner.access_token)).await;
     socket.subscribe(&format!("user:{}", learner.user_id)).await;
+    // The same person signed in elsewhere: that session's socket stays.
+    let elsewhere = app.anonymous();
+    let (_, signed_in) = elsewhere
+        .post(
+            "/api/auth/login",
+            json!({"email": learner.email, "password": crate::common::PASSWORD}),
+        )
+        .await;
+    let mut other = connect(
+        &app,
+        Auth::Bearer(signed_in["access_token"].as_str().unwrap()),
+    )
+    .await;
+    let mut bystander = connect(&app, Auth::Anonymous).await;
     let (status, _) = learner.post("/api/auth/logout", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(socket.closed().await, Some(4001));
@@ -97,6 +111,11 @@ async fn logging_out_closes_that_sessions_sockets() {
             .err(),
         Some(401)
     );
+    assert!(
+        other.drain().await.is_empty(),
+        "the other session's socket is open"
+    );
+    assert!(bystander.drain().await.is_empty());
 }
 
 #[tokio::test]
@@ -114,6 +133,13 @@ async fn revoking_a_mentor_closes_their_sockets() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(feed.closed().await, Some(4003));
+    // Nor can they come back for the feed.
+    assert_eq!(
+        try_connect(&app, Auth::Bearer(&mentor.access_token))
+            .await
+            .err(),
+        Some(403)
+    );
 }
 
 #[tokio::test]
@@ -128,14 +154,52 @@ async fn a_socket_closes_when_its_session_expires() {
             token_hash: leadbridge::auth::session_token::digest(&token),
             user_id: learner.user_id.clone(),
             created_at: now,
-            expires_at: now + chrono::Duration::milliseconds(1500),
+            expires_at: now + chrono::Duration::seconds(3),
         })
         .await
         .unwrap();
-    let mut socket = connect(&app, Auth::Query(&token)).await;
+    let mut socket = connect(&app, Auth::Bearer(&token)).await;
     assert_eq!(
         socket.subscribe(&format!("user:{}", learner.user_id)).await["type"],
         "subscribed"
     );
+    // Raw session tokens are not accepted in the query string (it ends up in logs).
+    assert_eq!(
+        try_connect(&app, Auth::Query(&token)).await.err(),
+        Some(401)
+    );
     assert_eq!(socket.closed().await, Some(4001));
+}
+
+#[tokio::test]
+async fn a_stale_cookie_still_gets_public_updates_and_nothing_else() {
+    let app = spawn_app().await;
+    let mut socket = connect(
+        &app,
+        Auth::Cookie("session_token=expired-or-forged", &app.address),
+    )
+    .await;
+    assert_eq!(
+        socket.subscribe("event:event_any").await["type"],
+        "subscribed"
+    );
+    assert_eq!(socket.subscribe("admin:queue").await["code"], "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn one_socket_watches_at_most_64_topics() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, Auth::Anonymous).await;
+    for n in 0..64 {
+        // Paced under the 50 messages per second limit.
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        assert_eq!(
+            socket.subscribe(&format!("event:event_{n}")).await["type"],
+            "subscribed"
+        );
+    }
+    assert_eq!(
+        socket.subscribe("event:event_64").await["code"],
+        "TOO_MANY_SUBSCRIPTIONS"
+    );
 }
