@@ -150,17 +150,8 @@ async fn users_and_audit_log_are_paged() {
     for _ in 0..3 {
         app.learner().await;
     }
-    let response = admin
-        .client
-        .get(app.url("/api/admin/users?limit=2"))
-        .send()
-        .await
-        .unwrap();
-    let cursor = response.headers()["x-next-cursor"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let first: serde_json::Value = response.json().await.unwrap();
+    let (first, cursor) = admin.page("/api/admin/users?limit=2").await;
+    let cursor = cursor.expect("a second page");
     let (_, second) = admin
         .get(&format!("/api/admin/users?limit=2&cursor={cursor}"))
         .await;

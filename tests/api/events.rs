@@ -111,22 +111,17 @@ async fn listing_filters_by_text_category_mentor_and_date_and_pages_with_a_curso
     assert_eq!(titles(&on_day), vec!["Pasta masterclass"]);
 
     // Paging: two per page, cursor in a header, no item twice.
-    let response = reqwest::get(app.url(&format!("/api/events?mentor_id={mentor_id}&limit=2")))
-        .await
-        .unwrap();
-    let cursor = response.headers()["x-next-cursor"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let first: serde_json::Value = response.json().await.unwrap();
+    let (first, cursor) = anon
+        .page(&format!("/api/events?mentor_id={mentor_id}&limit=2"))
+        .await;
     assert_eq!(titles(&first), vec!["Async Rust", "Pasta masterclass"]);
-    let response = reqwest::get(app.url(&format!(
-        "/api/events?mentor_id={mentor_id}&limit=2&cursor={cursor}"
-    )))
-    .await
-    .unwrap();
-    assert!(response.headers().get("x-next-cursor").is_none());
-    let second: serde_json::Value = response.json().await.unwrap();
+    let cursor = cursor.expect("a second page");
+    let (second, none) = anon
+        .page(&format!(
+            "/api/events?mentor_id={mentor_id}&limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert!(none.is_none());
     assert_eq!(titles(&second), vec!["Rust macros"]);
 
     let (status, body) = anon.get("/api/events?cursor=garbage!").await;
@@ -264,26 +259,8 @@ async fn a_cursor_from_another_listing_is_refused() {
         app.learner().await;
         app.approved_mentor(&admin).await;
     }
-    let response = admin
-        .client
-        .get(app.url("/api/admin/audit-log?limit=1"))
-        .send()
-        .await
-        .unwrap();
-    let audit_cursor = response.headers()["x-next-cursor"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let response = admin
-        .client
-        .get(app.url("/api/admin/users?limit=1"))
-        .send()
-        .await
-        .unwrap();
-    let users_cursor = response.headers()["x-next-cursor"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let audit_cursor = admin.page("/api/admin/audit-log?limit=1").await.1.unwrap();
+    let users_cursor = admin.page("/api/admin/users?limit=1").await.1.unwrap();
     for path in [
         format!("/api/admin/users?cursor={audit_cursor}"),
         format!("/api/events?cursor={users_cursor}"),

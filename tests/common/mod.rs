@@ -350,6 +350,21 @@ impl Actor {
         read(response).await
     }
 
+    /// One page of a listing and the cursor of the next (the `X-Next-Cursor` header).
+    pub async fn page(&self, path: &str) -> (Value, Option<String>) {
+        let response = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .expect("request sent");
+        let cursor = response
+            .headers()
+            .get("x-next-cursor")
+            .map(|v| v.to_str().expect("ascii cursor").to_string());
+        (read(response).await.1, cursor)
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, None).await
     }

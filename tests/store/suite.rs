@@ -112,6 +112,15 @@ fn booking(event_id: &str, user_id: &str, n: u32) -> NewBooking {
     }
 }
 
+async fn booked(store: &S, event_id: &str) -> i64 {
+    store
+        .event(event_id)
+        .await
+        .unwrap()
+        .expect("event")
+        .booked_slots
+}
+
 /// Runs one future per input at once on the runtime's threads and collects the results.
 async fn concurrently<I, T, F, Fut>(inputs: Vec<I>, f: F) -> Vec<T>
 where
@@ -297,15 +306,7 @@ pub async fn one_live_booking_per_learner_per_event(store: S) {
         conflict(store.book_slot(booking(&event.event_id, &learner, 2)).await),
         Conflict::AlreadyBooked
     );
-    assert_eq!(
-        store
-            .event(&event.event_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .booked_slots,
-        1
-    );
+    assert_eq!(booked(&store, &event.event_id).await, 1);
 }
 
 pub async fn started_events_refuse_bookings(store: S) {
@@ -367,15 +368,7 @@ pub async fn cancelling_frees_the_slot_and_the_claim(store: S) {
         .unwrap();
     assert_eq!(cancelled.before, LeadStatus::Verified);
     assert_eq!(cancelled.lead.status, LeadStatus::Cancelled);
-    assert_eq!(
-        store
-            .event(&event.event_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .booked_slots,
-        0
-    );
+    assert_eq!(booked(&store, &event.event_id).await, 0);
     // Same learner, same contact: allowed again, and not flagged as a duplicate of itself.
     let again = store
         .book_slot(booking(&event.event_id, &learner, 1))
@@ -732,15 +725,7 @@ pub async fn events_of_mentors_not_approved_refuse_bookings(store: S) {
         conflict(store.book_slot(booking(&event.event_id, &learner, 1)).await),
         Conflict::MentorNotAccepting
     );
-    assert_eq!(
-        store
-            .event(&event.event_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .booked_slots,
-        0
-    );
+    assert_eq!(booked(&store, &event.event_id).await, 0);
 }
 
 pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
