@@ -272,12 +272,13 @@ pub async fn run(
         },
     };
 
-    registration.armed = false;
     let remaining = services
         .hub
         .send(hub::Unregister { session: id })
         .await
         .unwrap_or(0);
+    // Only now: if this task is dropped while waiting above, the guard still unregisters.
+    registration.armed = false;
     if let Stop::Close(code) = stop {
         let reason = CloseReason {
             code: CloseCode::from(code),

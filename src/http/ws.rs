@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct WsQuery {
-    /// An access token (JWT) or session token, for clients that cannot set headers.
+    /// An access token (JWT), for clients that cannot set headers.
     pub token: Option<String>,
 }
 
@@ -39,7 +39,9 @@ fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
+/// Who the socket acts for; `None` (public topics only) for a mentor who is not approved:
+/// the lead feed is a privilege of approval, event pages are not.
+async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Option<Viewer>, ApiError> {
     let role = match auth.user.role {
         Role::User => ViewerRole::Learner,
         Role::Admin => ViewerRole::Admin,
@@ -50,21 +52,18 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
                 .await?
                 .ok_or_else(|| ApiError::not_found("mentor profile"))?;
             if profile.verification_status != MentorStatus::Approved {
-                return Err(ApiError::forbidden(
-                    "MENTOR_NOT_APPROVED",
-                    "the live lead feed is for approved mentors",
-                ));
+                return Ok(None);
             }
             ViewerRole::Mentor {
                 mentor_id: profile.mentor_id,
             }
         }
     };
-    Ok(Viewer {
+    Ok(Some(Viewer {
         user_id: auth.user.user_id.clone(),
         role,
         session_hash: auth.session_hash.clone(),
-    })
+    }))
 }
 
 /// Upgrade to the realtime socket. Credentials: `Authorization: Bearer`, `?token=`, or the
@@ -77,7 +76,7 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
         (status = 401, description = "Credentials given but invalid or expired", body = ErrorBody),
-        (status = 403, description = "Cookie from a foreign Origin", body = ErrorBody),
+        (status = 403, description = "Session cookie from a foreign Origin (CSRF_ORIGIN_REJECTED)", body = ErrorBody),
     )
 )]
 #[get("/ws")]
@@ -87,7 +86,8 @@ async fn websocket(
     state: web::Data<AppState>,
     query: Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let cookie_only = query.token.is_none() && !req.headers().contains_key(AUTHORIZATION);
+    let cookie_only = query.token.as_deref().is_none_or(str::is_empty)
+        && !req.headers().contains_key(AUTHORIZATION);
     let identity = match identify(&req, query.token.as_deref()).await {
         // A stale cookie must not cost a public page its live updates.
         Err(ApiError::Unauthorized(_)) if cookie_only => None,
@@ -101,10 +101,10 @@ async fn websocket(
             let left = (auth.session_expires_at - now())
                 .to_std()
                 .unwrap_or_default();
-            (
-                Some(viewer(&state, &auth).await?),
-                Some(tokio::time::Instant::now() + left),
-            )
+            match viewer(&state, &auth).await? {
+                Some(viewer) => (Some(viewer), Some(tokio::time::Instant::now() + left)),
+                None => (None, None),
+            }
         }
         None => (None, None),
     };
