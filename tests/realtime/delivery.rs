@@ -226,3 +226,79 @@ async fn a_thousand_sockets_on_one_event_all_receive_the_update() {
     assert_eq!(receipts.len(), 1000);
     assert!(receipts.iter().all(|m| m["event"]["available_slots"] == 4));
 }
+
+#[tokio::test]
+async fn cancellations_and_rejections_reach_every_watcher() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, mentor_id) = app.approved_mentor(&admin).await;
+    let event_id = app.create_event(&mentor, 5, 500).await;
+    let learner = app.learner().await;
+    let mut feed = connect(&app, Auth::Bearer(&mentor.access_token)).await;
+    feed.subscribe(&format!("mentor:{mentor_id}")).await;
+    let mut mine = connect(&app, Auth::Bearer(&learner.access_token)).await;
+    mine.subscribe(&format!("user:{}", learner.user_id)).await;
+    let mut queue = connect(&app, Auth::Bearer(&admin.access_token)).await;
+    queue.subscribe("admin:queue").await;
+    let mut watcher = connect(&app, Auth::Anonymous).await;
+    watcher.subscribe(&format!("event:{event_id}")).await;
+
+    // A clean lead, then the learner cancels it.
+    let (_, booked) = app.book(&learner, &event_id).await;
+    let lead_id = booked["lead_id"].as_str().unwrap().to_string();
+    feed.event("lead_created").await;
+    assert_eq!(
+        watcher.event("slots_changed").await["event"]["available_slots"],
+        4
+    );
+    learner
+        .post(&format!("/api/user/bookings/{lead_id}/cancel"), json!({}))
+        .await;
+    let updated = feed.event("lead_updated").await;
+    assert_eq!(updated["event"]["lead"]["status"], "CANCELLED");
+    assert!(updated["event"]["lead"].get("email").is_none());
+    let statuses: Vec<String> = {
+        let mut seen = Vec::new();
+        while seen.last().map(String::as_str) != Some("CANCELLED") {
+            let update = mine.event("booking_updated").await;
+            seen.push(update["event"]["status"].as_str().unwrap().to_string());
+        }
+        seen
+    };
+    assert_eq!(statuses, vec!["VERIFIED", "CANCELLED"]);
+    assert_eq!(
+        watcher.event("slots_changed").await["event"]["available_slots"],
+        5
+    );
+
+    // A doubtful lead, which an admin rejects.
+    let mut contact = clean_contact();
+    contact["email"] = json!(format!("z{}@trashmail.com", unique()));
+    let (_, booked) = learner
+        .post(&format!("/api/events/{event_id}/book"), contact)
+        .await;
+    let pending = booked["lead_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        queue.event("queue_item_added").await["event"]["lead_id"],
+        pending.as_str()
+    );
+    admin
+        .put(
+            &format!("/api/admin/leads/{pending}/verify"),
+            json!({"status": "REJECTED", "reason": "throwaway address"}),
+        )
+        .await;
+    let resolved = queue.event("queue_item_resolved").await;
+    assert_eq!(resolved["event"]["status"], "REJECTED");
+    let rejected = mine
+        .until(|f| f["event"]["type"] == "booking_updated" && f["event"]["status"] == "REJECTED")
+        .await;
+    assert_eq!(rejected["event"]["lead_id"], pending.as_str());
+    let drained = feed.drain().await;
+    assert!(
+        drained
+            .iter()
+            .all(|f| f["event"]["lead"]["lead_id"] != pending.as_str()),
+        "a lead never offered to the mentor is not announced to them: {drained:?}"
+    );
+}
