@@ -105,6 +105,21 @@ pub struct BookingPayload {
 mod tests {
     use super::*;
 
+    fn masked_lead() -> Lead {
+        Lead {
+            lead_id: "l".into(),
+            event_id: "e".into(),
+            event_title: "T".into(),
+            status: "VERIFIED".into(),
+            verification_status: "AUTO_VERIFIED".into(),
+            name: "J. D.".into(),
+            email: None,
+            phone: None,
+            message: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
     #[test]
     fn events_round_trip_with_their_type_tag() {
         let events = [
@@ -114,18 +129,7 @@ mod tests {
                 total_slots: 5,
             }),
             Event::LeadCreated(LeadPayload {
-                lead: Lead {
-                    lead_id: "l".into(),
-                    event_id: "e".into(),
-                    event_title: "T".into(),
-                    status: "VERIFIED".into(),
-                    verification_status: "AUTO_VERIFIED".into(),
-                    name: "J. D.".into(),
-                    email: None,
-                    phone: None,
-                    message: None,
-                    created_at: "2026-01-01T00:00:00Z".into(),
-                },
+                lead: masked_lead(),
             }),
             Event::QueueItemClaimed(QueueClaim {
                 lead_id: "l".into(),
@@ -154,18 +158,7 @@ mod tests {
             assert_eq!(serde_json::from_value::<Event>(value).unwrap(), event);
         }
         let masked = serde_json::to_value(Event::LeadCreated(LeadPayload {
-            lead: Lead {
-                lead_id: "l".into(),
-                event_id: "e".into(),
-                event_title: "T".into(),
-                status: "VERIFIED".into(),
-                verification_status: "AUTO_VERIFIED".into(),
-                name: "J. D.".into(),
-                email: None,
-                phone: None,
-                message: None,
-                created_at: "t".into(),
-            },
+            lead: masked_lead(),
         }))
         .unwrap();
         assert!(masked["lead"].get("email").is_none() && masked["lead"].get("phone").is_none());

@@ -16,13 +16,6 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", Uuid::new_v4().simple())
 }
 
-/// Whether `id` has the shape `new_id(prefix)` produces; used to answer 404 early for junk ids.
-pub fn has_prefix(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
-        .and_then(|rest| rest.strip_prefix('_'))
-        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,8 +27,5 @@ mod tests {
         assert!(a.starts_with("lead_"));
         assert_eq!(a.len(), "lead_".len() + 32);
         assert_ne!(a, b);
-        assert!(has_prefix(&a, LEAD));
-        assert!(!has_prefix(&a, EVENT));
-        assert!(!has_prefix("lead_", LEAD));
     }
 }

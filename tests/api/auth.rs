@@ -145,19 +145,8 @@ async fn bearer_token_works_and_logout_revokes_it() {
 #[tokio::test]
 async fn a_stolen_cookie_stops_working_after_logout() {
     let app = spawn_app().await;
-    let response = reqwest::Client::new()
-        .post(app.url("/api/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": crate::common::ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie =
+        crate::common::ws::session_cookie(&app, ADMIN_EMAIL, crate::common::ADMIN_PASSWORD).await;
     let with_cookie = |method: Method, path: &str| {
         reqwest::Client::new()
             .request(method, app.url(path))
