@@ -110,7 +110,7 @@ impl Application {
                 })
                 .configure(http::routes)
                 .into_app()
-                .default_service(web::to(http::not_found))
+                .default_service(web::to(http::web::fallback))
                 .wrap(from_fn(csrf::guard))
                 .wrap(Logger::new("%U %s %Dms").exclude("/healthz"))
         })

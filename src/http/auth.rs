@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::AuthUser;
+use super::extract::{identify, AuthUser};
 use super::json::Json;
 use super::views::MessageResponse;
 use crate::auth::{password, session_token, ACCESS_TOKEN_TTL, SESSION_COOKIE, SESSION_TTL};
@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(login)
         .service(me)
+        .service(current_session)
         .service(logout);
 }
 
@@ -184,6 +185,25 @@ async fn login(
 #[get("/me")]
 async fn me(auth: AuthUser) -> web::Json<User> {
     web::Json(auth.user)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// The signed-in account, or null for a visitor (or a session that has ended).
+    pub user: Option<User>,
+}
+
+/// Who, if anyone, is signed in: 200 either way, so pages can ask on every load without an
+/// error for visitors (`/me` answers 401 to them).
+#[utoipa::path(tag = "auth", responses((status = 200, body = SessionInfo)))]
+#[get("/session")]
+async fn current_session(req: HttpRequest) -> Result<web::Json<SessionInfo>, ApiError> {
+    let user = match identify(&req, None).await {
+        Ok(found) => found.map(|(auth, _)| auth.user),
+        Err(ApiError::Unauthorized(_)) => None,
+        Err(other) => return Err(other),
+    };
+    Ok(web::Json(SessionInfo { user }))
 }
 
 /// End this session server-side; its cookie and access tokens stop working at once.

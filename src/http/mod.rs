@@ -12,7 +12,9 @@ mod health;
 pub mod json;
 mod mentor;
 mod payments;
+mod site;
 pub mod views;
+pub mod web;
 mod ws;
 
 use actix_web::HttpResponse;
@@ -67,12 +69,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(scope("/mentor").configure(mentor::routes))
             .service(scope("/payments").configure(payments::routes))
             .service(scope("/admin").configure(admin::routes))
+            .service(site::config)
             .configure(ws::routes),
     );
 }
 
 /// Unknown routes (and methods) answer in our error shape.
-pub async fn not_found() -> HttpResponse {
+async fn not_found() -> HttpResponse {
     actix_web::ResponseError::error_response(&ApiError::NotFound {
         code: "NOT_FOUND",
         message: "no such endpoint".into(),

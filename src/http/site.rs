@@ -1,0 +1,26 @@
+//! What the browser front end needs to know about this deployment before it acts.
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteConfig {
+    /// `simulated` (checkout completed by `/api/payments/simulated-checkout`) or `razorpay`
+    /// (Razorpay's checkout.js).
+    pub payments: &'static str,
+}
+
+/// Public settings the web pages read at start.
+#[utoipa::path(tag = "site", responses((status = 200, body = SiteConfig)))]
+#[get("/config")]
+pub async fn config(state: web::Data<AppState>) -> web::Json<SiteConfig> {
+    let payments = if state.payments.is_simulated() {
+        "simulated"
+    } else {
+        "razorpay"
+    };
+    web::Json(SiteConfig { payments })
+}

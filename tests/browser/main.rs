@@ -1,0 +1,102 @@
+//! The web front end in a real browser: Debian's chromium driven by playwright-core (Node),
+//! against the real server. The flows live in `flows/*.test.mjs`; this harness installs what
+//! they need, starts the server and a second admin, runs them, and fails if any flow fails.
+//! Screenshots of each dashboard land in `$CARGO_TARGET_TMPDIR/browser-artifacts/`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_flows() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if let Err(why) = ensure_chromium().and_then(|()| ensure_playwright(&here)) {
+        eprintln!(
+            "\n{}\n!!! BROWSER SUITE SKIPPED: {why}\n{}\n",
+            "!".repeat(72),
+            "!".repeat(72)
+        );
+        return;
+    }
+    let app = common::spawn_app().await;
+    let second_admin = app.another_admin().await;
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts");
+    let mut node = tokio::process::Command::new("node");
+    node.args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .args(flow_files(&here))
+        .current_dir(&here)
+        .env("LEADBRIDGE_URL", &app.address)
+        .env("LEADBRIDGE_ADMIN_EMAIL", common::ADMIN_EMAIL)
+        .env("LEADBRIDGE_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("LEADBRIDGE_SECOND_ADMIN_EMAIL", &second_admin.email)
+        .env("LEADBRIDGE_SECOND_ADMIN_PASSWORD", common::PASSWORD)
+        .env("LEADBRIDGE_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", CHROMIUM)
+        .kill_on_drop(true);
+    let status = node.status().await.expect("node runs");
+    eprintln!("browser screenshots: {}", artifacts.display());
+    assert!(
+        status.success(),
+        "browser flows failed (see the output above)"
+    );
+}
+
+fn flow_files(here: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(here.join("flows"))
+        .expect("tests/browser/flows")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no browser flows found");
+    files
+}
+
+/// Debian's chromium, installed with apt-get when missing (as root, as on CI machines).
+fn ensure_chromium() -> Result<(), String> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    eprintln!("browser suite: installing Debian's chromium with apt-get …");
+    let quiet = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("apt-get could not run: {e}"))
+    };
+    quiet(&["update", "-qq"])?;
+    let status = quiet(&["install", "-y", "-qq", "chromium"])?;
+    if status.success() && Path::new(CHROMIUM).exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "chromium could not be installed (apt-get: {status})"
+        ))
+    }
+}
+
+/// playwright-core from npm, at the version `package-lock.json` pins.
+fn ensure_playwright(here: &Path) -> Result<(), String> {
+    if here
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        return Ok(());
+    }
+    eprintln!("browser suite: installing playwright-core with npm ci …");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(here)
+        .status()
+        .map_err(|e| format!("npm could not run: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("npm ci failed ({status})"))
+    }
+}

@@ -1,0 +1,143 @@
+// Start-up: who is signed in, the live connection, the navigation bar and the page router.
+
+import { api } from './api.js';
+import { fill, h } from './dom.js';
+import { Live } from './live.js';
+import { match, navigate, onNavigate } from './router.js';
+import { landingFor, session } from './session.js';
+import * as admin from './pages/admin.js';
+import * as auth from './pages/auth.js';
+import * as checkout from './pages/checkout.js';
+import * as event from './pages/event.js';
+import * as events from './pages/events.js';
+import * as learner from './pages/learner.js';
+import * as mentor from './pages/mentor.js';
+
+const routes = [
+  { path: '/', page: events },
+  { path: '/events/:id', page: event },
+  { path: '/login', page: auth.login, guest: true },
+  { path: '/signup', page: auth.signup, guest: true },
+  { path: '/user/dashboard', page: learner, role: 'USER' },
+  { path: '/mentor/dashboard', page: mentor, role: 'MENTOR' },
+  { path: '/admin/dashboard', page: admin, role: 'ADMIN' },
+  { path: '/checkout/:orderId', page: checkout, role: 'MENTOR' },
+];
+
+const main = document.getElementById('main');
+const badge = document.getElementById('live-badge');
+const flashBox = document.getElementById('flash');
+let cleanups = [];
+let flashTimer = null;
+let config = { payments: 'simulated' };
+
+const BADGE_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
+
+const live = new Live({
+  onState: (state) => {
+    badge.dataset.state = state;
+    badge.textContent = BADGE_TEXT[state];
+    badge.title = state === 'live' ? 'Updates arrive as they happen' : 'Live updates paused; catching up when back';
+  },
+  onSessionEnded: () => {
+    if (!session.user) return;
+    session.ended();
+    flash('Your session ended. Please sign in again.', 'error');
+    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  },
+  onRevoked: () => {
+    flash('Your access changed. The page has been refreshed.', 'error');
+    render();
+  },
+});
+
+/** A short message at the top of the page that survives one navigation. */
+function flash(message, kind = 'ok') {
+  flashBox.textContent = message;
+  flashBox.dataset.kind = kind;
+  flashBox.hidden = false;
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => { flashBox.hidden = true; }, 7000);
+}
+
+function renderNav(user) {
+  const nav = document.getElementById('nav');
+  const items = [h('a', { href: '/' }, 'Events')];
+  if (user) {
+    const label = { USER: 'My bookings', MENTOR: 'Mentor dashboard', ADMIN: 'Admin dashboard' }[user.role];
+    items.push(h('a', { href: landingFor(user) }, label));
+    items.push(h('span', { class: 'who' }, `Signed in as ${user.name}`));
+    items.push(h('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        await session.signOut().catch(() => {});
+        flash('You are signed out.');
+        navigate('/');
+      },
+    }, 'Sign out'));
+  } else {
+    items.push(h('a', { href: '/login' }, 'Sign in'));
+    items.push(h('a', { href: '/signup', class: 'button' }, 'Sign up'));
+  }
+  fill(nav, items);
+}
+
+async function render() {
+  for (const fn of cleanups.splice(0)) fn();
+  const found = match(routes, location.pathname);
+  const user = session.user;
+  if (found && found.route.role && (!user || user.role !== found.route.role)) {
+    const next = encodeURIComponent(location.pathname + location.search);
+    navigate(user ? landingFor(user) : `/login?next=${next}`, { replace: true });
+    return;
+  }
+  if (found && found.route.guest && user) {
+    navigate(landingFor(user), { replace: true });
+    return;
+  }
+  const ctx = {
+    main,
+    params: found ? found.params : {},
+    query: new URLSearchParams(location.search),
+    user,
+    live,
+    config,
+    flash,
+    navigate,
+    /** Runs `fn` when the page is left (unsubscribe, stop timers). */
+    onLeave: (fn) => cleanups.push(fn),
+    title: (text) => { document.title = `${text} · LeadBridge`; },
+  };
+  fill(main);
+  try {
+    if (!found) {
+      ctx.title('Not found');
+      fill(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '/' }, 'Browse events')));
+    } else {
+      await found.route.page.render(ctx);
+    }
+  } catch (error) {
+    fill(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'form-error', role: 'alert' }, error.message));
+  }
+  main.focus({ preventScroll: true });
+}
+
+async function start() {
+  try {
+    config = await api.get('/api/config');
+    await session.load();
+  } catch (error) {
+    fill(main, h('p', { class: 'form-error', role: 'alert' }, error.message));
+  }
+  renderNav(session.user);
+  session.onChange((user) => {
+    renderNav(user);
+    live.restart();
+  });
+  live.start();
+  onNavigate(render);
+  await render();
+}
+
+start();

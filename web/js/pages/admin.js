@@ -1,0 +1,268 @@
+// The admin's dashboard: the live verification queue, analytics, mentor applications, users
+// and the audit log.
+
+import { api, withQuery } from '../api.js';
+import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
+import { bindForm, field } from '../forms.js';
+import { empty, loadMore } from '../views.js';
+
+// Claims are two-minute leases; the page renews the ones it holds well before they lapse.
+const RENEW_MS = 60_000;
+
+export async function render(ctx) {
+  ctx.title('Admin dashboard');
+  const panel = h('div', { id: 'tab-panel', role: 'tabpanel' });
+  const views = { queue: queueView, analytics: analyticsView, mentors: mentorsView, users: usersView, audit: auditView };
+  let stopView = null;
+  const { bar } = tabs([
+    { id: 'queue', label: 'Verification queue' },
+    { id: 'analytics', label: 'Analytics' },
+    { id: 'mentors', label: 'Mentor applications' },
+    { id: 'users', label: 'Users' },
+    { id: 'audit', label: 'Audit log' },
+  ], (id) => {
+    stopView?.();
+    stopView = views[id](ctx, panel) || null;
+  }, 'queue');
+  ctx.onLeave(() => stopView?.());
+  append(ctx.main, h('h1', {}, 'Admin dashboard'), bar, panel);
+  stopView = queueView(ctx, panel);
+}
+
+function queueView(ctx, panel) {
+  const me = ctx.user.user_id;
+  const items = new Map(); // lead_id → queue item (with live `claim`)
+  const details = new Map(); // lead_id → the full lead (contact) from the admin listing
+  const list = h('ul', { class: 'lead-list', id: 'queue', 'aria-live': 'polite', 'aria-label': 'Leads waiting for review' });
+  const summary = h('p', { class: 'muted', id: 'queue-summary' });
+  let more = false;
+
+  const loadDetails = async () => {
+    const page = await api.page(withQuery('/api/admin/leads', { status: 'PENDING', limit: 100 }));
+    for (const lead of page.items) details.set(lead.lead_id, lead);
+    draw();
+  };
+  const draw = () => {
+    const queue = [...items.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+    summary.textContent = `${queue.length}${more ? '+' : ''} lead${queue.length === 1 ? '' : 's'} waiting for review.`;
+    fill(list, queue.length ? queue.map(item) : h('li', { class: 'empty' }, 'The queue is empty. New leads that need a look appear here live.'));
+  };
+  const item = (entry) => {
+    const claim = entry.claim && Date.parse(entry.claim.expires_at) > Date.now() ? entry.claim : null;
+    const mine = claim && claim.admin_id === me;
+    const other = claim && !mine;
+    const lead = details.get(entry.lead_id);
+    const actions = h('div', { class: 'stack' });
+    if (other) {
+      actions.append(h('p', { class: 'claim-note' }, 'Being reviewed by another admin until ', time(claim.expires_at), '.'));
+    } else if (!mine) {
+      actions.append(h('button', { type: 'button', class: 'secondary', onclick: () => act(() => api.post(claimPath(entry), undefined), actions) }, 'Claim for review'));
+    } else {
+      const form = h('form', { class: 'form' },
+        field({ label: 'Reason (required to reject)', name: 'reason', maxlength: 500 }),
+        h('div', { class: 'row' },
+          h('button', { type: 'submit', value: 'VERIFIED' }, 'Verify'),
+          h('button', { type: 'submit', value: 'REJECTED', class: 'danger' }, 'Reject'),
+          h('button', { type: 'button', class: 'link', onclick: () => act(() => api.delete(claimPath(entry)), actions) }, 'Release')));
+      let decision = 'VERIFIED';
+      form.addEventListener('click', (e) => { if (e.target.type === 'submit') decision = e.target.value; });
+      bindForm(form, async ({ reason }) => {
+        await api.put(`/api/admin/leads/${encodeURIComponent(entry.lead_id)}/verify`, { status: decision, reason: reason || null });
+        ctx.flash(decision === 'VERIFIED' ? 'Lead verified; the mentor sees it now.' : 'Lead rejected; its slot is free again.');
+      });
+      actions.append(h('p', { class: 'small ok' }, 'You are reviewing this lead.'), form);
+    }
+    return h('li', { class: 'lead', 'data-lead-id': entry.lead_id, 'data-claimed': mine ? 'me' : other ? 'other' : 'none' },
+      h('div', { class: 'row spread' }, h('h3', {}, entry.event_title), h('span', { class: 'small muted' }, time(entry.created_at))),
+      h('p', { class: 'row' }, entry.verification_notes.map((n) => h('span', { class: 'tag' }, n.replaceAll('_', ' ').toLowerCase()))),
+      lead
+        ? h('dl', { class: 'small' },
+          h('dt', {}, 'Learner'), h('dd', {}, lead.name),
+          h('dt', {}, 'E-mail'), h('dd', {}, lead.email),
+          h('dt', {}, 'Phone'), h('dd', {}, lead.phone),
+          lead.message && [h('dt', {}, 'Message'), h('dd', {}, lead.message)])
+        : h('p', { class: 'muted small' }, 'Loading contact details…'),
+      actions);
+  };
+  const act = async (fn, where) => {
+    try {
+      await fn();
+    } catch (error) {
+      where.append(h('p', { class: 'field-error', role: 'alert' }, error.message));
+    }
+  };
+  const claimPath = (entry) => `/api/admin/leads/${encodeURIComponent(entry.lead_id)}/claim`;
+
+  const renew = setInterval(() => {
+    for (const entry of items.values()) {
+      if (entry.claim && entry.claim.admin_id === me) api.post(claimPath(entry), undefined).catch(() => {});
+    }
+  }, RENEW_MS);
+  const expiry = setInterval(draw, 15_000); // a lapsed lease frees the item even without news
+  const stop = ctx.live.subscribe('admin:queue', {
+    snapshot: (snapshot) => {
+      items.clear();
+      for (const entry of snapshot.items || []) items.set(entry.lead_id, entry);
+      more = Boolean(snapshot.more);
+      draw();
+      loadDetails().catch(() => {});
+    },
+    event: (event) => {
+      const entry = items.get(event.lead_id);
+      switch (event.type) {
+        case 'queue_item_added':
+          items.set(event.lead_id, { ...event, claim: null });
+          loadDetails().catch(() => {});
+          break;
+        case 'queue_item_claimed':
+          if (entry) entry.claim = { lead_id: event.lead_id, admin_id: event.admin_id, expires_at: event.expires_at };
+          break;
+        case 'queue_item_released':
+          if (entry) entry.claim = null;
+          break;
+        case 'queue_item_resolved':
+          items.delete(event.lead_id);
+          details.delete(event.lead_id);
+          break;
+        default:
+          return;
+      }
+      draw();
+    },
+  });
+  fill(panel, h('h2', {}, 'Verification queue'),
+    h('p', { class: 'muted' }, 'Leads the automatic checks flagged. Claim one to review it; other admins see it as taken.'),
+    summary, list);
+  draw();
+  return () => {
+    stop();
+    clearInterval(renew);
+    clearInterval(expiry);
+  };
+}
+
+function analyticsView(ctx, panel) {
+  const tiles = h('div', { class: 'stats', id: 'analytics' });
+  const chart = h('figure', { class: 'chart' });
+  fill(panel, h('h2', {}, 'Analytics'), tiles, chart);
+  const load = async () => {
+    const a = await api.get('/api/admin/analytics');
+    fill(tiles, [
+      ['Learners', a.total_users], ['Mentors', a.total_mentors], ['Pending mentors', a.pending_mentors],
+      ['Events', a.total_events], ['Leads', a.total_leads], ['Pending leads', a.pending_leads],
+      ['Verified leads', a.verified_leads], ['Purchased leads', a.purchased_leads], ['Revenue', money(a.total_revenue)],
+    ].map(([label, value]) => h('div', { class: 'stat' }, h('span', { class: 'value' }, value), h('span', { class: 'label' }, label))));
+    fill(chart, barChart([['Pending', a.pending_leads], ['Verified', a.verified_leads], ['Purchased', a.purchased_leads]]),
+      h('figcaption', { class: 'small muted' }, 'Leads by state'));
+  };
+  load().catch((error) => fill(tiles, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+  // Decisions and new leads change the numbers: follow the queue and refresh (at most every 2 s).
+  let timer = null;
+  const stop = ctx.live.subscribe('admin:queue', {
+    event: () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => load().catch(() => {}), 2000);
+    },
+  });
+  return () => {
+    stop();
+    clearTimeout(timer);
+  };
+}
+
+/** A horizontal bar chart as SVG, labelled for screen readers. */
+function barChart(rows) {
+  const max = Math.max(1, ...rows.map(([, v]) => v));
+  const width = 520;
+  const rowHeight = 34;
+  const svg = h('svg:svg', {
+    viewBox: `0 0 ${width} ${rows.length * rowHeight}`,
+    role: 'img',
+    'aria-label': rows.map(([label, v]) => `${label}: ${v}`).join(', '),
+  });
+  rows.forEach(([label, value], i) => {
+    const y = i * rowHeight;
+    const barWidth = Math.round(((width - 170) * value) / max);
+    svg.append(
+      h('svg:text', { x: 0, y: y + 21 }, label),
+      h('svg:rect', { x: 90, y: y + 6, width: Math.max(barWidth, 2), height: 22, rx: 4, fill: '#1746a2' }),
+      h('svg:text', { x: 96 + Math.max(barWidth, 2), y: y + 21 }, String(value)));
+  });
+  return svg;
+}
+
+function mentorsView(ctx, panel) {
+  const body = h('div', { class: 'table-wrap', id: 'mentor-applications' });
+  const filter = field({ label: 'Show', name: 'status', as: 'select', value: 'PENDING', options: [['PENDING', 'Waiting for review'], ['APPROVED', 'Approved'], ['REJECTED', 'Rejected'], ['', 'All']] });
+  const load = async () => {
+    const status = filter.querySelector('select').value;
+    const mentors = await api.get(withQuery('/api/admin/mentors', { status }));
+    if (mentors.length === 0) {
+      fill(body, empty('No mentors here.'));
+      return;
+    }
+    fill(body, h('table', {},
+      h('caption', { class: 'sr-only' }, 'Mentor applications'),
+      h('thead', {}, h('tr', {}, ['Mentor', 'Expertise', 'Status', 'Applied', 'Decision'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, mentors.map((m) => {
+        const form = h('form', { class: 'row' },
+          field({ label: 'Reason', name: 'reason', maxlength: 500, placeholder: 'Required to reject' }),
+          m.verification_status !== 'APPROVED' && h('button', { type: 'submit', value: 'APPROVED' }, 'Approve'),
+          m.verification_status !== 'REJECTED' && h('button', { type: 'submit', value: 'REJECTED', class: 'danger' }, m.verification_status === 'APPROVED' ? 'Revoke' : 'Reject'));
+        let decision = 'APPROVED';
+        form.addEventListener('click', (e) => { if (e.target.type === 'submit') decision = e.target.value; });
+        bindForm(form, async ({ reason }) => {
+          await api.put(`/api/admin/mentors/${encodeURIComponent(m.mentor_id)}/verify`, { status: decision, reason: reason || null });
+          ctx.flash(`${m.name}: ${decision === 'APPROVED' ? 'approved' : 'not approved'}.`);
+          await load();
+        });
+        return h('tr', { 'data-mentor-id': m.mentor_id },
+          h('td', {}, m.name, h('div', { class: 'small muted' }, m.email), m.bio && h('div', { class: 'small' }, m.bio)),
+          h('td', {}, m.expertise.join(', ') || '—', m.experience && h('div', { class: 'small muted' }, m.experience)),
+          h('td', {}, statusChip(m.verification_status)),
+          h('td', { class: 'small' }, time(m.created_at)),
+          h('td', {}, form));
+      }))));
+  };
+  filter.querySelector('select').addEventListener('change', () => load().catch(() => {}));
+  fill(panel, h('h2', {}, 'Mentor applications'), h('div', { class: 'form' }, filter), body);
+  load().catch((error) => fill(body, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+}
+
+/** A paged table: `columns` are [heading, row → cell content]. */
+function pagedTable(panel, title, path, columns, id) {
+  const body = h('tbody', {});
+  const table = h('div', { class: 'table-wrap' }, h('table', { id },
+    h('caption', { class: 'sr-only' }, title),
+    h('thead', {}, h('tr', {}, columns.map(([heading]) => h('th', { scope: 'col' }, heading)))),
+    body));
+  let cursor = null;
+  const more = loadMore(() => load());
+  const load = async () => {
+    const page = await api.page(withQuery(path, { limit: 50, cursor }));
+    body.append(...page.items.map((row) => h('tr', {}, columns.map(([, cell]) => h('td', {}, cell(row))))));
+    cursor = page.next;
+    more.hidden = !cursor;
+  };
+  fill(panel, h('h2', {}, title), table, h('p', {}, more));
+  load().catch((error) => fill(panel, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+}
+
+function usersView(ctx, panel) {
+  pagedTable(panel, 'Users', '/api/admin/users', [
+    ['Name', (u) => u.name],
+    ['E-mail', (u) => u.email],
+    ['Role', (u) => h('span', { class: 'tag' }, u.role)],
+    ['Joined', (u) => time(u.created_at)],
+  ], 'users');
+}
+
+function auditView(ctx, panel) {
+  pagedTable(panel, 'Audit log', '/api/admin/audit-log', [
+    ['When', (e) => time(e.created_at)],
+    ['Action', (e) => h('span', { class: 'tag' }, e.action)],
+    ['By', (e) => h('code', { class: 'small' }, e.actor_id)],
+    ['Target', (e) => h('code', { class: 'small' }, e.target_id)],
+    ['Reason', (e) => e.reason || '—'],
+  ], 'audit-log');
+}

@@ -1,0 +1,71 @@
+// Sign in and sign up.
+
+import { append, h } from '../dom.js';
+import { bindForm, field } from '../forms.js';
+import { landingFor, session } from '../session.js';
+
+/** A same-site path to return to after signing in, or null. */
+function nextPath(query) {
+  const next = query.get('next');
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : null;
+}
+
+export const login = {
+  render(ctx) {
+    ctx.title('Sign in');
+    const form = h('form', { class: 'form', 'aria-labelledby': 'login-title' },
+      field({ label: 'E-mail', name: 'email', type: 'email', autocomplete: 'email', required: true }),
+      field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+      h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Sign in')));
+    bindForm(form, async ({ email, password }) => {
+      const user = await session.signIn(email, password);
+      ctx.flash(`Welcome back, ${user.name}.`);
+      ctx.navigate(nextPath(ctx.query) || landingFor(user));
+    });
+    append(ctx.main, 
+      h('h1', { id: 'login-title' }, 'Sign in'),
+      form,
+      h('p', {}, 'New here? ', h('a', { href: withNext('/signup', ctx.query) }, 'Create an account')));
+  },
+};
+
+export const signup = {
+  render(ctx) {
+    ctx.title('Sign up');
+    const role = ctx.query.get('role') === 'MENTOR' ? 'MENTOR' : 'USER';
+    const form = h('form', { class: 'form', 'aria-labelledby': 'signup-title' },
+      field({ label: 'Full name', name: 'name', autocomplete: 'name', required: true, maxlength: 100 }),
+      field({ label: 'E-mail', name: 'email', type: 'email', autocomplete: 'email', required: true }),
+      field({
+        label: 'Password',
+        name: 'password',
+        type: 'password',
+        autocomplete: 'new-password',
+        required: true,
+        minlength: 8,
+        hint: 'At least 8 characters; not a common password.',
+      }),
+      h('fieldset', { class: 'field' },
+        h('legend', {}, 'I want to'),
+        h('div', { class: 'radio-row' },
+          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'USER', checked: role === 'USER' }), 'Book sessions (learner)'),
+          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'MENTOR', checked: role === 'MENTOR' }), 'Host events (mentor)'))),
+      h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Create account')));
+    bindForm(form, async (values) => {
+      const user = await session.register(values);
+      ctx.flash(user.role === 'MENTOR'
+        ? 'Account created. An admin reviews mentor applications; complete your profile meanwhile.'
+        : `Welcome, ${user.name}.`);
+      ctx.navigate(nextPath(ctx.query) || landingFor(user));
+    });
+    append(ctx.main, 
+      h('h1', { id: 'signup-title' }, 'Create your account'),
+      form,
+      h('p', {}, 'Already have an account? ', h('a', { href: withNext('/login', ctx.query) }, 'Sign in')));
+  },
+};
+
+function withNext(path, query) {
+  const next = nextPath(query);
+  return next ? `${path}?next=${encodeURIComponent(next)}` : path;
+}

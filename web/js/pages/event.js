@@ -1,0 +1,90 @@
+// One event: details, the mentor, a live seat counter and, for learners, the booking form.
+
+import { api } from '../api.js';
+import { append, fill, h, statusChip, time } from '../dom.js';
+import { bindForm, field } from '../forms.js';
+import { bookingHelp, followSlots, slotsLabel } from '../views.js';
+
+const ACTIVE = new Set(['PENDING', 'VERIFIED', 'PURCHASED']);
+
+export async function render(ctx) {
+  const id = ctx.params.id;
+  const event = await api.get(`/api/events/${encodeURIComponent(id)}`);
+  ctx.title(event.title);
+  const slots = slotsLabel(event.available_slots, event.total_slots);
+  const booking = h('section', { class: 'card stack', 'aria-labelledby': 'book-title' });
+
+  append(ctx.main, 
+    h('p', {}, h('a', { href: '/' }, '← All events')),
+    h('article', { class: 'stack' },
+      h('div', { class: 'row' }, h('span', { class: 'tag' }, event.category)),
+      h('h1', {}, event.title),
+      h('p', { class: 'meta' }, time(event.event_datetime), ` · ${event.duration} minutes`),
+      h('p', { 'aria-live': 'polite', id: 'slot-counter' }, slots),
+      event.description && h('p', {}, event.description),
+      h('section', { class: 'card stack', 'aria-labelledby': 'mentor-title' },
+        h('h2', { id: 'mentor-title' }, `About ${event.mentor_name}`),
+        h('p', {}, event.mentor_bio || 'This mentor has not written a bio yet.'),
+        event.mentor_expertise.length > 0 && h('p', { class: 'row' }, event.mentor_expertise.map((e) => h('span', { class: 'tag' }, e))),
+        event.mentor_experience && h('p', { class: 'meta' }, `Experience: ${event.mentor_experience}`)),
+      booking));
+
+  let full = event.available_slots === 0;
+  const refreshBooking = await bookingPanel(ctx, event, booking, () => full);
+  ctx.onLeave(followSlots(ctx.live, id, slots, (available) => {
+    const wasFull = full;
+    full = available === 0;
+    if (wasFull !== full) refreshBooking();
+  }));
+}
+
+/** Fills the booking section for whoever is looking; returns a function that redraws it. */
+async function bookingPanel(ctx, event, section, isFull) {
+  const user = ctx.user;
+  let mine = null;
+  if (user && user.role === 'USER') {
+    const bookings = await api.get('/api/user/bookings');
+    mine = bookings.find((b) => b.event_id === event.event_id && ACTIVE.has(b.status)) || null;
+  }
+  const title = h('h2', { id: 'book-title' }, 'Book a slot');
+  const draw = () => {
+    const next = encodeURIComponent(location.pathname);
+    if (!user) {
+      fill(section, title, h('p', {},
+        h('a', { href: `/login?next=${next}` }, 'Sign in'), ' or ',
+        h('a', { href: `/signup?next=${next}` }, 'create a learner account'), ' to book this event.'));
+    } else if (user.role !== 'USER') {
+      fill(section, title, h('p', { class: 'muted' }, 'Only learner accounts book slots.'));
+    } else if (mine) {
+      fill(section, title, h('p', { id: 'booking-result' }, 'You have booked this event. Status: ', statusChip(mine.status), ' ', bookingHelp(mine.status)),
+        h('p', {}, h('a', { href: '/user/dashboard' }, 'See my bookings')));
+    } else if (isFull()) {
+      fill(section, title, h('p', { class: 'slots', 'data-full': 'true' }, 'This event is fully booked.'));
+    } else {
+      fill(section, title, bookingForm(ctx, event, (result) => {
+        mine = { status: result.status };
+        fill(section, title,
+          h('p', { id: 'booking-result', role: 'status' }, 'You are booked. Status: ', statusChip(result.status), ' ', bookingHelp(result.status)),
+          h('p', {}, h('a', { href: '/user/dashboard' }, 'Follow it in my bookings')));
+      }));
+    }
+  };
+  draw();
+  return draw;
+}
+
+function bookingForm(ctx, event, done) {
+  const form = h('form', { class: 'form', id: 'booking-form', novalidate: true },
+    h('p', { class: 'muted small' }, 'The mentor sees your contact details only after your booking is verified and they unlock it.'),
+    field({ label: 'Name', name: 'name', autocomplete: 'name', required: true, value: ctx.user.name }),
+    field({ label: 'E-mail', name: 'email', type: 'email', autocomplete: 'email', required: true, value: ctx.user.email }),
+    field({ label: 'Phone', name: 'phone', type: 'tel', autocomplete: 'tel', required: true, hint: 'With country code, e.g. +91 98765 43210' }),
+    field({ label: 'Message to the mentor (optional)', name: 'message', as: 'textarea', maxlength: 1000 }),
+    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Book my slot')));
+  bindForm(form, async (values) => {
+    const result = await api.post(`/api/events/${encodeURIComponent(event.event_id)}/book`, values);
+    ctx.flash('Booked. We will keep your status up to date here and in your dashboard.');
+    done(result);
+  });
+  return form;
+}

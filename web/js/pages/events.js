@@ -1,0 +1,84 @@
+// The public event list: search and filters in the URL, seat counts live.
+
+import { api, withQuery } from '../api.js';
+import { append, fill, h } from '../dom.js';
+import { field } from '../forms.js';
+import { empty, eventCard, followSlots, loadMore } from '../views.js';
+
+// A socket may follow 64 topics; the list follows at most this many cards.
+const LIVE_CARDS = 40;
+
+/** A local calendar day as the instant it starts (or ends) in the reader's time zone. */
+function dayBound(day, end) {
+  if (!day) return '';
+  const date = new Date(`${day}T${end ? '23:59:59.999' : '00:00:00'}`);
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString();
+}
+
+export async function render(ctx) {
+  ctx.title('Events');
+  const q = ctx.query;
+  const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events' },
+    h('div', { class: 'search' }, field({ label: 'Search', name: 'q', type: 'search', value: q.get('q') || '', placeholder: 'Title, topic or description' })),
+    field({ label: 'Category', name: 'category', value: q.get('category') || '', list: 'categories' }),
+    field({ label: 'From', name: 'from', type: 'date', value: q.get('from') || '' }),
+    field({ label: 'To', name: 'to', type: 'date', value: q.get('to') || '' }),
+    h('datalist', { id: 'categories' }));
+  const results = h('div', { class: 'grid', id: 'event-list', 'aria-live': 'polite' });
+  const count = h('p', { class: 'muted small', id: 'event-count' });
+  const more = loadMore(() => load(cursor));
+  let cursor = null;
+  let following = [];
+  let shown = 0;
+
+  const stopFollowing = () => following.splice(0).forEach((stop) => stop());
+  ctx.onLeave(stopFollowing);
+
+  async function load(from) {
+    const params = Object.fromEntries(new FormData(filters).entries());
+    const page = await api.page(withQuery('/api/events', {
+      q: params.q.trim(),
+      category: params.category.trim(),
+      from: dayBound(params.from, false),
+      to: dayBound(params.to, true),
+      limit: 24,
+      cursor: from,
+    }));
+    if (!from) {
+      stopFollowing();
+      fill(results);
+      shown = 0;
+    }
+    for (const event of page.items) {
+      const { card, slots } = eventCard(event);
+      results.append(card);
+      if (following.length < LIVE_CARDS) following.push(followSlots(ctx.live, event.event_id, slots));
+    }
+    shown += page.items.length;
+    if (shown === 0) fill(results, empty('No upcoming events match. Try other filters.'));
+    count.textContent = `${shown} event${shown === 1 ? '' : 's'} shown`;
+    cursor = page.next;
+    more.hidden = !cursor;
+    const categories = new Set([...results.querySelectorAll('.tag')].map((t) => t.textContent));
+    fill(document.getElementById('categories'), [...categories].map((c) => h('option', { value: c })));
+  }
+
+  let debounce = null;
+  const refresh = () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      const params = Object.fromEntries(new FormData(filters).entries());
+      history.replaceState(null, '', withQuery('/', params));
+      load(null).catch((error) => fill(results, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+    }, 250);
+  };
+  ctx.onLeave(() => clearTimeout(debounce));
+  filters.addEventListener('input', refresh);
+  filters.addEventListener('submit', (e) => { e.preventDefault(); refresh(); });
+
+  append(ctx.main, 
+    h('h1', {}, 'Find a mentor session'),
+    h('p', { class: 'muted' }, 'Book a slot with a verified mentor. Seat counts update live.'),
+    filters, count, results, h('p', {}, more));
+  await load(null);
+}

@@ -1,0 +1,88 @@
+// The learner's bookings, with statuses that change live as admins and mentors act.
+
+import { api } from '../api.js';
+import { append, fill, h, statusChip, time } from '../dom.js';
+import { bookingHelp, empty } from '../views.js';
+
+const CANCELLABLE = new Set(['PENDING', 'VERIFIED']);
+
+
+export async function render(ctx) {
+  ctx.title('My bookings');
+  const bookings = new Map();
+  const body = h('tbody', { id: 'bookings' });
+  const table = h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', { class: 'sr-only' }, 'My bookings'),
+    h('thead', {}, h('tr', {}, ['Event', 'When', 'Status', 'Updated', ''].map((t) => h('th', { scope: 'col' }, t)))),
+    body));
+  const holder = h('div', {});
+
+  const draw = () => {
+    const rows = [...bookings.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    if (rows.length === 0) {
+      fill(holder, empty('No bookings yet.'), h('p', {}, h('a', { href: '/', class: 'button' }, 'Find an event')));
+      return;
+    }
+    fill(body, rows.map((b) => row(b)));
+    fill(holder, table);
+  };
+
+  const row = (b) => {
+    const actions = h('td', {});
+    if (CANCELLABLE.has(b.status)) {
+      const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel booking');
+      cancel.addEventListener('click', () => fill(actions,
+        h('span', { class: 'small' }, 'Cancel and free the slot? '),
+        h('button', { type: 'button', class: 'danger', onclick: () => doCancel(b, actions) }, 'Yes, cancel'),
+        ' ',
+        h('button', { type: 'button', class: 'link', onclick: draw }, 'Keep it')));
+      actions.append(cancel);
+    }
+    return h('tr', { 'data-lead-id': b.lead_id, 'data-status': b.status },
+      h('td', {}, h('a', { href: `/events/${encodeURIComponent(b.event_id)}` }, b.event_title)),
+      h('td', {}, b.event_datetime ? time(b.event_datetime) : '—'),
+      h('td', {}, statusChip(b.status), h('div', { class: 'small muted' }, bookingHelp(b.status))),
+      h('td', { class: 'small' }, time(b.updated_at)),
+      actions);
+  };
+
+  async function doCancel(b, cell) {
+    try {
+      const updated = await api.post(`/api/user/bookings/${encodeURIComponent(b.lead_id)}/cancel`);
+      bookings.set(updated.lead_id, updated);
+      ctx.flash('Booking cancelled; the slot is free for someone else.');
+      draw();
+    } catch (error) {
+      fill(cell, h('span', { class: 'field-error', role: 'alert' }, error.message));
+    }
+  }
+
+  async function reload() {
+    for (const b of await api.get('/api/user/bookings')) bookings.set(b.lead_id, b);
+    draw();
+  }
+
+  // Live changes carry the state; the listing carries the rest (time, contact).
+  const merge = (change) => {
+    const known = bookings.get(change.lead_id);
+    if (!known) return false;
+    if (Date.parse(known.updated_at) > Date.parse(change.updated_at)) return true;
+    bookings.set(change.lead_id, { ...known, ...change });
+    return true;
+  };
+  const apply = (changes) => {
+    const unknown = changes.filter((c) => !merge(c)).length > 0;
+    draw();
+    if (unknown) reload().catch(() => {});
+  };
+
+  await reload();
+  append(ctx.main, 
+    h('h1', {}, 'My bookings'),
+    h('p', { class: 'muted' }, 'Statuses update live: pending → verified → purchased.'),
+    holder);
+  ctx.onLeave(ctx.live.subscribe(`user:${ctx.user.user_id}`, {
+    snapshot: (snapshot) => apply(snapshot.bookings || []),
+    event: (event) => event.type === 'booking_updated' && apply([event]),
+  }));
+}

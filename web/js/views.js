@@ -1,0 +1,72 @@
+// Pieces more than one page shows.
+
+import { h, time } from './dom.js';
+
+/** "3 of 5 slots left", kept current by `updateSlots`. */
+export function slotsLabel(available, total) {
+  const el = h('span', { class: 'slots' });
+  updateSlots(el, available, total);
+  return el;
+}
+
+export function updateSlots(el, available, total) {
+  el.textContent = available === 0 ? `Fully booked (${total} slots)` : `${available} of ${total} slots left`;
+  el.dataset.available = String(available);
+  el.dataset.full = String(available === 0);
+}
+
+/** Follows `event:{id}` and keeps `el` showing its seats; returns the unsubscribe. */
+export function followSlots(live, eventId, el, onChange) {
+  const apply = ({ available_slots: available, total_slots: total, deleted }) => {
+    if (deleted) {
+      el.textContent = 'This event is no longer available';
+      el.dataset.full = 'true';
+      onChange?.(0, 0);
+      return;
+    }
+    updateSlots(el, available, total);
+    onChange?.(available, total);
+  };
+  return live.subscribe(`event:${eventId}`, {
+    snapshot: apply,
+    event: (event) => event.type === 'slots_changed' && apply(event),
+  });
+}
+
+export function eventCard(event) {
+  const slots = slotsLabel(event.available_slots, event.total_slots);
+  const card = h('article', { class: 'card event-card stack', 'data-event-id': event.event_id },
+    h('div', { class: 'row spread' }, h('span', { class: 'tag' }, event.category), slots),
+    h('h3', {}, h('a', { href: `/events/${encodeURIComponent(event.event_id)}` }, event.title)),
+    h('p', { class: 'meta' }, 'with ', event.mentor_name),
+    h('p', { class: 'meta' }, time(event.event_datetime), ` · ${event.duration} min`));
+  return { card, slots };
+}
+
+/** A "Load more" button for a paged listing; hides itself on the last page. */
+export function loadMore(onClick) {
+  const button = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await onClick();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+/** An empty-state line. */
+export const empty = (text) => h('p', { class: 'empty' }, text);
+
+const BOOKING_HELP = {
+  PENDING: 'Waiting for a quick check by our team.',
+  VERIFIED: 'Verified. The mentor can now reach out.',
+  PURCHASED: 'The mentor has your contact and will get in touch.',
+  REJECTED: 'Not accepted. Your slot was released.',
+  CANCELLED: 'You cancelled this booking.',
+};
+
+/** What a booking's status means for the learner. */
+export const bookingHelp = (status) => BOOKING_HELP[status] || '';
