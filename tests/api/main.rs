@@ -12,3 +12,4 @@ mod events;
 mod journey;
 mod payments;
 mod persistence;
+mod web;

@@ -167,7 +167,7 @@ function eventsView(ctx, state, panel, refreshStats) {
       h('caption', { class: 'sr-only' }, 'My events'),
       h('thead', {}, h('tr', {}, ['Event', 'When', 'Slots', 'Price per lead', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, state.events.map((event) => {
-        const actions = h('td', { class: 'row' });
+        const actions = h('div', { class: 'row' });
         const showActions = () => fill(actions,
           h('button', { type: 'button', class: 'secondary', onclick: () => drawEditor(event) }, 'Edit'),
           h('button', { type: 'button', class: 'secondary', onclick: confirmDelete }, 'Delete'));
@@ -191,7 +191,7 @@ function eventsView(ctx, state, panel, refreshStats) {
           h('td', {}, time(event.event_datetime)),
           h('td', {}, `${event.total_slots - event.available_slots} booked of ${event.total_slots}`),
           h('td', {}, money(event.price_per_lead)),
-          actions);
+          h('td', {}, actions));
       }))));
   };
   const drawEditor = (event) => {
