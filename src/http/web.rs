@@ -75,17 +75,20 @@ fn is_page(path: &str) -> bool {
 /// The browser's Content-Security-Policy: our own scripts only (no inline script), plus
 /// Razorpay's checkout (script, its API calls and its payment frame) when real payments are on.
 fn content_security_policy(simulated_payments: bool) -> String {
-    let (script, connect, frame) = if simulated_payments {
-        ("'self'", "'self'", "'none'")
+    // checkout.js styles its modal inline and loads images from Razorpay.
+    let (script, style, img, connect, frame) = if simulated_payments {
+        ("'self'", "'self'", "'self' data:", "'self'", "'none'")
     } else {
         (
             "'self' https://checkout.razorpay.com",
+            "'self' 'unsafe-inline'",
+            "'self' data: https://*.razorpay.com",
             "'self' https://*.razorpay.com",
             "https://*.razorpay.com",
         )
     };
     format!(
-        "default-src 'self'; script-src {script}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src {script}; style-src {style}; img-src {img}; \
          connect-src {connect}; frame-src {frame}; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
@@ -121,9 +124,7 @@ fn respond(
             .status(actix_web::http::StatusCode::NOT_MODIFIED)
             .finish();
     }
-    if req.method() == Method::HEAD {
-        return response.finish();
-    }
+    // For HEAD, actix sends the headers (with the real Content-Length) and drops the body.
     response.body(asset.body)
 }
 

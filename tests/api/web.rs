@@ -56,8 +56,13 @@ async fn assets_have_their_types_and_revalidate_with_etags() {
     assert!(again.bytes().await.unwrap().is_empty());
     let css = client.get(app.url("/app.css")).send().await.unwrap();
     assert_eq!(css.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
+    let length = css.bytes().await.unwrap().len();
     let head = client.head(app.url("/app.css")).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()[reqwest::header::CONTENT_LENGTH],
+        length.to_string().as_str()
+    );
 }
 
 #[tokio::test]

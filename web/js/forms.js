@@ -53,6 +53,12 @@ export function showFormError(form, message) {
 }
 
 /**
+ * Put first in a form with several decisions: pressing Enter in a field then picks none of
+ * them (implicit submission does nothing when the default button is disabled).
+ */
+export const noDefaultDecision = () => h('button', { type: 'submit', disabled: true, hidden: true, 'aria-hidden': 'true', tabindex: '-1' });
+
+/**
  * Runs `submit(values)` when the form is sent, with its button disabled meanwhile. An API error
  * that names a field is shown at that field (and focuses it); any other above the form.
  */
@@ -61,6 +67,7 @@ export function bindForm(form, submit) {
     event.preventDefault();
     clearErrors(form);
     const values = Object.fromEntries(new FormData(form).entries());
+    if (event.submitter && event.submitter.name) values[event.submitter.name] = event.submitter.value;
     const buttons = form.querySelectorAll('button[type="submit"]');
     buttons.forEach((b) => { b.disabled = true; });
     try {

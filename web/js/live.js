@@ -55,14 +55,18 @@ export class Live {
   reconnectNow() {
     clearTimeout(this.timer);
     this.timer = null;
-    if (this.socket) return;
+    if (this.socket) {
+      // The network blinked but this socket survived it.
+      if (this.socket.readyState === WebSocket.OPEN) this.setState('live');
+      return;
+    }
     this.attempts = 0;
     this.open();
   }
 
   open() {
     this.timer = null;
-    this.setState(this.attempts === 0 && !this.everOpened ? 'connecting' : 'reconnecting');
+    this.setState(this.attempts === 0 ? 'connecting' : 'reconnecting');
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(`${scheme}//${location.host}/api/ws`, 'leadbridge.v1');
     this.socket = socket;
@@ -83,6 +87,8 @@ export class Live {
   closed(code) {
     if (code === 4001) this.hooks.onSessionEnded?.();
     if (code === 4003) this.hooks.onRevoked?.();
+    // A hook may already have reopened the socket (signing out restarts it).
+    if (this.socket || this.timer) return;
     if (!navigator.onLine) {
       this.setState('offline');
       return;
@@ -118,7 +124,12 @@ export class Live {
       case 'error':
         if (!entry) return;
         if (message.code === 'UNAVAILABLE') {
-          setTimeout(() => this.topics.get(message.topic) === entry && this.sendSubscribe(message.topic, entry), 2000);
+          const socket = this.socket;
+          const retry = () => {
+            const same = this.topics.get(message.topic) === entry && this.socket === socket;
+            if (same && entry.position === null) this.sendSubscribe(message.topic, entry);
+          };
+          setTimeout(retry, 2000);
         } else {
           entry.handlers.error?.(message.code, message.message);
         }

@@ -28,6 +28,7 @@ const main = document.getElementById('main');
 const badge = document.getElementById('live-badge');
 const flashBox = document.getElementById('flash');
 let cleanups = [];
+let generation = 0;
 let flashTimer = null;
 let config = { payments: 'simulated' };
 
@@ -85,6 +86,8 @@ function renderNav(user) {
 
 async function render() {
   for (const fn of cleanups.splice(0)) fn();
+  const mine = ++generation;
+  const current = () => mine === generation;
   const found = match(routes, location.pathname);
   const user = session.user;
   if (found && found.route.role && (!user || user.role !== found.route.role)) {
@@ -96,8 +99,10 @@ async function render() {
     navigate(landingFor(user), { replace: true });
     return;
   }
+  // The page builds in its own container, shown only if no newer navigation replaced it.
+  const container = h('div', {});
   const ctx = {
-    main,
+    main: container,
     params: found ? found.params : {},
     query: new URLSearchParams(location.search),
     user,
@@ -105,21 +110,25 @@ async function render() {
     config,
     flash,
     navigate,
-    /** Runs `fn` when the page is left (unsubscribe, stop timers). */
-    onLeave: (fn) => cleanups.push(fn),
-    title: (text) => { document.title = `${text} · LeadBridge`; },
+    /** Whether this page is still the one shown (false once the user navigated on). */
+    current,
+    /** Runs `fn` when the page is left (unsubscribe, stop timers); at once if already left. */
+    onLeave: (fn) => (current() ? cleanups.push(fn) : fn()),
+    title: (text) => { if (current()) document.title = `${text} · LeadBridge`; },
   };
-  fill(main);
+  fill(main, h('p', { class: 'muted' }, 'Loading…'));
   try {
     if (!found) {
       ctx.title('Not found');
-      fill(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '/' }, 'Browse events')));
+      fill(container, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '/' }, 'Browse events')));
     } else {
       await found.route.page.render(ctx);
     }
   } catch (error) {
-    fill(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'form-error', role: 'alert' }, error.message));
+    fill(container, h('h1', {}, 'Something went wrong'), h('p', { class: 'form-error', role: 'alert' }, error.message));
   }
+  if (!current()) return;
+  fill(main, container);
   main.focus({ preventScroll: true });
 }
 
@@ -128,7 +137,9 @@ async function start() {
     config = await api.get('/api/config');
     await session.load();
   } catch (error) {
-    fill(main, h('p', { class: 'form-error', role: 'alert' }, error.message));
+    fill(main, h('h1', {}, 'LeadBridge is unreachable'), h('p', { class: 'form-error', role: 'alert' }, error.message),
+      h('p', {}, h('a', { href: location.pathname }, 'Try again')));
+    return;
   }
   renderNav(session.user);
   session.onChange((user) => {

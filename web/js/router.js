@@ -12,7 +12,11 @@ export function match(routes, path) {
     const params = {};
     const ok = pattern.every((segment, i) => {
       if (segment.startsWith(':')) {
-        params[segment.slice(1)] = decodeURIComponent(parts[i]);
+        try {
+          params[segment.slice(1)] = decodeURIComponent(parts[i]);
+        } catch {
+          return false; // malformed escapes: no such page
+        }
         return true;
       }
       return segment === parts[i];

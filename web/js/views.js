@@ -48,8 +48,11 @@ export function loadMore(onClick) {
   const button = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
   button.addEventListener('click', async () => {
     button.disabled = true;
+    button.parentElement?.querySelector('.field-error')?.remove();
     try {
       await onClick();
+    } catch (error) {
+      button.after(h('span', { class: 'field-error', role: 'alert' }, ` ${error.message}`));
     } finally {
       button.disabled = false;
     }

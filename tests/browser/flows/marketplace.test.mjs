@@ -142,6 +142,10 @@ test('an item another admin holds shows as taken, and their verify wins', async 
   await itemOne.getByRole('button', { name: 'Reject' }).click();
   await itemOne.locator('[aria-invalid="true"][name="reason"]').waitFor();
   await itemOne.getByLabel(/Reason/).fill('Throwaway address');
+  // Enter in the reason field decides nothing (it must not verify what was being rejected).
+  await itemOne.getByLabel(/Reason/).press('Enter');
+  await one.page.waitForTimeout(500);
+  assert.equal(await itemOne.getAttribute('data-claimed'), 'me', 'still in the queue, still claimed');
   await itemOne.getByRole('button', { name: 'Reject' }).click();
   await itemOne.waitFor({ state: 'detached' });
   await itemTwo.waitFor({ state: 'detached' });

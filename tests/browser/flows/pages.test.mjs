@@ -220,7 +220,6 @@ test('a dropped connection comes back by itself and replays what it missed', asy
       name, email: learner.email, phone: '+91 98765 4321' + fromPage.length % 10,
     });
   }
-  assert.ok(await page.getByText('5 of 5 slots left').isVisible(), 'nothing arrives while offline');
 
   // Back online: it reconnects, resumes from its offset and catches up without a reload.
   await context.setOffline(false);
@@ -251,11 +250,9 @@ test('pages fit a phone, work by keyboard, and unknown pages say so', async () =
   await page.goto('/login');
   await page.keyboard.press('Tab'); // skip link
   await page.keyboard.press('Tab');
-  let focused = await page.evaluate(() => document.activeElement?.textContent);
-  while (!(await page.evaluate(() => document.activeElement?.name === 'email'))) {
+  for (let presses = 0; !(await page.evaluate(() => document.activeElement?.name === 'email')); presses++) {
+    assert.ok(presses < 12, 'the e-mail field is reachable by Tab from the top of the page');
     await page.keyboard.press('Tab');
-    focused = await page.evaluate(() => document.activeElement?.outerHTML);
-    assert.ok(focused, 'focus moves through the page');
   }
   await page.keyboard.type(learner.email);
   await page.keyboard.press('Tab');
@@ -267,6 +264,8 @@ test('pages fit a phone, work by keyboard, and unknown pages say so', async () =
 
   const response = await page.goto('/no/such/page');
   assert.equal(response.status(), 404);
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await page.goto('/events/%E0%A4'); // a malformed escape is a missing page, not a stuck one
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
   await tab.done();
   assert.ok(BASE.startsWith('http://127.0.0.1'), 'tests run against the local server');

@@ -3,7 +3,7 @@
 
 import { api, withQuery } from '../api.js';
 import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
-import { bindForm, field } from '../forms.js';
+import { bindForm, field, noDefaultDecision } from '../forms.js';
 import { empty, loadMore } from '../views.js';
 
 // Claims are two-minute leases; the page renews the ones it holds well before they lapse.
@@ -33,8 +33,9 @@ function queueView(ctx, panel) {
   const me = ctx.user.user_id;
   const items = new Map(); // lead_id → queue item (with live `claim`)
   const details = new Map(); // lead_id → the full lead (contact) from the admin listing
-  const list = h('ul', { class: 'lead-list', id: 'queue', 'aria-live': 'polite', 'aria-label': 'Leads waiting for review' });
-  const summary = h('p', { class: 'muted', id: 'queue-summary' });
+  const list = h('ul', { class: 'lead-list', id: 'queue', 'aria-label': 'Leads waiting for review' });
+  const summary = h('p', { class: 'muted', id: 'queue-summary', role: 'status', 'aria-live': 'polite' });
+  const drawn = new Map(); // lead_id → { node, key }: items are rebuilt only when they change
   let more = false;
 
   const loadDetails = async () => {
@@ -45,10 +46,37 @@ function queueView(ctx, panel) {
   const draw = () => {
     const queue = [...items.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
     summary.textContent = `${queue.length}${more ? '+' : ''} lead${queue.length === 1 ? '' : 's'} waiting for review.`;
-    fill(list, queue.length ? queue.map(item) : h('li', { class: 'empty' }, 'The queue is empty. New leads that need a look appear here live.'));
+    if (queue.length === 0) {
+      drawn.clear();
+      fill(list, h('li', { class: 'empty' }, 'The queue is empty. New leads that need a look appear here live.'));
+      return;
+    }
+    // Update in place, so a reason being typed (and the focus) survives others' news.
+    const nodes = queue.map((entry) => {
+      const key = itemKey(entry);
+      const known = drawn.get(entry.lead_id);
+      if (known && known.key === key) return known.node;
+      const node = item(entry);
+      known?.node.replaceWith(node);
+      drawn.set(entry.lead_id, { node, key });
+      return node;
+    });
+    for (const id of drawn.keys()) if (!items.has(id)) drawn.delete(id);
+    list.querySelector(':scope > .empty')?.remove();
+    nodes.forEach((node, i) => {
+      if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
+    });
+    while (list.children.length > nodes.length) list.lastElementChild.remove();
+  };
+  const liveClaim = (entry) => (entry.claim && Date.parse(entry.claim.expires_at) > Date.now() ? entry.claim : null);
+  const itemKey = (entry) => {
+    const claim = liveClaim(entry);
+    const holder = !claim ? 'none' : claim.admin_id === me ? 'me' : 'other';
+    // Renewing one's own lease must not rebuild the form one is typing in.
+    return JSON.stringify([holder, holder === 'other' && claim.expires_at, details.has(entry.lead_id)]);
   };
   const item = (entry) => {
-    const claim = entry.claim && Date.parse(entry.claim.expires_at) > Date.now() ? entry.claim : null;
+    const claim = liveClaim(entry);
     const mine = claim && claim.admin_id === me;
     const other = claim && !mine;
     const lead = details.get(entry.lead_id);
@@ -59,14 +87,13 @@ function queueView(ctx, panel) {
       actions.append(h('button', { type: 'button', class: 'secondary', onclick: () => act(() => api.post(claimPath(entry), undefined), actions) }, 'Claim for review'));
     } else {
       const form = h('form', { class: 'form' },
+        noDefaultDecision(),
         field({ label: 'Reason (required to reject)', name: 'reason', maxlength: 500 }),
         h('div', { class: 'row' },
-          h('button', { type: 'submit', value: 'VERIFIED' }, 'Verify'),
-          h('button', { type: 'submit', value: 'REJECTED', class: 'danger' }, 'Reject'),
+          h('button', { type: 'submit', name: 'decision', value: 'VERIFIED' }, 'Verify'),
+          h('button', { type: 'submit', name: 'decision', value: 'REJECTED', class: 'danger' }, 'Reject'),
           h('button', { type: 'button', class: 'link', onclick: () => act(() => api.delete(claimPath(entry)), actions) }, 'Release')));
-      let decision = 'VERIFIED';
-      form.addEventListener('click', (e) => { if (e.target.type === 'submit') decision = e.target.value; });
-      bindForm(form, async ({ reason }) => {
+      bindForm(form, async ({ reason, decision }) => {
         await api.put(`/api/admin/leads/${encodeURIComponent(entry.lead_id)}/verify`, { status: decision, reason: reason || null });
         ctx.flash(decision === 'VERIFIED' ? 'Lead verified; the mentor sees it now.' : 'Lead rejected; its slot is free again.');
       });
@@ -206,12 +233,11 @@ function mentorsView(ctx, panel) {
       h('thead', {}, h('tr', {}, ['Mentor', 'Expertise', 'Status', 'Applied', 'Decision'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, mentors.map((m) => {
         const form = h('form', { class: 'row' },
+          noDefaultDecision(),
           field({ label: 'Reason', name: 'reason', maxlength: 500, placeholder: 'Required to reject' }),
-          m.verification_status !== 'APPROVED' && h('button', { type: 'submit', value: 'APPROVED' }, 'Approve'),
-          m.verification_status !== 'REJECTED' && h('button', { type: 'submit', value: 'REJECTED', class: 'danger' }, m.verification_status === 'APPROVED' ? 'Revoke' : 'Reject'));
-        let decision = 'APPROVED';
-        form.addEventListener('click', (e) => { if (e.target.type === 'submit') decision = e.target.value; });
-        bindForm(form, async ({ reason }) => {
+          m.verification_status !== 'APPROVED' && h('button', { type: 'submit', name: 'decision', value: 'APPROVED' }, 'Approve'),
+          m.verification_status !== 'REJECTED' && h('button', { type: 'submit', name: 'decision', value: 'REJECTED', class: 'danger' }, m.verification_status === 'APPROVED' ? 'Revoke' : 'Reject'));
+        bindForm(form, async ({ reason, decision }) => {
           await api.put(`/api/admin/mentors/${encodeURIComponent(m.mentor_id)}/verify`, { status: decision, reason: reason || null });
           ctx.flash(`${m.name}: ${decision === 'APPROVED' ? 'approved' : 'not approved'}.`);
           await load();
@@ -224,9 +250,10 @@ function mentorsView(ctx, panel) {
           h('td', {}, form));
       }))));
   };
-  filter.querySelector('select').addEventListener('change', () => load().catch(() => {}));
+  const show = () => load().catch((error) => fill(body, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+  filter.querySelector('select').addEventListener('change', show);
   fill(panel, h('h2', {}, 'Mentor applications'), h('div', { class: 'form' }, filter), body);
-  load().catch((error) => fill(body, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+  show();
 }
 
 /** A paged table: `columns` are [heading, row → cell content]. */

@@ -7,7 +7,9 @@ import { landingFor, session } from '../session.js';
 /** A same-site path to return to after signing in, or null. */
 function nextPath(query) {
   const next = query.get('next');
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : null;
+  if (!next || !next.startsWith('/')) return null;
+  const url = new URL(next, location.origin);
+  return url.origin === location.origin ? url.pathname + url.search : null;
 }
 
 export const login = {

@@ -18,14 +18,15 @@ function dayBound(day, end) {
 export async function render(ctx) {
   ctx.title('Events');
   const q = ctx.query;
+  const datalist = h('datalist', { id: 'categories' });
   const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events' },
     h('div', { class: 'search' }, field({ label: 'Search', name: 'q', type: 'search', value: q.get('q') || '', placeholder: 'Title, topic or description' })),
     field({ label: 'Category', name: 'category', value: q.get('category') || '', list: 'categories' }),
     field({ label: 'From', name: 'from', type: 'date', value: q.get('from') || '' }),
     field({ label: 'To', name: 'to', type: 'date', value: q.get('to') || '' }),
-    h('datalist', { id: 'categories' }));
-  const results = h('div', { class: 'grid', id: 'event-list', 'aria-live': 'polite' });
-  const count = h('p', { class: 'muted small', id: 'event-count' });
+    datalist);
+  const results = h('div', { class: 'grid', id: 'event-list' });
+  const count = h('p', { class: 'muted small', id: 'event-count', role: 'status', 'aria-live': 'polite' });
   const more = loadMore(() => load(cursor));
   let cursor = null;
   let following = [];
@@ -34,7 +35,9 @@ export async function render(ctx) {
   const stopFollowing = () => following.splice(0).forEach((stop) => stop());
   ctx.onLeave(stopFollowing);
 
+  let latest = 0;
   async function load(from) {
+    const asked = ++latest;
     const params = Object.fromEntries(new FormData(filters).entries());
     const page = await api.page(withQuery('/api/events', {
       q: params.q.trim(),
@@ -44,6 +47,7 @@ export async function render(ctx) {
       limit: 24,
       cursor: from,
     }));
+    if (asked !== latest || !ctx.current()) return; // a newer search or page replaced this one
     if (!from) {
       stopFollowing();
       fill(results);
@@ -60,7 +64,7 @@ export async function render(ctx) {
     cursor = page.next;
     more.hidden = !cursor;
     const categories = new Set([...results.querySelectorAll('.tag')].map((t) => t.textContent));
-    fill(document.getElementById('categories'), [...categories].map((c) => h('option', { value: c })));
+    fill(datalist, [...categories].map((c) => h('option', { value: c })));
   }
 
   let debounce = null;

@@ -71,7 +71,8 @@ function debounced(fn, ctx) {
 }
 
 function leadsView(ctx, state, panel, refreshStats) {
-  const list = h('ul', { class: 'lead-list', id: 'lead-feed', 'aria-live': 'polite', 'aria-label': 'Leads' });
+  const list = h('ul', { class: 'lead-list', id: 'lead-feed', 'aria-label': 'Leads' });
+  const announce = h('p', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
   const priceOf = (lead) => lead.price_per_lead ?? state.events.find((e) => e.event_id === lead.event_id)?.price_per_lead;
   const draw = () => {
     const leads = [...state.leads.values()].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
@@ -117,7 +118,9 @@ function leadsView(ctx, state, panel, refreshStats) {
   const note = h('p', { class: 'muted small', id: 'feed-note' });
 
   let stop = () => {};
+  let left = false;
   api.get('/api/mentor/leads').then((leads) => {
+    if (left || !ctx.current()) return;
     for (const lead of leads) if (lead.status === 'VERIFIED' || lead.status === 'PURCHASED') merge(lead, false);
     draw();
     stop = ctx.live.subscribe(`mentor:${state.profile.mentor_id}`, {
@@ -131,6 +134,7 @@ function leadsView(ctx, state, panel, refreshStats) {
           state.leads.delete(event.lead.lead_id);
         } else {
           merge(event.lead, event.type === 'lead_created');
+          if (event.type === 'lead_created') announce.textContent = `New lead for ${event.lead.event_title}`;
         }
         draw();
         refreshStats();
@@ -138,8 +142,11 @@ function leadsView(ctx, state, panel, refreshStats) {
       error: (_code, message) => { note.textContent = `Live updates unavailable: ${message}`; },
     });
   }).catch((error) => fill(list, h('li', { class: 'form-error', role: 'alert' }, error.message)));
-  fill(panel, h('h2', {}, 'Leads'), h('p', { class: 'muted' }, 'Verified leads arrive here live, with contact details hidden until you buy them.'), note, list);
-  return () => stop();
+  fill(panel, h('h2', {}, 'Leads'), h('p', { class: 'muted' }, 'Verified leads arrive here live, with contact details hidden until you buy them.'), note, announce, list);
+  return () => {
+    left = true;
+    stop();
+  };
 }
 
 /** `datetime-local` value for an RFC 3339 instant, in local time. */
