@@ -5,6 +5,7 @@ import { fill, h } from './dom.js';
 import { Live } from './live.js';
 import { match, navigate, onNavigate } from './router.js';
 import { landingFor, session } from './session.js';
+import { errorNote } from './views.js';
 import * as admin from './pages/admin.js';
 import * as auth from './pages/auth.js';
 import * as checkout from './pages/checkout.js';
@@ -125,7 +126,7 @@ async function render() {
       await found.route.page.render(ctx);
     }
   } catch (error) {
-    fill(container, h('h1', {}, 'Something went wrong'), h('p', { class: 'form-error', role: 'alert' }, error.message));
+    fill(container, h('h1', {}, 'Something went wrong'), errorNote(error.message));
   }
   if (!current()) return;
   fill(main, container);
@@ -137,7 +138,7 @@ async function start() {
     config = await api.get('/api/config');
     await session.load();
   } catch (error) {
-    fill(main, h('h1', {}, 'LeadBridge is unreachable'), h('p', { class: 'form-error', role: 'alert' }, error.message),
+    fill(main, h('h1', {}, 'LeadBridge is unreachable'), errorNote(error.message),
       h('p', {}, h('a', { href: location.pathname }, 'Try again')));
     return;
   }

@@ -73,3 +73,10 @@ const BOOKING_HELP = {
 
 /** What a booking's status means for the learner. */
 export const bookingHelp = (status) => BOOKING_HELP[status] || '';
+
+/** An error the reader must notice, announced by screen readers. */
+export const errorNote = (message) => h('p', { class: 'form-error', role: 'alert' }, message);
+
+/** Number tiles: [label, value] pairs. */
+export const statTiles = (pairs) => pairs.map(([label, value]) =>
+  h('div', { class: 'stat' }, h('span', { class: 'value' }, value), h('span', { class: 'label' }, label)));

@@ -4,7 +4,7 @@
 import { api, withQuery } from '../api.js';
 import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
 import { bindForm, field, noDefaultDecision } from '../forms.js';
-import { empty, loadMore } from '../views.js';
+import { empty, errorNote, loadMore, statTiles } from '../views.js';
 
 // Claims are two-minute leases; the page renews the ones it holds well before they lapse.
 const RENEW_MS = 60_000;
@@ -174,15 +174,15 @@ function analyticsView(ctx, panel) {
   fill(panel, h('h2', {}, 'Analytics'), tiles, chart);
   const load = async () => {
     const a = await api.get('/api/admin/analytics');
-    fill(tiles, [
+    fill(tiles, statTiles([
       ['Learners', a.total_users], ['Mentors', a.total_mentors], ['Pending mentors', a.pending_mentors],
       ['Events', a.total_events], ['Leads', a.total_leads], ['Pending leads', a.pending_leads],
       ['Verified leads', a.verified_leads], ['Purchased leads', a.purchased_leads], ['Revenue', money(a.total_revenue)],
-    ].map(([label, value]) => h('div', { class: 'stat' }, h('span', { class: 'value' }, value), h('span', { class: 'label' }, label))));
+    ]));
     fill(chart, barChart([['Pending', a.pending_leads], ['Verified', a.verified_leads], ['Purchased', a.purchased_leads]]),
       h('figcaption', { class: 'small muted' }, 'Leads by state'));
   };
-  load().catch((error) => fill(tiles, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+  load().catch((error) => fill(tiles, errorNote(error.message)));
   // Decisions and new leads change the numbers: follow the queue and refresh (at most every 2 s).
   let timer = null;
   const stop = ctx.live.subscribe('admin:queue', {
@@ -250,7 +250,7 @@ function mentorsView(ctx, panel) {
           h('td', {}, form));
       }))));
   };
-  const show = () => load().catch((error) => fill(body, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+  const show = () => load().catch((error) => fill(body, errorNote(error.message)));
   filter.querySelector('select').addEventListener('change', show);
   fill(panel, h('h2', {}, 'Mentor applications'), h('div', { class: 'form' }, filter), body);
   show();
@@ -272,7 +272,7 @@ function pagedTable(panel, title, path, columns, id) {
     more.hidden = !cursor;
   };
   fill(panel, h('h2', {}, title), table, h('p', {}, more));
-  load().catch((error) => fill(panel, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+  load().catch((error) => fill(panel, errorNote(error.message)));
 }
 
 function usersView(ctx, panel) {

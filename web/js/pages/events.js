@@ -3,7 +3,7 @@
 import { api, withQuery } from '../api.js';
 import { append, fill, h } from '../dom.js';
 import { field } from '../forms.js';
-import { empty, eventCard, followSlots, loadMore } from '../views.js';
+import { empty, errorNote, eventCard, followSlots, loadMore } from '../views.js';
 
 // A socket may follow 64 topics; the list follows at most this many cards.
 const LIVE_CARDS = 40;
@@ -73,7 +73,7 @@ export async function render(ctx) {
     debounce = setTimeout(() => {
       const params = Object.fromEntries(new FormData(filters).entries());
       history.replaceState(null, '', withQuery('/', params));
-      load(null).catch((error) => fill(results, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+      load(null).catch((error) => fill(results, errorNote(error.message)));
     }, 250);
   };
   ctx.onLeave(() => clearTimeout(debounce));

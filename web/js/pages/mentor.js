@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
 import { bindForm, field } from '../forms.js';
 import { buy } from './checkout.js';
-import { empty } from '../views.js';
+import { empty, statTiles } from '../views.js';
 
 const STATUS_TEXT = {
   PENDING: 'Your mentor application is under review. You can complete your profile meanwhile; events are published once an admin approves you.',
@@ -22,14 +22,14 @@ export async function render(ctx) {
 
   const refreshStats = debounced(async () => {
     const stats = await api.get('/api/mentor/stats');
-    fill(statsBox, [
+    fill(statsBox, statTiles([
       ['Upcoming events', stats.upcoming_events],
       ['Booked slots', `${stats.booked_slots} / ${stats.total_slots}`],
       ['Verified leads', stats.verified_leads],
       ['Pending review', stats.pending_leads],
       ['Leads bought', stats.purchased_leads],
       ['Spent on leads', money(stats.total_spent)],
-    ].map(([label, value]) => h('div', { class: 'stat' }, h('span', { class: 'value' }, value), h('span', { class: 'label' }, label))));
+    ]));
   }, ctx);
 
   const views = {
