@@ -77,6 +77,9 @@ pub struct Config {
     pub history: HistoryLimits,
     /// Per-socket limits (heartbeat and idle timeout are configurable).
     pub socket_limits: Limits,
+    /// Redis for the bus between nodes (`redis://` or `rediss://`); absent: one node, the
+    /// in-process bus.
+    pub redis_url: Option<String>,
     pub log_filter: String,
 }
 
@@ -219,6 +222,21 @@ impl Config {
             ..Limits::default()
         };
 
+        let redis_url = match get("LEADBRIDGE_REDIS_URL") {
+            None => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                url::Url::parse(&url)
+                    .map_err(|e| bad("LEADBRIDGE_REDIS_URL", format!("is not a valid URL: {e}")))?;
+                Some(url)
+            }
+            Some(_) => {
+                return Err(bad(
+                    "LEADBRIDGE_REDIS_URL",
+                    "must start with redis:// or rediss://",
+                ))
+            }
+        };
+
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| bad("RUST_LOG", format!("is not a valid filter: {e}")))?;
@@ -234,6 +252,7 @@ impl Config {
             razorpay,
             history,
             socket_limits,
+            redis_url,
             log_filter,
         })
     }
@@ -260,6 +279,7 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_WS_PING_SECONDS",
     "LEADBRIDGE_WS_IDLE_SECONDS",
     "LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS",
+    "LEADBRIDGE_REDIS_URL",
     "RUST_LOG",
 ];
 
@@ -548,6 +568,10 @@ mod tests {
         assert_eq!(
             error_var(&[("LEADBRIDGE_DATA_KEY", "abcd")]),
             "LEADBRIDGE_DATA_KEY"
+        );
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_REDIS_URL", "localhost:6379")]),
+            "LEADBRIDGE_REDIS_URL"
         );
         assert_eq!(
             error_var(&[("LEADBRIDGE_ALLOWED_ORIGINS", "ftp://x")]),

@@ -76,7 +76,13 @@ impl Application {
         if let Some(admin) = &config.admin {
             bootstrap_admin(store.as_ref(), admin).await?;
         }
-        let realtime = Realtime::start(Arc::clone(&store), config.socket_limits, config.history)?;
+        let realtime = Realtime::start(
+            Arc::clone(&store),
+            config.socket_limits,
+            config.history,
+            config.redis_url.as_deref(),
+        )
+        .await?;
         let sweeper = tokio::spawn(housekeeping(Arc::clone(&store), realtime.clone()));
         let state = web::Data::new(AppState {
             realtime,
@@ -112,7 +118,11 @@ impl Application {
                 .into_app()
                 .default_service(web::to(http::web::fallback))
                 .wrap(from_fn(csrf::guard))
-                .wrap(Logger::new("%U %s %Dms").exclude("/healthz"))
+                .wrap(
+                    Logger::new("%U %s %Dms")
+                        .exclude("/healthz")
+                        .exclude("/readyz"),
+                )
         })
         .listen(listener)?
         .shutdown_timeout(10)
@@ -172,7 +182,9 @@ pub struct ShutdownHandle {
 
 impl ShutdownHandle {
     pub async fn shutdown(&self) {
-        self.realtime.close(Selector::All, close::GOING_AWAY).await;
+        self.realtime
+            .close_here(Selector::All, close::GOING_AWAY)
+            .await;
         self.server.stop(true).await;
     }
 }
@@ -199,14 +211,15 @@ async fn wait_for_signal() {
     }
 }
 
-/// How often expired review claims are released (and announced) and old history dropped.
+/// How often expired review claims are released (and announced), old history dropped and
+/// this node's presence refreshed for the others.
 const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn housekeeping(store: Arc<dyn Store>, realtime: Realtime) {
     let mut tick = tokio::time::interval(HOUSEKEEPING);
     loop {
         tick.tick().await;
-        realtime.services.bus.trim_history();
+        realtime.services.bus.housekeeping().await;
         match store.expire_claims(crate::domain::time::now()).await {
             Ok(expired) => realtime.released(&expired).await,
             Err(e) => tracing::warn!(error = ?e, "claim sweep failed"),

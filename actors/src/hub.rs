@@ -4,11 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Addr, Context, Handler, Message, MessageResult};
+use actix::{Actor, ActorContext, Addr, Context, Handler, Message, MessageResult, ResponseFuture};
 use leadbridge_protocol::topic::Topic;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::bus::Deliver;
+use crate::bus::{Bus, BusError, Deliver};
 use crate::session::{Control, SessionId, Sink};
 use crate::topic::{AddSubscriber, FanOut, RemoveSubscriber, TopicActor};
 
@@ -24,10 +25,21 @@ struct OpenSession {
     topics: HashSet<Topic>,
 }
 
-#[derive(Default)]
 pub struct Hub {
     topics: HashMap<Topic, LiveTopic>,
     sessions: HashMap<SessionId, OpenSession>,
+    /// Told which topics are live here, so it receives them from other nodes.
+    bus: Arc<dyn Bus>,
+}
+
+impl Hub {
+    pub fn new(bus: Arc<dyn Bus>) -> Self {
+        Self {
+            topics: HashMap::new(),
+            sessions: HashMap::new(),
+            bus,
+        }
+    }
 }
 
 impl Actor for Hub {
@@ -51,10 +63,10 @@ pub struct Unregister {
     pub session: SessionId,
 }
 
-/// Start delivering `topic` to the session's sink (answered once registered, so nothing
-/// published afterwards can be missed).
+/// Start delivering `topic` to the session's sink. Answered once registered here and with
+/// the bus, so nothing published afterwards, on any node, can be missed.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), BusError>")]
 pub struct Subscribe {
     pub session: SessionId,
     pub topic: Topic,
@@ -88,8 +100,31 @@ impl Handler<CountSockets> for Hub {
     }
 }
 
+/// The signed-in users with a socket open on this node.
+#[derive(Message)]
+#[rtype(result = "HashSet<String>")]
+pub struct ConnectedUsers;
+
+impl Handler<ConnectedUsers> for Hub {
+    type Result = MessageResult<ConnectedUsers>;
+
+    fn handle(
+        &mut self,
+        _: ConnectedUsers,
+        _: &mut Context<Self>,
+    ) -> MessageResult<ConnectedUsers> {
+        MessageResult(
+            self.sessions
+                .values()
+                .filter_map(|s| s.user_id.clone())
+                .collect(),
+        )
+    }
+}
+
 /// Which sockets to close.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Selector {
     /// Every socket opened with this session (logout).
     Session(String),
@@ -117,6 +152,7 @@ impl Hub {
         if live.sessions.is_empty() {
             if let Some(live) = self.topics.remove(topic) {
                 live.actor.do_send(StopTopic);
+                self.bus.unwatch(topic);
             }
         }
     }
@@ -172,11 +208,11 @@ impl Handler<Unregister> for Hub {
 }
 
 impl Handler<Subscribe> for Hub {
-    type Result = ();
+    type Result = ResponseFuture<Result<(), BusError>>;
 
-    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> Self::Result {
         let Some(open) = self.sessions.get_mut(&msg.session) else {
-            return;
+            return Box::pin(async { Err(BusError("the socket is closing".into())) });
         };
         open.topics.insert(msg.topic.clone());
         let live = self.topics.entry(msg.topic.clone()).or_insert_with(|| {
@@ -193,6 +229,9 @@ impl Handler<Subscribe> for Hub {
             session: msg.session,
             sink: msg.sink,
         });
+        // Asked on every subscribe, in the hub's order, so a watch never overtakes the
+        // unwatch of a topic that emptied just before.
+        self.bus.watch(&msg.topic)
     }
 }
 

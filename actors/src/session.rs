@@ -412,7 +412,7 @@ impl State {
                 ))
                 .await;
         }
-        if self
+        let registered = self
             .services
             .hub
             .send(hub::Subscribe {
@@ -420,13 +420,16 @@ impl State {
                 topic: topic.clone(),
                 sink: self.sink.clone(),
             })
-            .await
-            .is_err()
-        {
+            .await;
+        if !matches!(registered, Ok(Ok(()))) {
+            self.services.hub.do_send(hub::Unsubscribe {
+                session: self.id,
+                topic,
+            });
             return out
                 .send(ServerMessage::error(
                     "UNAVAILABLE",
-                    "realtime hub is down",
+                    "live updates are unavailable right now; try again",
                     Some(&name),
                 ))
                 .await;

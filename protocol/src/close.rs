@@ -6,6 +6,10 @@ pub const GOING_AWAY: u16 = 1001;
 pub const POLICY_VIOLATION: u16 = 1008;
 /// A frame larger than the limit (64 KiB).
 pub const MESSAGE_TOO_BIG: u16 = 1009;
+/// The node lost its link to the other nodes (the Redis bus) or the history moved to a new
+/// epoch: what this socket saw may have a gap. Reconnect with `since` (it is answered with a
+/// replay or a fresh snapshot).
+pub const SERVICE_RESTART: u16 = 1012;
 /// The client reads too slowly: its outbound queue passed the bound. Reconnect with `since`.
 pub const TRY_AGAIN_LATER: u16 = 1013;
 /// The session ended (logout, expiry): sign in again.
@@ -21,6 +25,7 @@ pub fn reason(code: u16) -> &'static str {
         GOING_AWAY => "server going away",
         POLICY_VIOLATION => "too many messages",
         MESSAGE_TOO_BIG => "frame too large",
+        SERVICE_RESTART => "live updates interrupted; reconnect with since",
         TRY_AGAIN_LATER => "too slow to keep up; reconnect with since",
         SESSION_ENDED => "session ended; sign in again",
         FORBIDDEN => "access revoked",

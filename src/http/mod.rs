@@ -61,17 +61,19 @@ impl Modify for SecuritySchemes {
 
 /// Every route of the API.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(
-        scope("/api")
-            .service(scope("/auth").configure(auth::routes))
-            .service(scope("/events").configure(events::routes))
-            .service(scope("/user").configure(bookings::routes))
-            .service(scope("/mentor").configure(mentor::routes))
-            .service(scope("/payments").configure(payments::routes))
-            .service(scope("/admin").configure(admin::routes))
-            .service(site::config)
-            .configure(ws::routes),
-    );
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope("/api")
+                .service(scope("/auth").configure(auth::routes))
+                .service(scope("/events").configure(events::routes))
+                .service(scope("/user").configure(bookings::routes))
+                .service(scope("/mentor").configure(mentor::routes))
+                .service(scope("/payments").configure(payments::routes))
+                .service(scope("/admin").configure(admin::routes))
+                .service(site::config)
+                .configure(ws::routes),
+        );
 }
 
 /// Unknown routes (and methods) answer in our error shape.

@@ -77,6 +77,7 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Option<Viewer>, Api
         (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
         (status = 401, description = "Credentials given but invalid or expired", body = ErrorBody),
         (status = 403, description = "Session cookie from a foreign Origin (CSRF_ORIGIN_REJECTED)", body = ErrorBody),
+        (status = 503, description = "Live updates are interrupted (the bus between nodes is down); retry shortly", body = ErrorBody),
     )
 )]
 #[get("/ws")]
@@ -86,6 +87,12 @@ async fn websocket(
     state: web::Data<AppState>,
     query: Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if !state.realtime.available() {
+        // A socket now could not promise it misses nothing; the client retries with `since`.
+        return Err(ApiError::Unavailable(
+            "live updates are interrupted; reconnect shortly".into(),
+        ));
+    }
     let cookie_only = query.token.as_deref().is_none_or(str::is_empty)
         && !req.headers().contains_key(AUTHORIZATION);
     let identity = match identify(&req, query.token.as_deref()).await {
@@ -111,6 +118,9 @@ async fn websocket(
     let (response, socket, stream) = actix_ws::handle_with_protocols(&req, body, &[SUBPROTOCOL])
         .map_err(|e| ApiError::bad_request("NOT_A_WEBSOCKET", e.to_string()))?;
     let services = state.realtime.services.clone();
+    if let Some(viewer) = &viewer {
+        services.bus.socket_opened(&viewer.user_id);
+    }
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
         let admin = viewer
@@ -118,7 +128,8 @@ async fn websocket(
             .filter(|v| v.role == ViewerRole::Admin)
             .map(|v| v.user_id.clone());
         let remaining = session::run(socket, stream, services.clone(), viewer, expires_at).await;
-        // An admin who left entirely (not just reloading) gives back the items they held.
+        // An admin who left entirely (not just reloading, not still on another node) gives
+        // back the items they held.
         if let (Some(admin_id), 0) = (admin, remaining) {
             tokio::time::sleep(services.limits.reconnect_grace).await;
             let back = services
@@ -128,7 +139,13 @@ async fn websocket(
                 })
                 .await
                 .unwrap_or(0);
-            if back == 0 {
+            // Unknown (the bus is down) keeps the claims: they expire on their own.
+            let elsewhere = services
+                .bus
+                .connected_elsewhere(&admin_id)
+                .await
+                .unwrap_or(true);
+            if back == 0 && !elsewhere {
                 match state.store.release_claims_of(&admin_id).await {
                     Ok(released) => state.realtime.released(&released).await,
                     Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),

@@ -9,7 +9,7 @@ mod snapshots;
 use std::sync::Arc;
 
 use actix::{Actor, Addr};
-use leadbridge_actors::bus::{Bus, HistoryLimits, MemoryBus};
+use leadbridge_actors::bus::{Bus, HistoryLimits, MemoryBus, RedisBus};
 use leadbridge_actors::hub::{CloseSockets, Hub, Selector};
 use leadbridge_actors::protocol::event::Event;
 use leadbridge_actors::protocol::topic::Topic;
@@ -32,26 +32,36 @@ pub struct Realtime {
 }
 
 impl Realtime {
-    /// Starts the hub (and with it every topic actor) on a dedicated actix system thread, so
-    /// it runs the same under `main` and under a plain tokio test runtime.
-    pub fn start(
+    /// Starts the bus (Redis when `redis_url` is given, else in-process) and the hub (and
+    /// with it every topic actor) on a dedicated actix system thread, so it runs the same
+    /// under `main` and under a plain tokio test runtime.
+    pub async fn start(
         store: Arc<dyn Store>,
         limits: Limits,
         history: HistoryLimits,
+        redis_url: Option<&str>,
     ) -> anyhow::Result<Self> {
+        let bus: Arc<dyn Bus> = match redis_url {
+            Some(url) => Arc::new(
+                RedisBus::connect(url, history)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("LEADBRIDGE_REDIS_URL: {e}"))?,
+            ),
+            None => Arc::new(MemoryBus::new(history)),
+        };
         let (tx, rx) = std::sync::mpsc::channel();
+        let hub_bus = Arc::clone(&bus);
         std::thread::Builder::new()
             .name("leadbridge-hub".into())
             .spawn(move || {
                 let system = actix::System::new();
                 system.block_on(async {
-                    let _ = tx.send((Hub::default().start(), actix::System::current()));
+                    let _ = tx.send((Hub::new(hub_bus).start(), actix::System::current()));
                 });
                 let _ = system.run();
             })?;
         let (hub, system): (Addr<Hub>, actix::System) = rx.recv()?;
-        let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new(history));
-        bus.attach(hub.clone().recipient());
+        bus.attach(hub.clone());
         Ok(Self {
             services: Services {
                 hub,
@@ -76,13 +86,27 @@ impl Realtime {
         }
     }
 
-    /// Closes live sockets (logout, revoked access, shutdown); answers how many.
-    pub async fn close(&self, selector: Selector, code: u16) -> usize {
+    /// Closes the selected sockets on every node (logout, revoked access).
+    pub async fn close(&self, selector: Selector, code: u16) {
+        if let Err(e) = self.services.bus.close_elsewhere(&selector, code).await {
+            // Those sockets still end: each private subscribe rechecks the store.
+            tracing::warn!(error = %e, ?selector, "close not sent to other nodes");
+        }
+        self.close_here(selector, code).await;
+    }
+
+    /// Closes the selected sockets on this node (shutdown); answers how many.
+    pub async fn close_here(&self, selector: Selector, code: u16) -> usize {
         self.services
             .hub
             .send(CloseSockets { selector, code })
             .await
             .unwrap_or(0)
+    }
+
+    /// Whether live updates reach this node's sockets from every node right now.
+    pub fn available(&self) -> bool {
+        self.services.bus.available()
     }
 
     /// Stops the hub's system thread (after the HTTP server stopped).

@@ -56,28 +56,9 @@ fn flow_files(here: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Debian's chromium, installed with apt-get when missing (as root, as on CI machines).
+/// Debian's chromium, installed with apt-get when missing.
 fn ensure_chromium() -> Result<(), String> {
-    if Path::new(CHROMIUM).exists() {
-        return Ok(());
-    }
-    eprintln!("browser suite: installing Debian's chromium with apt-get …");
-    let quiet = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map_err(|e| format!("apt-get could not run: {e}"))
-    };
-    quiet(&["update", "-qq"])?;
-    let status = quiet(&["install", "-y", "-qq", "chromium"])?;
-    if status.success() && Path::new(CHROMIUM).exists() {
-        Ok(())
-    } else {
-        Err(format!(
-            "chromium could not be installed (apt-get: {status})"
-        ))
-    }
+    crate::common::install::debian_package(CHROMIUM, "chromium")
 }
 
 /// playwright-core from npm, at the version `package-lock.json` pins.

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod fake_razorpay;
+pub mod install;
+pub mod redis;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -35,11 +37,16 @@ pub fn unique() -> String {
 
 pub struct TestApp {
     pub address: String,
+    /// Where sockets connect: this node, or its peer in a two-node cluster.
+    pub ws_address: String,
     pub data_dir: Arc<TempDir>,
     /// A store on the same data (the server's own, or one opened beside a child process).
     pub store: Arc<dyn Store>,
     pub vars: HashMap<String, String>,
     server: Server,
+    /// Other nodes of the same cluster and the Redis they share, stopped with this one.
+    peers: Vec<TestApp>,
+    redis: Option<Arc<redis::RedisServer>>,
 }
 
 /// How the server under test runs.
@@ -102,12 +109,31 @@ async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp
     let handle = app.shutdown_handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        ws_address: address.clone(),
         address,
         data_dir,
         store,
         vars,
         server: Server::InProcess(Box::new(handle)),
+        peers: Vec::new(),
+        redis: None,
     }
+}
+
+/// Two nodes sharing one SQLite file and one private Redis: this process serves HTTP, a
+/// second `leadbridge` process serves the sockets (`ws_address`), so every realtime path
+/// crosses the bus.
+pub async fn spawn_two_nodes(extra: &[(&str, &str)]) -> TestApp {
+    let redis = Arc::new(redis::RedisServer::start());
+    let url = redis.url();
+    let mut vars = extra.to_vec();
+    vars.push(("LEADBRIDGE_REDIS_URL", &url));
+    let mut app = spawn_app_with(&vars).await;
+    let peer = app.process_sibling().await;
+    app.ws_address = peer.address.clone();
+    app.peers.push(peer);
+    app.redis = Some(redis);
+    app
 }
 
 /// A port that was free a moment ago.
@@ -119,6 +145,17 @@ fn free_port() -> u16 {
 }
 
 impl TestApp {
+    /// Kills this node's process at once (SIGKILL): no close frames, nothing flushed.
+    pub fn kill(&mut self) {
+        match &mut self.server {
+            Server::Process(child) => {
+                let _ = child.0.kill();
+                let _ = child.0.wait();
+            }
+            Server::InProcess(_) => panic!("only a process node can be killed"),
+        }
+    }
+
     /// Stops this server and starts a new one on the same data directory and settings.
     pub async fn restart(self) -> TestApp {
         match &self.server {
@@ -158,11 +195,14 @@ impl TestApp {
         }
         assert!(ready, "the child server did not become healthy");
         TestApp {
+            ws_address: address.clone(),
             address,
             data_dir: Arc::clone(&self.data_dir),
             store: Arc::clone(&self.store),
             vars,
             server: Server::Process(child),
+            peers: Vec::new(),
+            redis: None,
         }
     }
 

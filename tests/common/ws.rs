@@ -29,7 +29,7 @@ pub enum Auth<'a> {
 
 /// Opens a socket; `Err` carries the HTTP status of a refused handshake.
 pub async fn try_connect(app: &TestApp, auth: Auth<'_>) -> Result<Ws, u16> {
-    let base = app.address.replace("http://", "ws://");
+    let base = app.ws_address.replace("http://", "ws://");
     let url = match auth {
         Auth::Query(token) => format!("{base}/api/ws?token={token}"),
         _ => format!("{base}/api/ws"),

@@ -2,7 +2,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::ws::{connect, Auth};
-use crate::common::{clean_contact, error_code, spawn_app, unique, KEY_SECRET};
+use crate::common::{clean_contact, error_code, unique, KEY_SECRET};
+use crate::nodes::spawn_app;
 use leadbridge::payments::signature::checkout_signature;
 
 #[tokio::test]
@@ -163,8 +164,7 @@ async fn two_admins_share_a_live_queue_and_a_claim_keeps_the_other_out() {
 
 #[tokio::test]
 async fn an_admin_leaving_gives_back_the_items_they_held() {
-    let app =
-        crate::common::spawn_app_with(&[("LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS", "1")]).await;
+    let app = crate::nodes::spawn_app_with(&[("LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS", "1")]).await;
     let first = app.admin().await;
     let second = app.another_admin().await;
     let (mentor, _) = app.approved_mentor(&first).await;

@@ -3,6 +3,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+/// How the scenarios start a server: here one node; `tests/cluster` runs the same scenarios
+/// on two nodes sharing Redis.
+mod nodes {
+    pub use crate::common::{spawn_app, spawn_app_with};
+}
+
 mod delivery;
 mod limits;
 mod recovery;

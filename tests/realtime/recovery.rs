@@ -1,7 +1,7 @@
 use serde_json::json;
 
-use crate::common::spawn_app;
 use crate::common::ws::{connect, Auth};
+use crate::nodes::spawn_app;
 
 #[tokio::test]
 async fn a_reconnect_with_since_gets_exactly_what_it_missed_in_order() {

@@ -2,7 +2,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::ws::{connect, session_cookie, try_connect, Auth};
-use crate::common::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::nodes::spawn_app;
 
 #[tokio::test]
 async fn forbidden_subscriptions_get_an_error_and_the_socket_stays_open() {
@@ -70,7 +71,7 @@ async fn cookie_sockets_must_come_from_an_allowed_origin_and_bad_tokens_are_401(
         .await
         .err();
     assert_eq!(refused, Some(403));
-    let mut own = connect(&app, Auth::Cookie(&cookie, &app.address)).await;
+    let mut own = connect(&app, Auth::Cookie(&cookie, &app.ws_address)).await;
     assert_eq!(own.subscribe("admin:queue").await["type"], "subscribed");
     assert_eq!(
         try_connect(&app, Auth::Query("not-a-token")).await.err(),
@@ -179,7 +180,7 @@ async fn a_stale_cookie_still_gets_public_updates_and_nothing_else() {
     let app = spawn_app().await;
     let mut socket = connect(
         &app,
-        Auth::Cookie("session_token=expired-or-forged", &app.address),
+        Auth::Cookie("session_token=expired-or-forged", &app.ws_address),
     )
     .await;
     assert_eq!(

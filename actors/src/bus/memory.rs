@@ -1,81 +1,18 @@
-//! The bus: carries published events to the nodes that have subscribers, and keeps each
-//! topic's offset, epoch and bounded history so a reconnecting client can recover.
+//! The single-node bus: history in memory, delivery straight to the local hub.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use actix::{Message, Recipient};
+use actix::Addr;
 use async_trait::async_trait;
-use bytestring::ByteString;
 use leadbridge_protocol::client::Since;
 use leadbridge_protocol::event::Event;
 use leadbridge_protocol::server::ServerMessage;
 use leadbridge_protocol::topic::Topic;
-use rand::Rng;
 
-/// One published event, serialised once: every subscriber gets the same bytes.
-#[derive(Debug, Clone)]
-pub struct Publication {
-    pub topic: Topic,
-    pub offset: u64,
-    /// The complete `message` frame text; clones share the bytes.
-    pub frame: ByteString,
-}
-
-/// The bus hands each publication to this node's hub.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Deliver(pub Publication);
-
-/// Where a topic stands: the offset of its latest message within the epoch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub offset: u64,
-    pub epoch: String,
-}
-
-#[derive(Debug, Clone)]
-pub enum History {
-    /// Every message after the client's offset, in order (possibly none).
-    Complete(Vec<Publication>),
-    /// The history no longer covers the client's position (other epoch, or trimmed).
-    Lost,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("bus unavailable: {0}")]
-pub struct BusError(pub String);
-
-/// How much history each topic keeps.
-#[derive(Debug, Clone, Copy)]
-pub struct HistoryLimits {
-    pub max_messages: usize,
-    pub max_age: Duration,
-}
-
-impl Default for HistoryLimits {
-    fn default() -> Self {
-        Self {
-            max_messages: 1000,
-            max_age: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-#[async_trait]
-pub trait Bus: Send + Sync + 'static {
-    /// Appends to the topic's history under the next offset and delivers to every node.
-    async fn publish(&self, topic: &Topic, event: Event) -> Result<Position, BusError>;
-    async fn position(&self, topic: &Topic) -> Result<Position, BusError>;
-    /// Everything after `since`, or `Lost` when the history no longer covers it.
-    async fn since(&self, topic: &Topic, since: &Since) -> Result<History, BusError>;
-    /// Sets where this node's deliveries go (its hub). Called once at start.
-    fn attach(&self, hub: Recipient<Deliver>);
-    /// Drops history older than the limits, also on topics nobody publishes to any more.
-    /// Called periodically.
-    fn trim_history(&self) {}
-}
+use super::{new_epoch, Bus, BusError, Deliver, History, HistoryLimits, Position, Publication};
+use crate::hub::Hub;
 
 struct Log {
     /// Offset of the latest message; kept even when the entries are trimmed, so offsets are
@@ -90,20 +27,13 @@ pub struct MemoryBus {
     epoch: String,
     limits: HistoryLimits,
     logs: Mutex<HashMap<Topic, Log>>,
-    hub: OnceLock<Recipient<Deliver>>,
+    hub: OnceLock<Addr<Hub>>,
 }
 
 impl MemoryBus {
     pub fn new(limits: HistoryLimits) -> Self {
-        let epoch: String = (0..12)
-            .map(|_| {
-                char::from(
-                    b"abcdefghijklmnopqrstuvwxyz0123456789"[rand::thread_rng().gen_range(0..36)],
-                )
-            })
-            .collect();
         Self {
-            epoch,
+            epoch: new_epoch(),
             limits,
             logs: Mutex::new(HashMap::new()),
             hub: OnceLock::new(),
@@ -202,11 +132,11 @@ impl Bus for MemoryBus {
         ))
     }
 
-    fn attach(&self, hub: Recipient<Deliver>) {
+    fn attach(&self, hub: Addr<Hub>) {
         let _ = self.hub.set(hub);
     }
 
-    fn trim_history(&self) {
+    async fn housekeeping(&self) {
         let now = Instant::now();
         if let Ok(mut logs) = self.logs() {
             for log in logs.values_mut() {
@@ -220,6 +150,7 @@ impl Bus for MemoryBus {
 mod tests {
     use super::*;
     use leadbridge_protocol::event::SlotsChanged;
+    use std::time::Duration;
 
     fn slots(n: i64) -> Event {
         Event::SlotsChanged(SlotsChanged {
@@ -309,7 +240,7 @@ mod tests {
         });
         aged.publish(&topic, slots(1)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
-        aged.trim_history();
+        aged.housekeeping().await;
         assert_eq!(
             aged.logs().unwrap()[&topic].entries.len(),
             0,

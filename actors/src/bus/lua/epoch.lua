@@ -1,0 +1,2 @@
+-- KEYS: epoch. The current epoch (started if Redis has none).
+return current_epoch()

@@ -1,0 +1,120 @@
+//! The bus: carries published events to the nodes that have subscribers, and keeps each
+//! topic's offset, epoch and bounded history so a reconnecting client can recover.
+//!
+//! Two implementations: [`MemoryBus`] for a single node, [`RedisBus`] when several nodes
+//! share the work.
+
+mod memory;
+mod redis;
+
+use std::time::Duration;
+
+use actix::{Addr, Message};
+use async_trait::async_trait;
+use bytestring::ByteString;
+use futures_util::future::BoxFuture;
+use leadbridge_protocol::client::Since;
+use leadbridge_protocol::event::Event;
+use leadbridge_protocol::topic::Topic;
+use rand::Rng;
+
+use crate::hub::{Hub, Selector};
+
+pub use self::memory::MemoryBus;
+pub use self::redis::RedisBus;
+
+/// One published event, serialised once: every subscriber gets the same bytes.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub topic: Topic,
+    pub offset: u64,
+    /// The complete `message` frame text; clones share the bytes.
+    pub frame: ByteString,
+}
+
+/// The bus hands each publication to this node's hub.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Publication);
+
+/// Where a topic stands: the offset of its latest message within the epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub offset: u64,
+    pub epoch: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum History {
+    /// Every message after the client's offset, in order (possibly none).
+    Complete(Vec<Publication>),
+    /// The history no longer covers the client's position (other epoch, or trimmed).
+    Lost,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("bus unavailable: {0}")]
+pub struct BusError(pub String);
+
+/// How much history each topic keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryLimits {
+    pub max_messages: usize,
+    pub max_age: Duration,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        Self {
+            max_messages: 1000,
+            max_age: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Resolves once this node receives a watched topic's publications.
+pub type Ready = BoxFuture<'static, Result<(), BusError>>;
+
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Appends to the topic's history under the next offset and delivers to every node.
+    async fn publish(&self, topic: &Topic, event: Event) -> Result<Position, BusError>;
+    async fn position(&self, topic: &Topic) -> Result<Position, BusError>;
+    /// Everything after `since`, or `Lost` when the history no longer covers it.
+    async fn since(&self, topic: &Topic, since: &Since) -> Result<History, BusError>;
+    /// Sets where this node's deliveries and closes go (its hub). Called once at start.
+    fn attach(&self, hub: Addr<Hub>);
+    /// This node has subscribers for `topic`. Called by the hub, in order, for every
+    /// subscription; the answer resolves once other nodes' publications arrive here too.
+    fn watch(&self, _topic: &Topic) -> Ready {
+        Box::pin(async { Ok(()) })
+    }
+    /// This node's last subscriber of `topic` left.
+    fn unwatch(&self, _topic: &Topic) {}
+    /// Closes the selected sockets on the other nodes (the caller closes this node's).
+    async fn close_elsewhere(&self, _selector: &Selector, _code: u16) -> Result<(), BusError> {
+        Ok(())
+    }
+    /// A signed-in user opened a socket on this node.
+    fn socket_opened(&self, _user_id: &str) {}
+    /// Whether `user_id` has a socket open on another node.
+    async fn connected_elsewhere(&self, _user_id: &str) -> Result<bool, BusError> {
+        Ok(false)
+    }
+    /// Whether publications reach every node right now (the in-process bus always does).
+    fn available(&self) -> bool {
+        true
+    }
+    /// Periodic upkeep: drops history older than the limits (also on topics nobody
+    /// publishes to any more) and tells other nodes this one is alive.
+    async fn housekeeping(&self) {}
+}
+
+/// A fresh epoch name: a history that starts over gets one, so no client mistakes it for
+/// the one it knew.
+pub fn new_epoch() -> String {
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..36)]))
+        .collect()
+}

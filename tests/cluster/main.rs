@@ -1,0 +1,27 @@
+//! Two nodes and Redis: the realtime scenarios of `tests/realtime` replayed with sockets on
+//! one node and HTTP on the other, then what only a cluster can get wrong (cross-node
+//! bookings and claims, recovery on another node, a killed node, a Redis restart).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+/// The realtime scenarios start two nodes sharing a private Redis: HTTP on the first,
+/// sockets on the second.
+mod nodes {
+    use crate::common::{spawn_two_nodes, TestApp};
+
+    pub async fn spawn_app() -> TestApp {
+        spawn_two_nodes(&[]).await
+    }
+
+    pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+        spawn_two_nodes(extra).await
+    }
+}
+
+#[path = "../realtime/delivery.rs"]
+mod delivery;
+#[path = "../realtime/recovery.rs"]
+mod recovery;
+#[path = "../realtime/security.rs"]
+mod security;

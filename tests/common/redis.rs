@@ -1,0 +1,100 @@
+//! A private `redis-server` on a free port for tests that share it between nodes, stop it or
+//! restart it. Killed when dropped.
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+
+pub struct RedisServer {
+    pub port: u16,
+    dir: TempDir,
+    persistent: bool,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Keeps nothing on disk: a restart loses every key (the bus's epoch changes).
+    pub fn start() -> Self {
+        Self::launch(false)
+    }
+
+    /// Keeps its data across a restart (append-only file), as a production Redis would.
+    pub fn start_persistent() -> Self {
+        Self::launch(true)
+    }
+
+    fn launch(persistent: bool) -> Self {
+        super::install::debian_package(REDIS_SERVER, "redis-server")
+            .unwrap_or_else(|e| panic!("these tests need redis-server: {e}"));
+        let mut server = RedisServer {
+            port: super::free_port(),
+            dir: tempfile::tempdir().expect("redis dir"),
+            persistent,
+            child: None,
+        };
+        server.start_again();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it again on the same port and data directory; returns once it answers.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "redis-server is already running");
+        let child = Command::new(REDIS_SERVER)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", if self.persistent { "yes" } else { "no" }])
+            .args(["--appendfsync", "always"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(["--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if self.ping() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server on port {} did not answer", self.port);
+    }
+
+    /// Stops it the way an operator's restart does (SIGTERM, data flushed).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    fn ping(&self) -> bool {
+        let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = tcp.set_read_timeout(Some(Duration::from_millis(500)));
+        let mut answer = [0u8; 7];
+        tcp.write_all(b"PING\r\n").is_ok()
+            && tcp.read_exact(&mut answer).is_ok()
+            && &answer == b"+PONG\r\n"
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
