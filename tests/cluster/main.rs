@@ -25,3 +25,19 @@ mod delivery;
 mod recovery;
 #[path = "../realtime/security.rs"]
 mod security;
+
+mod across;
+mod failures;
+
+use common::redis::RedisServer;
+use common::TestApp;
+
+/// Node A in this process, node B a `leadbridge` process, one SQLite file, `redis` between.
+async fn two_nodes(redis: &RedisServer, extra: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let url = redis.url();
+    let mut vars = extra.to_vec();
+    vars.push(("LEADBRIDGE_REDIS_URL", &url));
+    let a = common::spawn_app_with(&vars).await;
+    let b = a.process_sibling().await;
+    (a, b)
+}

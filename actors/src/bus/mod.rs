@@ -95,8 +95,9 @@ pub trait Bus: Send + Sync + 'static {
     async fn close_elsewhere(&self, _selector: &Selector, _code: u16) -> Result<(), BusError> {
         Ok(())
     }
-    /// A signed-in user opened a socket on this node.
-    fn socket_opened(&self, _user_id: &str) {}
+    /// A signed-in user opened their first socket on this node (`here`), or closed their
+    /// last one.
+    fn presence(&self, _user_id: &str, _here: bool) {}
     /// Whether `user_id` has a socket open on another node.
     async fn connected_elsewhere(&self, _user_id: &str) -> Result<bool, BusError> {
         Ok(false)

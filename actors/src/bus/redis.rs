@@ -557,19 +557,22 @@ impl Bus for RedisBus {
             .map_err(unavailable)
     }
 
-    fn socket_opened(&self, user_id: &str) {
+    fn presence(&self, user_id: &str, here: bool) {
         let bus = Arc::clone(&self.inner);
         let user_id = user_id.to_string();
         tokio::spawn(async move {
             let key = format!("{PRESENCE}{}", bus.node);
-            let result = redis::pipe()
-                .sadd(&key, user_id)
-                .ignore()
-                .expire(&key, PRESENCE_TTL_SECONDS)
-                .ignore()
-                .query_async::<()>(&mut bus.connection())
-                .await;
-            if let Err(e) = result {
+            let mut pipe = redis::pipe();
+            if here {
+                pipe.sadd(&key, user_id)
+                    .ignore()
+                    .expire(&key, PRESENCE_TTL_SECONDS)
+                    .ignore();
+            } else {
+                pipe.srem(&key, user_id).ignore();
+            }
+            if let Err(e) = pipe.query_async::<()>(&mut bus.connection()).await {
+                // The next heartbeat rewrites this node's presence from its sockets.
                 tracing::debug!(error = %e, "presence not recorded");
             }
         });
