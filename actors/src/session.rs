@@ -251,7 +251,8 @@ pub async fn run(
                                     out.send(ServerMessage::error("BAD_MESSAGE", "send JSON text frames", None)).await
                                 }
                                 Frame::Ping(bytes) => out.pong(&bytes).await,
-                                Frame::Close(_) => Err(Stop::Gone),
+                                // Answered with a close of our own, as RFC 6455 asks.
+                                Frame::Close(_) => Err(Stop::Close(close::NORMAL)),
                                 Frame::Pong(_) | Frame::Nop => Ok(()),
                             }
                         }

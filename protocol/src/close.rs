@@ -1,5 +1,7 @@
 //! Close codes the server uses. 1000–1015 are the standard ones; 4000–4999 are ours.
 
+/// The answer to a client's own close.
+pub const NORMAL: u16 = 1000;
 /// The server is shutting down or restarting: reconnect (with `since`) to another moment.
 pub const GOING_AWAY: u16 = 1001;
 /// The client broke a rule, e.g. sent more than the allowed messages per second.
@@ -22,6 +24,7 @@ pub const IDLE_TIMEOUT: u16 = 4008;
 /// A one-line reason for each code, sent with the close frame.
 pub fn reason(code: u16) -> &'static str {
     match code {
+        NORMAL => "closed",
         GOING_AWAY => "server going away",
         POLICY_VIOLATION => "too many messages",
         MESSAGE_TOO_BIG => "frame too large",
