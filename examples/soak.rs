@@ -88,7 +88,14 @@ fn free_port() -> u16 {
 
 fn redis(port: u16, dir: &std::path::Path) -> Child {
     Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "yes"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+        ])
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
@@ -249,7 +256,10 @@ async fn main() {
             .arg("serve")
             .env("LEADBRIDGE_ADDR", node.trim_start_matches("http://"))
             .env("LEADBRIDGE_DATA_DIR", dir.path())
-            .env("LEADBRIDGE_REDIS_URL", format!("redis://127.0.0.1:{redis_port}"))
+            .env(
+                "LEADBRIDGE_REDIS_URL",
+                format!("redis://127.0.0.1:{redis_port}"),
+            )
             .env("LEADBRIDGE_JWT_SECRET", secret(1))
             .env("LEADBRIDGE_DATA_KEY", secret(2))
             .env("LEADBRIDGE_ADMIN_EMAIL", "admin@soak.test")
@@ -261,7 +271,10 @@ async fn main() {
         processes.0.push(child);
         wait_http(node).await;
     }
-    println!("soak: nodes {} and {}, redis :{redis_port}", nodes[0], nodes[1]);
+    println!(
+        "soak: nodes {} and {}, redis :{redis_port}",
+        nodes[0], nodes[1]
+    );
 
     let http = reqwest::Client::new();
     let (_, admin) = call(
@@ -271,7 +284,10 @@ async fn main() {
         json!({"email": "admin@soak.test", "password": "soak-admin-pass-2026"}),
     )
     .await;
-    let admin = admin["access_token"].as_str().expect("admin login").to_string();
+    let admin = admin["access_token"]
+        .as_str()
+        .expect("admin login")
+        .to_string();
     let register = |n: usize, role: &'static str| {
         let http = http.clone();
         let url = format!("{}/api/auth/register", nodes[n % 2]);

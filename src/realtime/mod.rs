@@ -18,6 +18,8 @@ use leadbridge_actors::session::{Limits, Services};
 use crate::store::Store;
 
 const SLOT_LOCK_STRIPES: usize = 64;
+/// How often a close other nodes did not get is sent again (for a little over a minute).
+const CLOSE_RETRIES: usize = 9;
 
 /// The node's realtime services. Cheap to clone.
 #[derive(Clone)]
@@ -88,9 +90,28 @@ impl Realtime {
 
     /// Closes the selected sockets on every node (logout, revoked access).
     pub async fn close(&self, selector: Selector, code: u16) {
-        if let Err(e) = self.services.bus.close_elsewhere(&selector, code).await {
-            // Those sockets still end: each private subscribe rechecks the store.
-            tracing::warn!(error = %e, ?selector, "close not sent to other nodes");
+        if self
+            .services
+            .bus
+            .close_elsewhere(&selector, code)
+            .await
+            .is_err()
+        {
+            // Other nodes that cannot reach Redis either have closed their sockets already
+            // (1012); for the rest, keep trying a while in the background.
+            let bus = Arc::clone(&self.services.bus);
+            let selector = selector.clone();
+            tokio::spawn(async move {
+                let mut delay = std::time::Duration::from_millis(500);
+                for _ in 0..CLOSE_RETRIES {
+                    tokio::time::sleep(delay).await;
+                    if bus.close_elsewhere(&selector, code).await.is_ok() {
+                        return;
+                    }
+                    delay = (delay * 2).min(std::time::Duration::from_secs(15));
+                }
+                tracing::warn!(?selector, "close not sent to other nodes");
+            });
         }
         self.close_here(selector, code).await;
     }

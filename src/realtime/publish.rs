@@ -78,7 +78,10 @@ impl Realtime {
         }
     }
 
-    /// The event's slot count as stored now.
+    /// The event's slot count as stored now. Within a node the read-then-publish is
+    /// serialised per event; across nodes another node may publish an older count after
+    /// ours, so each node reads again after publishing and publishes once more if the count
+    /// moved: the last message on the topic always carries the last committed count.
     pub async fn slots_changed(&self, event_id: &str) {
         let stripe = {
             use std::hash::{Hash, Hasher};
@@ -87,16 +90,30 @@ impl Realtime {
             hasher.finish() as usize % self.slot_locks.len()
         };
         let _ordered = self.slot_locks[stripe].lock().await;
-        match self.store.event(event_id).await {
-            Ok(Some(event)) => {
-                self.publish(
-                    Topic::Event(event.event_id.clone()),
-                    Event::SlotsChanged(payloads::slots(&event)),
-                )
-                .await
+        let mut published = None;
+        // Ends as soon as a read finds what was published; each further round needs another
+        // booking or cancellation of this event to have committed meanwhile.
+        loop {
+            let slots = match self.store.event(event_id).await {
+                Ok(Some(event)) => payloads::slots(&event),
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = ?e, event_id, "slot count not published");
+                    return;
+                }
+            };
+            if published.as_ref() == Some(&slots) {
+                return;
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = ?e, event_id, "slot count not published"),
+            self.publish(
+                Topic::Event(slots.event_id.clone()),
+                Event::SlotsChanged(slots.clone()),
+            )
+            .await;
+            if !self.services.bus.shared() {
+                return;
+            }
+            published = Some(slots);
         }
     }
 

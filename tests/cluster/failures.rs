@@ -188,9 +188,10 @@ async fn a_redis_restart_keeps_http_and_bookings_and_sockets_resynchronise() {
     }
 }
 
-#[tokio::test]
-async fn a_redis_that_lost_its_data_starts_a_new_epoch() {
-    let mut redis = RedisServer::start();
+/// Restarts `redis` under two nodes, books `meanwhile` times after it is back, and checks
+/// that a client holding a position from before gets a snapshot in the one new epoch that
+/// both nodes agree on.
+async fn restarted_redis_starts_a_new_epoch(mut redis: RedisServer, meanwhile: usize) {
     let (a, b) = two_nodes(&redis, &[]).await;
     let (event_id, topic) = event(&a, 10).await;
     let mut socket = connect(&b, Auth::Anonymous).await;
@@ -201,7 +202,12 @@ async fn a_redis_that_lost_its_data_starts_a_new_epoch() {
     redis.stop();
     assert_eq!(socket.closed().await, Some(1012));
     redis.start_again();
-    wait_ready(&b, StatusCode::OK).await;
+    for node in [&a, &b] {
+        wait_ready(node, StatusCode::OK).await;
+    }
+    for _ in 0..meanwhile {
+        a.book(&a.learner().await, &event_id).await;
+    }
     let mut socket = connect(&b, Auth::Anonymous).await;
     let (subscribed, replay) = resume(
         &mut socket,
@@ -211,6 +217,28 @@ async fn a_redis_that_lost_its_data_starts_a_new_epoch() {
     )
     .await;
     assert_eq!(subscribed["recovered"], false, "{subscribed}");
-    assert_eq!(subscribed["snapshot"]["available_slots"], 9);
-    assert!(replay.is_empty());
+    assert_ne!(subscribed["epoch"], before["epoch"]);
+    assert_eq!(
+        subscribed["snapshot"]["available_slots"],
+        9 - meanwhile as i64
+    );
+    assert!(replay.is_empty(), "{replay:?}");
+    // The second node to relink did not start yet another epoch.
+    let mut on_a = connect(&a, Auth::Anonymous).await;
+    assert_eq!(on_a.subscribe(&topic).await["epoch"], subscribed["epoch"]);
+    assert_eq!(socket.drain().await, Vec::<Value>::new(), "no second close");
+}
+
+#[tokio::test]
+async fn a_redis_that_lost_its_data_starts_a_new_epoch() {
+    // The topic's offsets start again from zero: two messages take offsets 1 and 2, which
+    // a client holding offset 1 of the old history must not take for "one missed".
+    restarted_redis_starts_a_new_epoch(RedisServer::start(), 2).await;
+}
+
+#[tokio::test]
+async fn a_restarted_redis_starts_a_new_epoch_even_with_its_data_kept() {
+    // Kept data may still be short of the last writes (an AOF synced every second, a
+    // replica promoted): no client recovers across a restart, missed messages or not.
+    restarted_redis_starts_a_new_epoch(RedisServer::start_persistent(), 0).await;
 }

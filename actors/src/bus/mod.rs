@@ -102,6 +102,11 @@ pub trait Bus: Send + Sync + 'static {
     async fn connected_elsewhere(&self, _user_id: &str) -> Result<bool, BusError> {
         Ok(false)
     }
+    /// Whether other nodes publish on this bus too (so their messages may interleave with
+    /// this node's).
+    fn shared(&self) -> bool {
+        false
+    }
     /// Whether publications reach every node right now (the in-process bus always does).
     fn available(&self) -> bool {
         true

@@ -30,6 +30,8 @@ use super::{
 use crate::hub::{CloseSockets, ConnectedUsers, Hub, Selector};
 
 const EPOCH_KEY: &str = "leadbridge:epoch";
+/// The run id of the Redis process the epoch was last checked against.
+const RUN_KEY: &str = "leadbridge:epoch:run-id";
 const CONTROL: &str = "leadbridge:control";
 const NODES: &str = "leadbridge:nodes";
 const PRESENCE: &str = "leadbridge:presence:";
@@ -38,6 +40,8 @@ const PRESENCE_TTL_SECONDS: i64 = 15;
 /// How long one Redis call may take before the bus counts as unavailable.
 const TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How often an idle pub/sub link is pinged, so a dead one is noticed without traffic.
+const LINK_PING: Duration = Duration::from_secs(5);
 
 fn offset_key(topic: &Topic) -> String {
     format!("leadbridge:offset:{topic}")
@@ -82,7 +86,7 @@ impl Scripts {
             publish: with_common(include_str!("lua/publish.lua")),
             position: with_common(include_str!("lua/position.lua")),
             since: with_common(include_str!("lua/since.lua")),
-            epoch: with_common(include_str!("lua/epoch.lua")),
+            epoch: Script::new(include_str!("lua/epoch.lua")),
             rotate: Script::new(include_str!("lua/rotate.lua")),
             elsewhere: Script::new(include_str!("lua/elsewhere.lua")),
         }
@@ -104,6 +108,10 @@ struct Inner {
     connection: ConnectionManager,
     scripts: Scripts,
     /// The epoch this node's sockets were given. Seeing another means they may have a gap.
+    /// Learnt when the link comes up, then only from the pub/sub stream: Redis delivers
+    /// it in publishing order, so a rotation's announcement always follows the old epoch's
+    /// last publication and precedes the new one's first (answers on the other connection
+    /// could arrive in either order and make the node flap between epochs).
     epoch: Mutex<Option<String>>,
     /// Whether the pub/sub link is up (publications from other nodes arrive).
     linked: AtomicBool,
@@ -112,6 +120,8 @@ struct Inner {
     gap: AtomicBool,
     hub: OnceLock<Addr<Hub>>,
     commands: mpsc::UnboundedSender<Command>,
+    /// Presence changes, applied in the order sockets opened and closed.
+    presence: mpsc::UnboundedSender<(String, bool)>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -135,6 +145,7 @@ impl RedisBus {
         .map_err(|_| BusError(format!("no answer from Redis at {url}")))?
         .map_err(unavailable)?;
         let (commands, receiver) = mpsc::unbounded_channel();
+        let (presence, changes) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             node: format!("node-{}", new_epoch()),
             limits,
@@ -145,7 +156,9 @@ impl RedisBus {
             gap: AtomicBool::new(false),
             hub: OnceLock::new(),
             commands,
+            presence,
         });
+        tokio::spawn(record_presence(Arc::downgrade(&inner), changes));
         let (first, linked) = oneshot::channel();
         tokio::spawn(link(Arc::downgrade(&inner), client, receiver, first));
         linked
@@ -165,18 +178,17 @@ impl Inner {
         self.hub.get()
     }
 
-    /// Notes the epoch Redis answered with. A change means sockets given the old one may
-    /// have missed messages: they are closed and come back with `since`.
+    /// Notes the current epoch. A change means sockets given the old one may have missed
+    /// messages: they are closed and come back with `since`.
     fn observe(&self, epoch: &str) {
         let changed = {
             let Ok(mut known) = self.epoch.lock() else {
                 return;
             };
-            let changed = known.as_deref().is_some_and(|k| k != epoch);
-            if known.as_deref() != Some(epoch) {
-                *known = Some(epoch.to_string());
+            match known.replace(epoch.to_string()) {
+                Some(old) => old != epoch,
+                None => false,
             }
-            changed
         };
         if changed {
             tracing::warn!(
@@ -200,22 +212,24 @@ impl Inner {
     /// After a failed publish, moves the history to a new epoch so nobody recovers across
     /// the message that may be missing.
     async fn heal(&self) -> Result<(), BusError> {
-        if !self.gap.load(Ordering::SeqCst) {
+        if !self.gap.swap(false, Ordering::SeqCst) {
             return Ok(());
         }
         let epoch = new_epoch();
-        let _: String = self
+        let rotated: Result<String, _> = self
             .scripts
             .rotate
             .key(EPOCH_KEY)
             .arg(&epoch)
             .arg(CONTROL)
             .invoke_async(&mut self.connection())
-            .await
-            .map_err(unavailable)?;
-        self.gap.store(false, Ordering::SeqCst);
+            .await;
+        if let Err(e) = rotated {
+            self.gap.store(true, Ordering::SeqCst);
+            return Err(unavailable(e));
+        }
+        // Every node, this one included, learns it from the control channel.
         tracing::info!(%epoch, "realtime history moved to a new epoch after a failed publish");
-        self.observe(&epoch);
         Ok(())
     }
 
@@ -240,7 +254,6 @@ impl Inner {
             .invoke_async(&mut self.connection())
             .await
             .map_err(unavailable)?;
-        self.observe(&epoch);
         Ok(Position { offset, epoch })
     }
 
@@ -275,7 +288,9 @@ impl Inner {
         };
         if name == CONTROL {
             match serde_json::from_str::<Control>(&payload) {
-                Ok(Control::Epoch(epoch)) => self.observe(&epoch),
+                Ok(Control::Epoch(epoch)) => {
+                    self.observe(&epoch);
+                }
                 Ok(Control::Close {
                     from,
                     selector,
@@ -340,22 +355,94 @@ fn entry(topic: &Topic, entry: &str) -> Option<Publication> {
     publication(topic, offset, parts.next()?)
 }
 
+/// Applies presence changes one at a time, so a quick open-then-close never lands in
+/// Redis the other way round.
+async fn record_presence(inner: Weak<Inner>, mut changes: mpsc::UnboundedReceiver<(String, bool)>) {
+    while let Some((user_id, here)) = changes.recv().await {
+        let Some(bus) = inner.upgrade() else { return };
+        let key = format!("{PRESENCE}{}", bus.node);
+        let mut pipe = redis::pipe();
+        if here {
+            pipe.sadd(&key, user_id)
+                .ignore()
+                .expire(&key, PRESENCE_TTL_SECONDS)
+                .ignore();
+        } else {
+            pipe.srem(&key, user_id).ignore();
+        }
+        if let Err(e) = pipe.query_async::<()>(&mut bus.connection()).await {
+            // The next heartbeat rewrites this node's presence from its sockets.
+            tracing::debug!(error = %e, "presence not recorded");
+        }
+    }
+}
+
+/// One pub/sub call, bounded: a link that does not answer counts as lost.
+async fn within<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BusError> {
+    tokio::time::timeout(TIMEOUT, call)
+        .await
+        .map_err(|_| BusError("Redis did not answer in time".into()))?
+        .map_err(unavailable)
+}
+
 async fn subscribe_link(
     client: &redis::Client,
     watched: &HashSet<Topic>,
-) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
-    let pubsub = tokio::time::timeout(TIMEOUT, client.get_async_pubsub())
-        .await
-        .map_err(|_| {
-            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
-        })??;
+) -> Result<(PubSubSink, PubSubStream), BusError> {
+    let pubsub = within(client.get_async_pubsub()).await?;
     let (mut sink, stream) = pubsub.split();
-    sink.subscribe(CONTROL).await?;
+    within(sink.subscribe(CONTROL)).await?;
     if !watched.is_empty() {
         let channels: Vec<String> = watched.iter().map(channel).collect();
-        sink.subscribe(channels).await?;
+        within(sink.subscribe(channels)).await?;
     }
     Ok((sink, stream))
+}
+
+/// Serves watch requests and hands publications to the hub until the link fails.
+async fn serve_link(
+    inner: &Weak<Inner>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    watched: &mut HashSet<Topic>,
+    sink: &mut PubSubSink,
+    stream: &mut PubSubStream,
+) -> Result<(), BusError> {
+    let mut ping = tokio::time::interval(LINK_PING);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                // The bus was dropped: nothing left to serve.
+                None => return Ok(()),
+                Some(Command::Watch(topic, reply)) => {
+                    if watched.insert(topic.clone()) {
+                        // A failed SUBSCRIBE leaves the topic watched: the next link
+                        // subscribes it (or the session's unwatch removes it).
+                        if let Err(e) = within(sink.subscribe(channel(&topic))).await {
+                            let _ = reply.send(Err(BusError(e.0.clone())));
+                            return Err(e);
+                        }
+                    }
+                    let _ = reply.send(Ok(()));
+                }
+                Some(Command::Unwatch(topic)) => {
+                    if watched.remove(&topic) {
+                        within(sink.unsubscribe(channel(&topic))).await?;
+                    }
+                }
+            },
+            message = stream.next() => match (message, inner.upgrade()) {
+                (Some(message), Some(bus)) => bus.receive(message),
+                (None, _) => return Err(BusError("the pub/sub connection closed".into())),
+                (_, None) => return Ok(()),
+            },
+            _ = ping.tick() => {
+                within(sink.ping::<redis::Value>()).await?;
+            }
+        }
+    }
 }
 
 /// The pub/sub link: keeps this node subscribed to the channels of its watched topics,
@@ -371,14 +458,11 @@ async fn link(
     let mut backoff = Duration::from_millis(100);
     loop {
         let attempt = match subscribe_link(&client, &watched).await {
-            Ok(link) => {
-                let Some(bus) = inner.upgrade() else { return };
-                match resume(&bus).await {
-                    Ok(()) => Ok(link),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            Err(e) => Err(e.to_string()),
+            Ok(link) => match inner.upgrade() {
+                Some(bus) => resume(&bus).await.map(|()| link),
+                None => return,
+            },
+            Err(e) => Err(e),
         };
         match attempt {
             Ok((mut sink, mut stream)) => {
@@ -391,38 +475,17 @@ async fn link(
                 } else {
                     tracing::info!("realtime bus link to Redis restored");
                 }
-                loop {
-                    tokio::select! {
-                        command = commands.recv() => match command {
-                            None => return,
-                            Some(Command::Watch(topic, reply)) => {
-                                let result = if watched.insert(topic.clone()) {
-                                    sink.subscribe(channel(&topic)).await.map_err(unavailable)
-                                } else {
-                                    Ok(())
-                                };
-                                let _ = reply.send(result);
-                            }
-                            Some(Command::Unwatch(topic)) => {
-                                if watched.remove(&topic) {
-                                    let _ = sink.unsubscribe(channel(&topic)).await;
-                                }
-                            }
-                        },
-                        message = stream.next() => match (message, inner.upgrade()) {
-                            (Some(message), Some(bus)) => bus.receive(message),
-                            (None, _) | (_, None) => break,
-                        },
-                    }
-                }
+                let served =
+                    serve_link(&inner, &mut commands, &mut watched, &mut sink, &mut stream).await;
                 let Some(bus) = inner.upgrade() else { return };
+                let Err(e) = served else { return };
                 bus.linked.store(false, Ordering::SeqCst);
-                tracing::warn!("realtime bus lost its link to Redis; closing sockets, retrying");
+                tracing::warn!(error = %e, "realtime bus lost its link to Redis; closing sockets, retrying");
                 bus.interrupt();
             }
             Err(e) => {
                 if let Some(first) = first.take() {
-                    let _ = first.send(Err(BusError(e)));
+                    let _ = first.send(Err(e));
                     return;
                 }
                 tracing::debug!(error = %e, "realtime bus: Redis still unreachable");
@@ -451,26 +514,56 @@ async fn link(
     }
 }
 
-/// Once (re)linked: first heal a gap left by failed publishes, then learn the epoch.
+/// The run id of the Redis process answering: it changes when Redis restarts or fails over.
+async fn run_id(connection: &mut ConnectionManager) -> Result<String, BusError> {
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(connection)
+        .await
+        .map_err(unavailable)?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .map(|id| id.trim().to_string())
+        .ok_or_else(|| BusError("Redis did not tell its run id".into()))
+}
+
+/// Once (re)linked: learns the epoch, which starts over if Redis restarted since it was
+/// last checked or a publish failed while the link was down.
 async fn resume(bus: &Inner) -> Result<(), BusError> {
-    bus.heal().await?;
-    let epoch: String = bus
+    let mut connection = bus.connection();
+    let run_id = run_id(&mut connection).await?;
+    let gap = bus.gap.swap(false, Ordering::SeqCst);
+    let epoch: Result<String, _> = bus
         .scripts
         .epoch
         .key(EPOCH_KEY)
+        .key(RUN_KEY)
         .arg(new_epoch())
         .arg(CONTROL)
-        .invoke_async(&mut bus.connection())
-        .await
-        .map_err(unavailable)?;
-    bus.observe(&epoch);
-    Ok(())
+        .arg(run_id)
+        .arg(if gap { "1" } else { "0" })
+        .invoke_async(&mut connection)
+        .await;
+    match epoch {
+        Ok(epoch) => {
+            bus.observe(&epoch);
+            Ok(())
+        }
+        Err(e) => {
+            if gap {
+                bus.gap.store(true, Ordering::SeqCst);
+            }
+            Err(unavailable(e))
+        }
+    }
 }
 
 #[async_trait]
 impl Bus for RedisBus {
     async fn publish(&self, topic: &Topic, event: Event) -> Result<Position, BusError> {
         let result = self.inner.publish(topic, &event).await;
+        // Whether or not the script ran (a timeout may come after it did), the history
+        // may lack this message.
         if result.is_err() {
             self.inner.gap.store(true, Ordering::SeqCst);
         }
@@ -490,14 +583,13 @@ impl Bus for RedisBus {
             .invoke_async(&mut bus.connection())
             .await
             .map_err(unavailable)?;
-        bus.observe(&epoch);
         Ok(Position { offset, epoch })
     }
 
     async fn since(&self, topic: &Topic, since: &Since) -> Result<History, BusError> {
         let bus = &self.inner;
         bus.heal().await?;
-        let (epoch, _last, covered, entries): (String, u64, i64, Vec<String>) = bus
+        let (_epoch, _last, covered, entries): (String, u64, i64, Vec<String>) = bus
             .scripts
             .since
             .key(EPOCH_KEY)
@@ -511,7 +603,6 @@ impl Bus for RedisBus {
             .invoke_async(&mut bus.connection())
             .await
             .map_err(unavailable)?;
-        bus.observe(&epoch);
         if covered == 0 {
             return Ok(History::Lost);
         }
@@ -558,24 +649,7 @@ impl Bus for RedisBus {
     }
 
     fn presence(&self, user_id: &str, here: bool) {
-        let bus = Arc::clone(&self.inner);
-        let user_id = user_id.to_string();
-        tokio::spawn(async move {
-            let key = format!("{PRESENCE}{}", bus.node);
-            let mut pipe = redis::pipe();
-            if here {
-                pipe.sadd(&key, user_id)
-                    .ignore()
-                    .expire(&key, PRESENCE_TTL_SECONDS)
-                    .ignore();
-            } else {
-                pipe.srem(&key, user_id).ignore();
-            }
-            if let Err(e) = pipe.query_async::<()>(&mut bus.connection()).await {
-                // The next heartbeat rewrites this node's presence from its sockets.
-                tracing::debug!(error = %e, "presence not recorded");
-            }
-        });
+        let _ = self.inner.presence.send((user_id.to_string(), here));
     }
 
     async fn connected_elsewhere(&self, user_id: &str) -> Result<bool, BusError> {
@@ -593,12 +667,20 @@ impl Bus for RedisBus {
         Ok(found == 1)
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn available(&self) -> bool {
         self.inner.linked.load(Ordering::SeqCst)
     }
 
     async fn housekeeping(&self) {
-        // History trims itself on every publish and expires when a topic goes quiet.
+        // History trims itself on every publish and expires when a topic goes quiet. A gap
+        // left by a failed publish is closed here even if nothing else touches Redis.
+        if let Err(e) = self.inner.heal().await {
+            tracing::debug!(error = %e, "epoch not moved yet");
+        }
         let Some(hub) = self.inner.hub() else { return };
         let Ok(users) = hub.send(ConnectedUsers).await else {
             return;
