@@ -77,7 +77,7 @@ pub struct Config {
     pub history: HistoryLimits,
     /// Per-socket limits (heartbeat and idle timeout are configurable).
     pub socket_limits: Limits,
-    /// Redis for the bus between nodes (`redis://` or `rediss://`); absent: one node, the
+    /// Redis for the bus between nodes (`redis://`); absent: one node, the
     /// in-process bus.
     pub redis_url: Option<String>,
     pub log_filter: String,
@@ -224,7 +224,13 @@ impl Config {
 
         let redis_url = match get("LEADBRIDGE_REDIS_URL") {
             None => None,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Some(url) if url.starts_with("rediss://") => {
+                return Err(bad(
+                    "LEADBRIDGE_REDIS_URL",
+                    "TLS to Redis (rediss://) is not built in; reach Redis over a private network or a TLS tunnel with redis://",
+                ))
+            }
+            Some(url) if url.starts_with("redis://") => {
                 url::Url::parse(&url)
                     .map_err(|e| bad("LEADBRIDGE_REDIS_URL", format!("is not a valid URL: {e}")))?;
                 Some(url)
@@ -232,7 +238,7 @@ impl Config {
             Some(_) => {
                 return Err(bad(
                     "LEADBRIDGE_REDIS_URL",
-                    "must start with redis:// or rediss://",
+                    "must start with redis://",
                 ))
             }
         };
@@ -569,10 +575,12 @@ mod tests {
             error_var(&[("LEADBRIDGE_DATA_KEY", "abcd")]),
             "LEADBRIDGE_DATA_KEY"
         );
-        assert_eq!(
-            error_var(&[("LEADBRIDGE_REDIS_URL", "localhost:6379")]),
-            "LEADBRIDGE_REDIS_URL"
-        );
+        for bad_redis in ["localhost:6379", "rediss://cache.example.com:6380"] {
+            assert_eq!(
+                error_var(&[("LEADBRIDGE_REDIS_URL", bad_redis)]),
+                "LEADBRIDGE_REDIS_URL"
+            );
+        }
         assert_eq!(
             error_var(&[("LEADBRIDGE_ALLOWED_ORIGINS", "ftp://x")]),
             "LEADBRIDGE_ALLOWED_ORIGINS"

@@ -9,7 +9,7 @@ use leadbridge_protocol::topic::Topic;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::bus::{Bus, BusError, Deliver};
+use crate::bus::{Bus, BusError, Deliver, Presence};
 use crate::session::{Control, SessionId, Sink};
 use crate::topic::{AddSubscriber, FanOut, RemoveSubscriber, TopicActor};
 
@@ -100,25 +100,31 @@ impl Handler<CountSockets> for Hub {
     }
 }
 
-/// The signed-in users with a socket open on this node.
+/// Tells the bus exactly which signed-in users have sockets here (a periodic refresh, in
+/// order with the arrivals and departures the hub reports as they happen).
 #[derive(Message)]
-#[rtype(result = "HashSet<String>")]
-pub struct ConnectedUsers;
+#[rtype(result = "()")]
+pub struct ReportPresence;
 
-impl Handler<ConnectedUsers> for Hub {
-    type Result = MessageResult<ConnectedUsers>;
+impl Hub {
+    fn signed_in(&self, user_id: &str) -> usize {
+        self.sessions
+            .values()
+            .filter(|s| s.user_id.as_deref() == Some(user_id))
+            .count()
+    }
+}
 
-    fn handle(
-        &mut self,
-        _: ConnectedUsers,
-        _: &mut Context<Self>,
-    ) -> MessageResult<ConnectedUsers> {
-        MessageResult(
-            self.sessions
-                .values()
-                .filter_map(|s| s.user_id.clone())
-                .collect(),
-        )
+impl Handler<ReportPresence> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, _: ReportPresence, _: &mut Context<Self>) {
+        let users = self
+            .sessions
+            .values()
+            .filter_map(|s| s.user_id.clone())
+            .collect();
+        self.bus.presence(Presence::Exactly(users));
     }
 }
 
@@ -175,6 +181,11 @@ impl Handler<Register> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
+        if let Some(user_id) = &msg.user_id {
+            if self.signed_in(user_id) == 0 {
+                self.bus.presence(Presence::Here(user_id.clone()));
+            }
+        }
         self.sessions.insert(
             msg.session,
             OpenSession {
@@ -197,12 +208,13 @@ impl Handler<Unregister> for Hub {
         for topic in &open.topics {
             self.drop_subscription(msg.session, topic);
         }
-        let remaining = open.user_id.as_ref().map_or(0, |user| {
-            self.sessions
-                .values()
-                .filter(|s| s.user_id.as_ref() == Some(user))
-                .count()
-        });
+        let remaining = open
+            .user_id
+            .as_deref()
+            .map_or(0, |user| self.signed_in(user));
+        if let (Some(user_id), 0) = (open.user_id, remaining) {
+            self.bus.presence(Presence::Gone(user_id));
+        }
         MessageResult(remaining)
     }
 }

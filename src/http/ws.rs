@@ -118,20 +118,13 @@ async fn websocket(
     let (response, socket, stream) = actix_ws::handle_with_protocols(&req, body, &[SUBPROTOCOL])
         .map_err(|e| ApiError::bad_request("NOT_A_WEBSOCKET", e.to_string()))?;
     let services = state.realtime.services.clone();
-    if let Some(viewer) = &viewer {
-        services.bus.presence(&viewer.user_id, true);
-    }
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
         let admin = viewer
             .as_ref()
             .filter(|v| v.role == ViewerRole::Admin)
             .map(|v| v.user_id.clone());
-        let user_id = viewer.as_ref().map(|v| v.user_id.clone());
         let remaining = session::run(socket, stream, services.clone(), viewer, expires_at).await;
-        if let (Some(user_id), 0) = (&user_id, remaining) {
-            services.bus.presence(user_id, false);
-        }
         // An admin who left entirely (not just reloading, not still on another node) gives
         // back the items they held.
         if let (Some(admin_id), 0) = (admin, remaining) {

@@ -88,8 +88,10 @@ impl Realtime {
         }
     }
 
-    /// Closes the selected sockets on every node (logout, revoked access).
+    /// Closes the selected sockets on every node (logout, revoked access): this node's
+    /// first, without waiting for Redis.
     pub async fn close(&self, selector: Selector, code: u16) {
+        self.close_here(selector.clone(), code).await;
         if self
             .services
             .bus
@@ -98,9 +100,9 @@ impl Realtime {
             .is_err()
         {
             // Other nodes that cannot reach Redis either have closed their sockets already
-            // (1012); for the rest, keep trying a while in the background.
+            // (1012); for the rest, keep trying a while in the background. Until then, a
+            // private subscribe on those sockets still rechecks the store.
             let bus = Arc::clone(&self.services.bus);
-            let selector = selector.clone();
             tokio::spawn(async move {
                 let mut delay = std::time::Duration::from_millis(500);
                 for _ in 0..CLOSE_RETRIES {
@@ -113,7 +115,6 @@ impl Realtime {
                 tracing::warn!(?selector, "close not sent to other nodes");
             });
         }
-        self.close_here(selector, code).await;
     }
 
     /// Closes the selected sockets on this node (shutdown); answers how many.

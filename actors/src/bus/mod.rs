@@ -7,6 +7,7 @@
 mod memory;
 mod redis;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use actix::{Addr, Message};
@@ -72,6 +73,17 @@ impl Default for HistoryLimits {
     }
 }
 
+/// A change in which signed-in users have sockets on this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// The user's first socket here opened.
+    Here(String),
+    /// The user's last socket here closed.
+    Gone(String),
+    /// Exactly these users (a periodic refresh that repairs anything lost).
+    Exactly(HashSet<String>),
+}
+
 /// Resolves once this node receives a watched topic's publications.
 pub type Ready = BoxFuture<'static, Result<(), BusError>>;
 
@@ -95,9 +107,8 @@ pub trait Bus: Send + Sync + 'static {
     async fn close_elsewhere(&self, _selector: &Selector, _code: u16) -> Result<(), BusError> {
         Ok(())
     }
-    /// A signed-in user opened their first socket on this node (`here`), or closed their
-    /// last one.
-    fn presence(&self, _user_id: &str, _here: bool) {}
+    /// Who has sockets on this node, as the hub sees it; called in the hub's order.
+    fn presence(&self, _change: Presence) {}
     /// Whether `user_id` has a socket open on another node.
     async fn connected_elsewhere(&self, _user_id: &str) -> Result<bool, BusError> {
         Ok(false)

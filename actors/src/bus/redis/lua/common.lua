@@ -1,14 +1,22 @@
 -- Shared by the bus scripts. KEYS[1] is always the epoch key; ARGV[1] an epoch to start
 -- if there is none (Redis lost its data), ARGV[2] the control channel that announces it.
+-- Beside the epoch, `<epoch key>:run-id` keeps the run id of the Redis process the epoch
+-- was started or checked on (a restarted Redis has another one).
+
+local function run_id()
+  return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+end
+
+-- Starts `epoch` now: records it with this Redis's run id and announces it.
+local function start_epoch(epoch)
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('SET', KEYS[1] .. ':run-id', run_id())
+  redis.call('PUBLISH', ARGV[2], cjson.encode({epoch = epoch}))
+  return epoch
+end
 
 local function current_epoch()
-  local epoch = redis.call('GET', KEYS[1])
-  if not epoch then
-    epoch = ARGV[1]
-    redis.call('SET', KEYS[1], epoch)
-    redis.call('PUBLISH', ARGV[2], cjson.encode({epoch = epoch}))
-  end
-  return epoch
+  return redis.call('GET', KEYS[1]) or start_epoch(ARGV[1])
 end
 
 local function now_ms()

@@ -6,42 +6,41 @@
 //! So losing the link closes this node's sockets (1012: reconnect with `since`), and a
 //! publish that failed changes the epoch before anyone can recover across the gap.
 
+mod link;
+mod presence;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use actix::Addr;
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use leadbridge_protocol::client::Since;
 use leadbridge_protocol::close;
 use leadbridge_protocol::event::Event;
 use leadbridge_protocol::server::ServerMessage;
 use leadbridge_protocol::topic::Topic;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink, PubSubStream};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Msg, Script};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use self::link::Command;
 use super::{
-    new_epoch, Bus, BusError, Deliver, History, HistoryLimits, Position, Publication, Ready,
+    new_epoch, Bus, BusError, Deliver, History, HistoryLimits, Position, Presence, Publication,
+    Ready,
 };
-use crate::hub::{CloseSockets, ConnectedUsers, Hub, Selector};
+use crate::hub::{CloseSockets, Hub, ReportPresence, Selector};
 
 const EPOCH_KEY: &str = "leadbridge:epoch";
-/// The run id of the Redis process the epoch was last checked against.
-const RUN_KEY: &str = "leadbridge:epoch:run-id";
 const CONTROL: &str = "leadbridge:control";
 const NODES: &str = "leadbridge:nodes";
 const PRESENCE: &str = "leadbridge:presence:";
-/// How long a node counts as alive after its last heartbeat (housekeeping, every few s).
-const PRESENCE_TTL_SECONDS: i64 = 15;
 /// How long one Redis call may take before the bus counts as unavailable.
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest wait between two reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// How often an idle pub/sub link is pinged, so a dead one is noticed without traffic.
-const LINK_PING: Duration = Duration::from_secs(5);
 
 fn offset_key(topic: &Topic) -> String {
     format!("leadbridge:offset:{topic}")
@@ -67,6 +66,16 @@ enum Control {
         selector: Selector,
         code: u16,
     },
+    /// A node (re)linked and the epoch it found (possibly one it just started).
+    Resumed { node: String, epoch: String },
+}
+
+/// What a pub/sub message meant to the link.
+#[derive(Debug, PartialEq, Eq)]
+enum Received {
+    Other,
+    /// This node's own `resumed` announcement: everything published before it was read.
+    OwnEcho,
 }
 
 struct Scripts {
@@ -86,16 +95,11 @@ impl Scripts {
             publish: with_common(include_str!("lua/publish.lua")),
             position: with_common(include_str!("lua/position.lua")),
             since: with_common(include_str!("lua/since.lua")),
-            epoch: Script::new(include_str!("lua/epoch.lua")),
-            rotate: Script::new(include_str!("lua/rotate.lua")),
+            epoch: with_common(include_str!("lua/epoch.lua")),
+            rotate: with_common(include_str!("lua/rotate.lua")),
             elsewhere: Script::new(include_str!("lua/elsewhere.lua")),
         }
     }
-}
-
-enum Command {
-    Watch(Topic, oneshot::Sender<Result<(), BusError>>),
-    Unwatch(Topic),
 }
 
 pub struct RedisBus {
@@ -116,12 +120,13 @@ struct Inner {
     /// Whether the pub/sub link is up (publications from other nodes arrive).
     linked: AtomicBool,
     /// A publish failed, so the history may lack a message: the epoch changes before the
-    /// history is used again.
-    gap: AtomicBool,
+    /// history is used again. Holds the epoch this node knew then (empty if none), so the
+    /// change happens once even if several nodes failed in the same epoch.
+    gap: Mutex<Option<String>>,
     hub: OnceLock<Addr<Hub>>,
     commands: mpsc::UnboundedSender<Command>,
-    /// Presence changes, applied in the order sockets opened and closed.
-    presence: mpsc::UnboundedSender<(String, bool)>,
+    /// Presence changes, applied in the hub's order.
+    presence: mpsc::UnboundedSender<Presence>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -153,18 +158,18 @@ impl RedisBus {
             scripts: Scripts::new(),
             epoch: Mutex::new(None),
             linked: AtomicBool::new(false),
-            gap: AtomicBool::new(false),
+            gap: Mutex::new(None),
             hub: OnceLock::new(),
             commands,
             presence,
         });
-        tokio::spawn(record_presence(Arc::downgrade(&inner), changes));
+        tokio::spawn(presence::run(Arc::downgrade(&inner), changes));
         let (first, linked) = oneshot::channel();
-        tokio::spawn(link(Arc::downgrade(&inner), client, receiver, first));
+        tokio::spawn(link::run(Arc::downgrade(&inner), client, receiver, first));
         linked
             .await
             .map_err(|_| BusError("the pub/sub link stopped".into()))??;
-        inner.heartbeat(&HashSet::new()).await?;
+        let _ = inner.presence.send(Presence::Exactly(HashSet::new()));
         Ok(Self { inner })
     }
 }
@@ -209,34 +214,59 @@ impl Inner {
         }
     }
 
+    /// Remembers that a publish failed, and in which epoch.
+    fn note_gap(&self) {
+        let known = self.epoch.lock().ok().and_then(|e| e.clone());
+        if let Ok(mut gap) = self.gap.lock() {
+            gap.get_or_insert_with(|| known.unwrap_or_default());
+        }
+    }
+
+    fn take_gap(&self) -> Option<String> {
+        self.gap.lock().ok().and_then(|mut gap| gap.take())
+    }
+
+    fn restore_gap(&self, epoch: Option<String>) {
+        if let (Some(epoch), Ok(mut gap)) = (epoch, self.gap.lock()) {
+            gap.get_or_insert(epoch);
+        }
+    }
+
     /// After a failed publish, moves the history to a new epoch so nobody recovers across
-    /// the message that may be missing.
+    /// the message that may be missing, unless someone already moved it since. While the
+    /// link is down, relinking does this instead.
     async fn heal(&self) -> Result<(), BusError> {
-        if !self.gap.swap(false, Ordering::SeqCst) {
+        if !self.linked.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let epoch = new_epoch();
+        let Some(failed_in) = self.take_gap() else {
+            return Ok(());
+        };
         let rotated: Result<String, _> = self
             .scripts
             .rotate
             .key(EPOCH_KEY)
-            .arg(&epoch)
+            .arg(new_epoch())
             .arg(CONTROL)
+            .arg(&failed_in)
             .invoke_async(&mut self.connection())
             .await;
-        if let Err(e) = rotated {
-            self.gap.store(true, Ordering::SeqCst);
-            return Err(unavailable(e));
+        match rotated {
+            // Every node, this one included, learns the new epoch from the control channel.
+            Ok(epoch) => {
+                tracing::info!(%epoch, "realtime history moved on after a failed publish");
+                Ok(())
+            }
+            Err(e) => {
+                self.restore_gap(Some(failed_in));
+                Err(unavailable(e))
+            }
         }
-        // Every node, this one included, learns it from the control channel.
-        tracing::info!(%epoch, "realtime history moved to a new epoch after a failed publish");
-        Ok(())
     }
 
+    /// Publishing needs only the command connection: a node whose pub/sub link is down
+    /// still records its messages (its own sockets are closed until it relinks).
     async fn publish(&self, topic: &Topic, event: &Event) -> Result<Position, BusError> {
-        if !self.linked.load(Ordering::SeqCst) {
-            return Err(BusError("no link to Redis".into()));
-        }
         self.heal().await?;
         let json = serde_json::to_string(event).map_err(unavailable)?;
         let (epoch, offset): (String, u64) = self
@@ -257,39 +287,22 @@ impl Inner {
         Ok(Position { offset, epoch })
     }
 
-    /// Tells other nodes which signed-in users have sockets here (replacing what it said
-    /// before), and that this node is alive.
-    async fn heartbeat(&self, users: &HashSet<String>) -> Result<(), BusError> {
-        let key = format!("{PRESENCE}{}", self.node);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .del(&key)
-            .ignore()
-            // A marker member, so a node without users still shows as alive.
-            .sadd(&key, "*")
-            .ignore();
-        if !users.is_empty() {
-            pipe.sadd(&key, users.iter().collect::<Vec<_>>()).ignore();
-        }
-        pipe.expire(&key, PRESENCE_TTL_SECONDS)
-            .ignore()
-            .sadd(NODES, &self.node)
-            .ignore();
-        pipe.query_async::<()>(&mut self.connection())
-            .await
-            .map_err(unavailable)
-    }
-
     /// A pub/sub message: a topic's publication or a note from another node.
-    fn receive(&self, message: Msg) {
+    fn receive(&self, message: Msg) -> Received {
         let name = message.get_channel_name();
         let Ok(payload) = message.get_payload::<String>() else {
-            return;
+            return Received::Other;
         };
         if name == CONTROL {
             match serde_json::from_str::<Control>(&payload) {
                 Ok(Control::Epoch(epoch)) => {
                     self.observe(&epoch);
+                }
+                Ok(Control::Resumed { node, epoch }) => {
+                    self.observe(&epoch);
+                    if node == self.node {
+                        return Received::OwnEcho;
+                    }
                 }
                 Ok(Control::Close {
                     from,
@@ -304,19 +317,19 @@ impl Inner {
                 }
                 Err(e) => tracing::warn!(error = %e, "unreadable control message"),
             }
-            return;
+            return Received::Other;
         }
         let Some(topic) = name
             .strip_prefix("leadbridge:topic:")
             .and_then(|t| t.parse::<Topic>().ok())
         else {
-            return;
+            return Received::Other;
         };
         let mut parts = payload.splitn(3, ' ');
         let (Some(epoch), Some(offset), Some(json)) = (parts.next(), parts.next(), parts.next())
         else {
             tracing::warn!(%topic, "unreadable publication");
-            return;
+            return Received::Other;
         };
         self.observe(epoch);
         match publication(&topic, offset, json) {
@@ -327,6 +340,7 @@ impl Inner {
             }
             None => tracing::warn!(%topic, "unreadable publication"),
         }
+        Received::Other
     }
 }
 
@@ -355,207 +369,26 @@ fn entry(topic: &Topic, entry: &str) -> Option<Publication> {
     publication(topic, offset, parts.next()?)
 }
 
-/// Applies presence changes one at a time, so a quick open-then-close never lands in
-/// Redis the other way round.
-async fn record_presence(inner: Weak<Inner>, mut changes: mpsc::UnboundedReceiver<(String, bool)>) {
-    while let Some((user_id, here)) = changes.recv().await {
-        let Some(bus) = inner.upgrade() else { return };
-        let key = format!("{PRESENCE}{}", bus.node);
-        let mut pipe = redis::pipe();
-        if here {
-            pipe.sadd(&key, user_id)
-                .ignore()
-                .expire(&key, PRESENCE_TTL_SECONDS)
-                .ignore();
-        } else {
-            pipe.srem(&key, user_id).ignore();
-        }
-        if let Err(e) = pipe.query_async::<()>(&mut bus.connection()).await {
-            // The next heartbeat rewrites this node's presence from its sockets.
-            tracing::debug!(error = %e, "presence not recorded");
-        }
-    }
-}
-
-/// One pub/sub call, bounded: a link that does not answer counts as lost.
-async fn within<T>(
-    call: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, BusError> {
-    tokio::time::timeout(TIMEOUT, call)
-        .await
-        .map_err(|_| BusError("Redis did not answer in time".into()))?
-        .map_err(unavailable)
-}
-
-async fn subscribe_link(
-    client: &redis::Client,
-    watched: &HashSet<Topic>,
-) -> Result<(PubSubSink, PubSubStream), BusError> {
-    let pubsub = within(client.get_async_pubsub()).await?;
-    let (mut sink, stream) = pubsub.split();
-    within(sink.subscribe(CONTROL)).await?;
-    if !watched.is_empty() {
-        let channels: Vec<String> = watched.iter().map(channel).collect();
-        within(sink.subscribe(channels)).await?;
-    }
-    Ok((sink, stream))
-}
-
-/// Serves watch requests and hands publications to the hub until the link fails.
-async fn serve_link(
-    inner: &Weak<Inner>,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
-    watched: &mut HashSet<Topic>,
-    sink: &mut PubSubSink,
-    stream: &mut PubSubStream,
-) -> Result<(), BusError> {
-    let mut ping = tokio::time::interval(LINK_PING);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            command = commands.recv() => match command {
-                // The bus was dropped: nothing left to serve.
-                None => return Ok(()),
-                Some(Command::Watch(topic, reply)) => {
-                    if watched.insert(topic.clone()) {
-                        // A failed SUBSCRIBE leaves the topic watched: the next link
-                        // subscribes it (or the session's unwatch removes it).
-                        if let Err(e) = within(sink.subscribe(channel(&topic))).await {
-                            let _ = reply.send(Err(BusError(e.0.clone())));
-                            return Err(e);
-                        }
-                    }
-                    let _ = reply.send(Ok(()));
-                }
-                Some(Command::Unwatch(topic)) => {
-                    if watched.remove(&topic) {
-                        within(sink.unsubscribe(channel(&topic))).await?;
-                    }
-                }
-            },
-            message = stream.next() => match (message, inner.upgrade()) {
-                (Some(message), Some(bus)) => bus.receive(message),
-                (None, _) => return Err(BusError("the pub/sub connection closed".into())),
-                (_, None) => return Ok(()),
-            },
-            _ = ping.tick() => {
-                within(sink.ping::<redis::Value>()).await?;
-            }
-        }
-    }
-}
-
-/// The pub/sub link: keeps this node subscribed to the channels of its watched topics,
-/// hands publications to the hub, and reconnects (with backoff) when Redis goes away.
-async fn link(
-    inner: Weak<Inner>,
-    client: redis::Client,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    first: oneshot::Sender<Result<(), BusError>>,
-) {
-    let mut first = Some(first);
-    let mut watched: HashSet<Topic> = HashSet::new();
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let attempt = match subscribe_link(&client, &watched).await {
-            Ok(link) => match inner.upgrade() {
-                Some(bus) => resume(&bus).await.map(|()| link),
-                None => return,
-            },
-            Err(e) => Err(e),
-        };
-        match attempt {
-            Ok((mut sink, mut stream)) => {
-                backoff = Duration::from_millis(100);
-                if let Some(bus) = inner.upgrade() {
-                    bus.linked.store(true, Ordering::SeqCst);
-                }
-                if let Some(first) = first.take() {
-                    let _ = first.send(Ok(()));
-                } else {
-                    tracing::info!("realtime bus link to Redis restored");
-                }
-                let served =
-                    serve_link(&inner, &mut commands, &mut watched, &mut sink, &mut stream).await;
-                let Some(bus) = inner.upgrade() else { return };
-                let Err(e) = served else { return };
-                bus.linked.store(false, Ordering::SeqCst);
-                tracing::warn!(error = %e, "realtime bus lost its link to Redis; closing sockets, retrying");
-                bus.interrupt();
-            }
-            Err(e) => {
-                if let Some(first) = first.take() {
-                    let _ = first.send(Err(e));
-                    return;
-                }
-                tracing::debug!(error = %e, "realtime bus: Redis still unreachable");
-            }
-        }
-        // Unlinked until the next attempt: watches fail at once (their sockets are told the
-        // topic is unavailable), and are resubscribed with the link.
-        let retry = tokio::time::sleep(backoff);
-        tokio::pin!(retry);
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-        loop {
-            tokio::select! {
-                _ = &mut retry => break,
-                command = commands.recv() => match command {
-                    None => return,
-                    Some(Command::Watch(topic, reply)) => {
-                        watched.insert(topic);
-                        let _ = reply.send(Err(BusError("no link to Redis".into())));
-                    }
-                    Some(Command::Unwatch(topic)) => {
-                        watched.remove(&topic);
-                    }
-                },
-            }
-        }
-    }
-}
-
-/// The run id of the Redis process answering: it changes when Redis restarts or fails over.
-async fn run_id(connection: &mut ConnectionManager) -> Result<String, BusError> {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(connection)
-        .await
-        .map_err(unavailable)?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("run_id:"))
-        .map(|id| id.trim().to_string())
-        .ok_or_else(|| BusError("Redis did not tell its run id".into()))
-}
-
-/// Once (re)linked: learns the epoch, which starts over if Redis restarted since it was
-/// last checked or a publish failed while the link was down.
+/// Once (re)linked: announces this node with the current epoch, which starts over if
+/// Redis restarted or failed over since it was last checked (its run id changed), or if
+/// this node failed to publish while unlinked and nobody moved the epoch since. The node
+/// learns the epoch from its own announcement coming back on the stream.
 async fn resume(bus: &Inner) -> Result<(), BusError> {
-    let mut connection = bus.connection();
-    let run_id = run_id(&mut connection).await?;
-    let gap = bus.gap.swap(false, Ordering::SeqCst);
-    let epoch: Result<String, _> = bus
+    let failed_in = bus.take_gap();
+    let announced: Result<String, _> = bus
         .scripts
         .epoch
         .key(EPOCH_KEY)
-        .key(RUN_KEY)
         .arg(new_epoch())
         .arg(CONTROL)
-        .arg(run_id)
-        .arg(if gap { "1" } else { "0" })
-        .invoke_async(&mut connection)
+        .arg(failed_in.as_deref().unwrap_or("-"))
+        .arg(&bus.node)
+        .invoke_async(&mut bus.connection())
         .await;
-    match epoch {
-        Ok(epoch) => {
-            bus.observe(&epoch);
-            Ok(())
-        }
-        Err(e) => {
-            if gap {
-                bus.gap.store(true, Ordering::SeqCst);
-            }
-            Err(unavailable(e))
-        }
-    }
+    announced.map(drop).map_err(|e| {
+        bus.restore_gap(failed_in);
+        unavailable(e)
+    })
 }
 
 #[async_trait]
@@ -565,7 +398,7 @@ impl Bus for RedisBus {
         // Whether or not the script ran (a timeout may come after it did), the history
         // may lack this message.
         if result.is_err() {
-            self.inner.gap.store(true, Ordering::SeqCst);
+            self.inner.note_gap();
         }
         result
     }
@@ -648,8 +481,8 @@ impl Bus for RedisBus {
             .map_err(unavailable)
     }
 
-    fn presence(&self, user_id: &str, here: bool) {
-        let _ = self.inner.presence.send((user_id.to_string(), here));
+    fn presence(&self, change: Presence) {
+        let _ = self.inner.presence.send(change);
     }
 
     async fn connected_elsewhere(&self, user_id: &str) -> Result<bool, BusError> {
@@ -681,12 +514,9 @@ impl Bus for RedisBus {
         if let Err(e) = self.inner.heal().await {
             tracing::debug!(error = %e, "epoch not moved yet");
         }
-        let Some(hub) = self.inner.hub() else { return };
-        let Ok(users) = hub.send(ConnectedUsers).await else {
-            return;
-        };
-        if let Err(e) = self.inner.heartbeat(&users).await {
-            tracing::debug!(error = %e, "presence heartbeat failed");
+        // The hub answers with this node's users, in order with arrivals and departures.
+        if let Some(hub) = self.inner.hub() {
+            hub.do_send(ReportPresence);
         }
     }
 }
