@@ -1,10 +1,17 @@
 //! Compiles the browser front end (`web/`) into the binary: generates the list of files that
 //! `src/http/web.rs` embeds, so a file added to `web/` is served without touching Rust code.
+//! Also turns on the ScyllaDB conformance tests when `LEADBRIDGE_TEST_SCYLLA_URI` is set, so
+//! without it they show as ignored rather than passing without having run.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
+    println!("cargo::rustc-check-cfg=cfg(scylla_tests)");
+    println!("cargo:rerun-if-env-changed=LEADBRIDGE_TEST_SCYLLA_URI");
+    if std::env::var("LEADBRIDGE_TEST_SCYLLA_URI").is_ok_and(|uri| !uri.is_empty()) {
+        println!("cargo:rustc-cfg=scylla_tests");
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();

@@ -14,6 +14,7 @@ use rand::RngCore;
 use crate::crypto::{Secret, KEY_LEN};
 use crate::domain::contact::EmailAddress;
 use crate::domain::user::NewPassword;
+use crate::store::scylla::ScyllaConfig;
 use leadbridge_actors::bus::HistoryLimits;
 use leadbridge_actors::session::Limits;
 
@@ -35,6 +36,7 @@ fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
 #[derive(Debug, Clone)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    Scylla(ScyllaConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +137,23 @@ impl Config {
         let database = match get("LEADBRIDGE_DATABASE_URL") {
             None => DatabaseUrl::Sqlite(data_dir.join("leadbridge.db")),
             Some(url) => parse_database_url(&url)?,
+        };
+        let database = match database {
+            DatabaseUrl::Scylla(scylla) => DatabaseUrl::Scylla(ScyllaConfig {
+                replication: match get("LEADBRIDGE_SCYLLA_REPLICATION") {
+                    Some(map) if map.trim_start().starts_with('{') && map.trim_end().ends_with('}') => map,
+                    Some(_) => {
+                        return Err(bad(
+                            "LEADBRIDGE_SCYLLA_REPLICATION",
+                            "must be a CQL replication map, as in {'class': 'NetworkTopologyStrategy', 'replication_factor': 3}",
+                        ))
+                    }
+                    None => scylla.replication,
+                },
+                datacenter: get("LEADBRIDGE_SCYLLA_DATACENTER"),
+                ..scylla
+            }),
+            sqlite => sqlite,
         };
 
         let admin = match (
@@ -286,6 +305,8 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_WS_IDLE_SECONDS",
     "LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS",
     "LEADBRIDGE_REDIS_URL",
+    "LEADBRIDGE_SCYLLA_REPLICATION",
+    "LEADBRIDGE_SCYLLA_DATACENTER",
     "RUST_LOG",
 ];
 
@@ -335,12 +356,17 @@ fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
         return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
     }
     if url.starts_with("scylla://") {
-        return Err(bad(
-            VAR,
-            "the ScyllaDB backend is not part of this build yet; use sqlite://PATH",
-        ));
+        return ScyllaConfig::from_url(url).map(DatabaseUrl::Scylla).ok_or_else(|| {
+            bad(
+                VAR,
+                "must look like scylla://host:9042[,host:9042]/keyspace (keyspace: letters, digits, _)",
+            )
+        });
     }
-    Err(bad(VAR, format!("{url:?} must start with sqlite://")))
+    Err(bad(
+        VAR,
+        format!("{url:?} must start with sqlite:// or scylla://"),
+    ))
 }
 
 fn razorpay_settings(
@@ -547,6 +573,49 @@ mod tests {
             let mode = fs::metadata(&fresh).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn scylla_urls_name_nodes_and_keyspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_vars(&vars(
+            dir.path(),
+            &[
+                (
+                    "LEADBRIDGE_DATABASE_URL",
+                    "scylla://db1,db2:19042/leadbridge_prod",
+                ),
+                ("LEADBRIDGE_SCYLLA_DATACENTER", "dc1"),
+            ],
+        ))
+        .unwrap();
+        let DatabaseUrl::Scylla(scylla) = config.database else {
+            panic!("not scylla");
+        };
+        assert_eq!(scylla.nodes, vec!["db1:9042", "db2:19042"]);
+        assert_eq!(scylla.keyspace, "leadbridge_prod");
+        assert_eq!(scylla.datacenter.as_deref(), Some("dc1"));
+        assert!(scylla.replication.contains("NetworkTopologyStrategy"));
+        for bad_url in [
+            "scylla://db1",
+            "scylla://db1/",
+            "scylla:///ks",
+            "scylla://db1/1ks",
+            "scylla://db1/k-s",
+        ] {
+            assert_eq!(
+                error_var(&[("LEADBRIDGE_DATABASE_URL", bad_url)]),
+                "LEADBRIDGE_DATABASE_URL",
+                "{bad_url}"
+            );
+        }
+        assert_eq!(
+            error_var(&[
+                ("LEADBRIDGE_DATABASE_URL", "scylla://db1/ks"),
+                ("LEADBRIDGE_SCYLLA_REPLICATION", "3; DROP KEYSPACE ks"),
+            ]),
+            "LEADBRIDGE_SCYLLA_REPLICATION"
+        );
     }
 
     #[test]

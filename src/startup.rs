@@ -20,6 +20,7 @@ use crate::http::{self, csrf, json};
 use crate::payments::Payments;
 use crate::realtime::Realtime;
 use crate::state::AppState;
+use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Conflict, Store, StoreError};
 use leadbridge_actors::hub::Selector;
@@ -72,6 +73,11 @@ impl Application {
                         .context("opening the store")??,
                 )
             }
+            DatabaseUrl::Scylla(scylla) => Arc::new(
+                ScyllaStore::connect(scylla, Vault::new(&config.data_key))
+                    .await
+                    .context("opening the ScyllaDB store")?,
+            ),
         };
         if let Some(admin) = &config.admin {
             bootstrap_admin(store.as_ref(), admin).await?;

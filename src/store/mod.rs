@@ -6,8 +6,11 @@
 //! unique e-mail, one open order and one unlock per lead, webhook de-duplication). The SQLite
 //! backend keeps the same shapes and gets atomicity from `BEGIN IMMEDIATE` transactions.
 
+pub(crate) mod cursor;
 mod error;
 mod page;
+pub mod scylla;
+pub(crate) mod sealed;
 pub mod sqlite;
 
 use async_trait::async_trait;

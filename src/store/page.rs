@@ -47,6 +47,15 @@ impl<T> Page<T> {
         }
     }
 
+    /// A page that stopped early (a bounded scan ran out of budget): the next one resumes
+    /// after `position`, which may lie past the last item.
+    pub fn resume_after(items: Vec<T>, position: &str) -> Self {
+        Self {
+            items,
+            next_cursor: Some(URL_SAFE_NO_PAD.encode(position)),
+        }
+    }
+
     /// Builds a page from up to `limit + 1` rows: the extra row only says a next page exists.
     pub fn from_overfetch(mut rows: Vec<T>, limit: u32, position: impl Fn(&T) -> String) -> Self {
         let more = rows.len() > limit as usize;

@@ -1,30 +1,76 @@
-//! Store conformance: one suite written against the `Store` trait, run on every backend.
-//! Today that is SQLite; the ScyllaDB backend adds itself to `backends!` below.
+//! Store conformance: one suite written against the `Store` trait, run on every backend:
+//! always on SQLite; on ScyllaDB when `LEADBRIDGE_TEST_SCYLLA_URI` names a node (e.g.
+//! `127.0.0.1:9042` from `docker compose up scylla`), each test in a fresh keyspace.
 
 mod suite;
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Once};
 
 use leadbridge::crypto::{Secret, Vault};
+use leadbridge::store::scylla::{ScyllaConfig, ScyllaStore};
 use leadbridge::store::sqlite::SqliteStore;
 use leadbridge::store::Store;
 
+/// Keeps a backend's resources for as long as its test runs.
+#[allow(dead_code)]
+enum Guard {
+    Dir(tempfile::TempDir),
+    Keyspace(String),
+}
+
+fn vault() -> Vault {
+    Vault::new(&Secret::new(vec![9; 32]))
+}
+
 /// A fresh SQLite store in its own temporary directory (kept alive with the store).
-async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+async fn sqlite_store() -> Option<(Arc<dyn Store>, Guard)> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = Vault::new(&Secret::new(vec![9; 32]));
-    let store = SqliteStore::open(&dir.path().join("conformance.db"), vault).expect("open sqlite");
-    (Arc::new(store), dir)
+    let store =
+        SqliteStore::open(&dir.path().join("conformance.db"), vault()).expect("open sqlite");
+    Some((Arc::new(store), Guard::Dir(dir)))
+}
+
+/// A fresh keyspace on the ScyllaDB named by `LEADBRIDGE_TEST_SCYLLA_URI`; without one the
+/// test is skipped, and says so on the terminal (not in captured output) once per run.
+async fn scylla_store() -> Option<(Arc<dyn Store>, Guard)> {
+    static SAID: Once = Once::new();
+    let Some(uri) = std::env::var("LEADBRIDGE_TEST_SCYLLA_URI")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        SAID.call_once(|| {
+            let _ = std::io::stderr().write_all(
+                b"\n!!! store conformance on ScyllaDB SKIPPED: LEADBRIDGE_TEST_SCYLLA_URI is not set \
+                  (docker compose up scylla, then LEADBRIDGE_TEST_SCYLLA_URI=127.0.0.1:9042)\n\n",
+            );
+        });
+        return None;
+    };
+    let keyspace = format!("conformance_{}", uuid::Uuid::new_v4().simple());
+    let config = ScyllaConfig {
+        nodes: uri.split(',').map(str::to_string).collect(),
+        keyspace: keyspace.clone(),
+        replication: "{'class': 'NetworkTopologyStrategy', 'replication_factor': 1}".into(),
+        datacenter: None,
+    };
+    let store = ScyllaStore::connect(&config, vault())
+        .await
+        .expect("connect to the ScyllaDB in LEADBRIDGE_TEST_SCYLLA_URI");
+    Some((Arc::new(store), Guard::Keyspace(keyspace)))
 }
 
 /// Generates one test per suite case for a backend constructor.
 macro_rules! backend {
-    ($backend:ident, $make:path, [$($case:ident),* $(,)?]) => {
+    ($backend:ident, $make:path, #[$when:meta] [$($case:ident),* $(,)?]) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[$when]
                 async fn $case() {
-                    let (store, _guard) = $make().await;
+                    let Some((store, _guard)) = $make().await else {
+                        return;
+                    };
                     super::suite::$case(store).await;
                 }
             )*
@@ -32,33 +78,48 @@ macro_rules! backend {
     };
 }
 
-backend!(
-    sqlite,
-    super::sqlite_store,
-    [
-        emails_are_unique_case_as_given,
-        mentors_get_a_pending_profile_with_their_account,
-        bootstrap_admin_is_created_then_updated,
-        bootstrap_admin_never_takes_over_another_account,
-        account_identities_read_back_unchanged,
-        sessions_are_stored_found_and_deleted,
-        concurrent_bookings_never_oversell,
-        one_live_booking_per_learner_per_event,
-        started_events_refuse_bookings,
-        events_of_mentors_not_approved_refuse_bookings,
-        duplicate_contacts_from_another_account_go_to_review,
-        cancelling_frees_the_slot_and_the_claim,
-        admin_decisions_follow_the_state_machine_and_are_audited,
-        review_claims_are_exclusive_renewable_and_expire,
-        event_edits_respect_live_bookings_and_reach_the_leads,
-        one_open_order_per_lead_under_concurrency,
-        captures_settle_once_however_often_reported,
-        a_capture_for_an_unsellable_lead_is_recorded_as_refund_due,
-        failures_never_undo_a_capture,
-        selling_a_lead_voids_its_other_open_orders,
-        webhook_deliveries_are_processed_once_and_failed_ones_again,
-        listings_page_in_a_stable_order,
-        foreign_cursors_are_refused,
-        analytics_count_what_is_stored,
-    ]
-);
+/// Every case of the suite, for each backend.
+macro_rules! every_backend {
+    ([$($case:ident),* $(,)?]) => {
+        // SQLite always runs (`any()` never holds).
+        backend!(
+            sqlite,
+            super::sqlite_store,
+            #[cfg_attr(any(), ignore)]
+            [$($case),*]
+        );
+        backend!(
+            scylla,
+            super::scylla_store,
+            #[cfg_attr(not(scylla_tests), ignore = "set LEADBRIDGE_TEST_SCYLLA_URI to run it on ScyllaDB")]
+            [$($case),*]
+        );
+    };
+}
+
+every_backend!([
+    emails_are_unique_case_as_given,
+    mentors_get_a_pending_profile_with_their_account,
+    bootstrap_admin_is_created_then_updated,
+    bootstrap_admin_never_takes_over_another_account,
+    account_identities_read_back_unchanged,
+    sessions_are_stored_found_and_deleted,
+    concurrent_bookings_never_oversell,
+    one_live_booking_per_learner_per_event,
+    started_events_refuse_bookings,
+    events_of_mentors_not_approved_refuse_bookings,
+    duplicate_contacts_from_another_account_go_to_review,
+    cancelling_frees_the_slot_and_the_claim,
+    admin_decisions_follow_the_state_machine_and_are_audited,
+    review_claims_are_exclusive_renewable_and_expire,
+    event_edits_respect_live_bookings_and_reach_the_leads,
+    one_open_order_per_lead_under_concurrency,
+    captures_settle_once_however_often_reported,
+    a_capture_for_an_unsellable_lead_is_recorded_as_refund_due,
+    failures_never_undo_a_capture,
+    selling_a_lead_voids_its_other_open_orders,
+    webhook_deliveries_are_processed_once_and_failed_ones_again,
+    listings_page_in_a_stable_order,
+    foreign_cursors_are_refused,
+    analytics_count_what_is_stored,
+]);

@@ -1,24 +1,18 @@
 use rusqlite::{params, Connection};
-use serde::{Deserialize, Serialize};
 
-use super::{admin::append_audit, cursor, rows};
+use super::{admin::append_audit, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage};
 use crate::domain::user::{Role, User};
+use crate::store::cursor;
+use crate::store::sealed::Identity;
 use crate::store::{
     Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError,
     StoreResult,
 };
-
-/// The sealed part of an account row.
-#[derive(Serialize, Deserialize)]
-pub struct Identity {
-    pub email: String,
-    pub name: String,
-}
 
 pub fn create_user(tx: &Connection, vault: &Vault, new: &NewUser) -> StoreResult<User> {
     let created = to_storage(&new.created_at);

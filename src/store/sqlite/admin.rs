@@ -1,10 +1,11 @@
 use rusqlite::{params, Connection};
 
-use super::{cursor, rows};
+use super::rows;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::ids;
 use crate::domain::money::Paise;
 use crate::domain::time::{to_storage, Timestamp};
+use crate::store::cursor;
 use crate::store::{Analytics, Page, PageRequest, StoreResult};
 
 /// Appends an audit entry; called inside the transaction of the change it records.

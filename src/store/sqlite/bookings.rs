@@ -1,6 +1,6 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{admin::append_audit, catalog, claims, cursor, payments, rows};
+use super::{admin::append_audit, catalog, claims, payments, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::ids;
@@ -8,6 +8,7 @@ use crate::domain::lead::{Lead, LeadAction, LeadStatus};
 use crate::domain::mentor::MentorStatus;
 use crate::domain::time::{to_storage, Timestamp};
 use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
+use crate::store::cursor;
 use crate::store::{
     Conflict, LeadChange, LeadDecision, NewBooking, Page, PageRequest, StoreError, StoreResult,
 };

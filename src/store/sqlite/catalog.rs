@@ -1,9 +1,10 @@
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
-use super::{cursor, rows};
+use super::rows;
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage};
+use crate::store::cursor;
 use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
 
 const EVENT_COLUMNS: &str =

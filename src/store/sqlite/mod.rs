@@ -7,7 +7,6 @@ mod admin;
 mod bookings;
 mod catalog;
 mod claims;
-mod cursor;
 mod payments;
 mod rows;
 mod schema;

@@ -4,9 +4,7 @@ use anyhow::anyhow;
 use rusqlite::Row;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use super::accounts::Identity;
 use crate::crypto::Vault;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::event::Event;
@@ -16,6 +14,7 @@ use crate::domain::money::{Paise, Rupees};
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{parse_rfc3339, Timestamp};
 use crate::domain::user::{Role, User};
+use crate::store::sealed::{self, Identity};
 use crate::store::{Session, StoreError, StoreResult};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -32,12 +31,7 @@ fn parsed<T>(row: &Row<'_>, column: &str, parse: impl Fn(&str) -> Option<T>) -> 
     parse(&raw).ok_or_else(|| corrupt(column, &raw))
 }
 
-/// Seals a value for the row `context`; a failure is ours, never the caller's.
-pub fn seal<T: Serialize>(vault: &Vault, context: &str, value: &T) -> StoreResult<Vec<u8>> {
-    vault.seal(context, value).map_err(|e| {
-        StoreError::Backend(anyhow::Error::new(e).context(format!("sealing for {context}")))
-    })
-}
+pub use crate::store::sealed::seal;
 
 /// Opens a sealed column of the row `context`.
 pub fn open<T: DeserializeOwned>(
@@ -47,9 +41,7 @@ pub fn open<T: DeserializeOwned>(
     context: &str,
 ) -> StoreResult<T> {
     let sealed: Vec<u8> = row.get(column)?;
-    vault.open(context, &sealed).map_err(|e| {
-        StoreError::Backend(anyhow::Error::new(e).context(format!("opening {column} of {context}")))
-    })
+    sealed::open(vault, &sealed, column, context)
 }
 
 pub const USER_COLUMNS: &str = "user_id, identity_sealed, role, picture, created_at";

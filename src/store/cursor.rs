@@ -1,5 +1,5 @@
-//! Listing positions inside opaque cursors: `kind:timestamp|id`, tagged with the listing
-//! they belong to, so a cursor of one listing is refused by another.
+//! Listing positions inside opaque cursors (every backend): `kind:timestamp|id`, tagged
+//! with the listing they belong to, so a cursor of one listing is refused by another.
 
 use crate::domain::time::{parse_rfc3339, to_storage, Timestamp};
 use crate::store::{StoreError, StoreResult};

@@ -1,0 +1,357 @@
+//! Accounts, sessions and mentor profiles.
+
+use super::admin::Stat;
+use super::exec::Ttl;
+use super::listing::{day, Key, Order, Walk};
+use super::rows::{MentorRow, SessionRow, UserRow};
+use super::{cql, ScyllaStore};
+use crate::domain::audit::AuditAction;
+use crate::domain::ids;
+use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
+use crate::domain::time::{now, to_storage};
+use crate::domain::user::{Role, User};
+use crate::store::sealed::{self, Identity};
+use crate::store::{
+    Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError,
+    StoreResult,
+};
+
+/// The statuses a mentor can be in, for listing all of them.
+const MENTOR_STATUSES: [MentorStatus; 3] = [
+    MentorStatus::Pending,
+    MentorStatus::Approved,
+    MentorStatus::Rejected,
+];
+
+impl ScyllaStore {
+    /// The account row first (unreachable until indexed), then the e-mail's CAS, then the
+    /// listings: a lost e-mail race leaves nothing behind.
+    pub(super) async fn create_user_row(&self, new: &NewUser) -> StoreResult<User> {
+        let created = to_storage(&new.created_at);
+        let identity = Identity {
+            email: new.email.clone(),
+            name: new.name.clone(),
+        };
+        let email_index = self.vault().email_index(&new.email);
+        self.run(
+            cql::USER_INSERT,
+            values![
+                &new.user_id,
+                &email_index,
+                sealed::seal(self.vault(), &new.user_id, &identity)?,
+                new.role.as_str(),
+                &new.password_hash,
+                None::<String>,
+                &created
+            ],
+        )
+        .await?;
+        if !self
+            .cas(cql::EMAIL_CLAIM, values![&email_index, &new.user_id])
+            .await?
+        {
+            self.run(cql::USER_DELETE, values![&new.user_id]).await?;
+            return Err(Conflict::EmailTaken.into());
+        }
+        let mut writes = vec![
+            (
+                cql::USER_BY_DAY_INSERT,
+                values![day(&created), &created, &new.user_id],
+            ),
+            (cql::DAY_ADD, values!["users", day(&created)]),
+        ];
+        let mut stats = vec![(Stat::Users, 1)];
+        if let Some(mentor_id) = &new.mentor_id {
+            writes.push((cql::MENTOR_OF_USER_INSERT, values![&new.user_id, mentor_id]));
+            writes.push((
+                cql::MENTOR_BY_STATUS_INSERT,
+                values![MentorStatus::Pending.as_str(), &created, mentor_id],
+            ));
+            stats.extend([(Stat::Mentors, 1), (Stat::PendingMentors, 1)]);
+        }
+        self.batch(writes).await?;
+        if let Some(mentor_id) = &new.mentor_id {
+            self.cas(
+                cql::MENTOR_INSERT,
+                values![
+                    mentor_id,
+                    &new.user_id,
+                    &new.name,
+                    sealed::seal(self.vault(), mentor_id, &new.email)?,
+                    "",
+                    &[] as &[String],
+                    "",
+                    MentorStatus::Pending.as_str(),
+                    None::<String>,
+                    &created,
+                    &created
+                ],
+            )
+            .await?;
+        }
+        self.count(&stats).await;
+        self.user_row(&new.user_id)
+            .await?
+            .map(|c| c.user)
+            .ok_or(StoreError::NotFound("user"))
+    }
+
+    pub(super) async fn upsert_admin_row(
+        &self,
+        email: &str,
+        name: &str,
+        hash: &str,
+    ) -> StoreResult<User> {
+        match self.credentials(email).await? {
+            Some(existing) if existing.user.role != Role::Admin => {
+                Err(Conflict::AdminEmailInUse.into())
+            }
+            Some(existing) => {
+                let user_id = existing.user.user_id;
+                let identity = Identity {
+                    email: email.to_string(),
+                    name: name.to_string(),
+                };
+                self.run(
+                    cql::USER_SET_IDENTITY,
+                    values![
+                        sealed::seal(self.vault(), &user_id, &identity)?,
+                        hash,
+                        &user_id
+                    ],
+                )
+                .await?;
+                let tokens: Vec<(String,)> =
+                    self.rows(cql::SESSIONS_OF_USER, values![&user_id]).await?;
+                for (token_hash,) in tokens {
+                    self.batch(vec![
+                        (cql::SESSION_DELETE, values![&token_hash]),
+                        (cql::SESSION_OF_USER_DELETE, values![&user_id, &token_hash]),
+                    ])
+                    .await?;
+                }
+                self.user_row(&user_id)
+                    .await?
+                    .map(|c| c.user)
+                    .ok_or(StoreError::NotFound("user"))
+            }
+            None => {
+                self.create_user_row(&NewUser {
+                    user_id: ids::new_id(ids::USER),
+                    email: email.to_string(),
+                    name: name.to_string(),
+                    role: Role::Admin,
+                    password_hash: hash.to_string(),
+                    mentor_id: None,
+                    created_at: now(),
+                })
+                .await
+            }
+        }
+    }
+
+    pub(super) async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
+        let index = self.vault().email_index(email);
+        match self
+            .one::<(String,)>(cql::EMAIL_LOOKUP, values![index])
+            .await?
+        {
+            Some((user_id,)) => self.user_row(&user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn user_row(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
+        self.one::<UserRow>(cql::USER_GET, values![user_id])
+            .await?
+            .map(|row| row.credentials(self.vault()))
+            .transpose()
+    }
+
+    /// Oldest first, by day of sign-up.
+    pub(super) async fn users_page(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+        let walk = Walk::daily("users".into(), cql::USERS_OF_DAY, None, Order::Oldest);
+        self.page_of(
+            &walk,
+            page,
+            "users",
+            |(_, id): Key| Box::pin(async move { Ok(self.user_row(&id).await?.map(|c| c.user)) }),
+            |_| true,
+        )
+        .await
+    }
+
+    /// The session row and its entry under the user expire together, at the session's end.
+    pub(super) async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        let ttl = Ttl((session.expires_at - session.created_at).num_seconds());
+        let ttl_again = Ttl(ttl.0);
+        self.batch(vec![
+            (
+                cql::SESSION_INSERT,
+                values![
+                    &session.token_hash,
+                    &session.user_id,
+                    to_storage(&session.created_at),
+                    to_storage(&session.expires_at),
+                    ttl
+                ],
+            ),
+            (
+                cql::SESSION_OF_USER_INSERT,
+                values![&session.user_id, &session.token_hash, ttl_again],
+            ),
+        ])
+        .await
+    }
+
+    pub(super) async fn session_row(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        self.one::<SessionRow>(cql::SESSION_GET, values![token_hash])
+            .await?
+            .map(SessionRow::session)
+            .transpose()
+    }
+
+    pub(super) async fn remove_session(&self, token_hash: &str) -> StoreResult<()> {
+        let Some(session) = self.session_row(token_hash).await? else {
+            return Ok(());
+        };
+        self.batch(vec![
+            (cql::SESSION_DELETE, values![token_hash]),
+            (
+                cql::SESSION_OF_USER_DELETE,
+                values![&session.user_id, token_hash],
+            ),
+        ])
+        .await
+    }
+
+    pub(super) async fn mentor_row(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
+        self.one::<MentorRow>(cql::MENTOR_GET, values![mentor_id])
+            .await?
+            .map(|row| row.profile(self.vault()))
+            .transpose()
+    }
+
+    pub(super) async fn set_mentor_profile(
+        &self,
+        mentor_id: &str,
+        update: &ProfileUpdate,
+    ) -> StoreResult<MentorProfile> {
+        let applied = self
+            .cas(
+                cql::MENTOR_SET_PROFILE,
+                values![
+                    &update.bio,
+                    update.expertise.as_slice(),
+                    &update.experience,
+                    to_storage(&now()),
+                    mentor_id
+                ],
+            )
+            .await?;
+        if !applied {
+            return Err(StoreError::NotFound("mentor"));
+        }
+        self.mentor_row(mentor_id)
+            .await?
+            .ok_or(StoreError::NotFound("mentor"))
+    }
+
+    /// Oldest first; all statuses are three partitions merged.
+    pub(super) async fn mentors_with(
+        &self,
+        status: Option<MentorStatus>,
+    ) -> StoreResult<Vec<MentorProfile>> {
+        let statuses: Vec<MentorStatus> = match status {
+            Some(status) => vec![status],
+            None => MENTOR_STATUSES.to_vec(),
+        };
+        let mut mentors = Vec::new();
+        for status in statuses {
+            let ids: Vec<(String,)> = self
+                .rows(cql::MENTORS_OF_STATUS, values![status.as_str()])
+                .await?;
+            for (mentor_id,) in ids {
+                // The index may lag a decision: the row says where the mentor is now.
+                if let Some(mentor) = self
+                    .mentor_row(&mentor_id)
+                    .await?
+                    .filter(|m| m.verification_status == status)
+                {
+                    mentors.push(mentor);
+                }
+            }
+        }
+        mentors.sort_by(|a, b| (a.created_at, &a.mentor_id).cmp(&(b.created_at, &b.mentor_id)));
+        Ok(mentors)
+    }
+
+    /// A compare-and-set on the status read, then the status index and the audit entry.
+    pub(super) async fn decide_mentor_row(
+        &self,
+        decision: &MentorDecision,
+    ) -> StoreResult<MentorProfile> {
+        let current = self
+            .one_serial::<MentorRow>(cql::MENTOR_GET, values![&decision.mentor_id])
+            .await?
+            .ok_or(StoreError::NotFound("mentor"))?
+            .profile(self.vault())?;
+        let next = current
+            .verification_status
+            .decide(decision.status)
+            .map_err(Conflict::AlreadyDecided)?;
+        let now = now();
+        let applied = self
+            .cas(
+                cql::MENTOR_DECIDE,
+                values![
+                    next.as_str(),
+                    decision.reason.as_deref(),
+                    to_storage(&now),
+                    &decision.mentor_id,
+                    current.verification_status.as_str()
+                ],
+            )
+            .await?;
+        if !applied {
+            return Err(Conflict::AlreadyDecided(
+                "another admin decided this application first".into(),
+            )
+            .into());
+        }
+        let created = to_storage(&current.created_at);
+        self.batch(vec![
+            (
+                cql::MENTOR_BY_STATUS_DELETE,
+                values![
+                    current.verification_status.as_str(),
+                    &created,
+                    &decision.mentor_id
+                ],
+            ),
+            (
+                cql::MENTOR_BY_STATUS_INSERT,
+                values![next.as_str(), &created, &decision.mentor_id],
+            ),
+        ])
+        .await?;
+        if current.verification_status == MentorStatus::Pending {
+            self.count(&[(Stat::PendingMentors, -1)]).await;
+        }
+        let action = match next {
+            MentorStatus::Approved => AuditAction::MentorApproved,
+            _ => AuditAction::MentorRejected,
+        };
+        self.audit(
+            &decision.admin_id,
+            action,
+            &decision.mentor_id,
+            decision.reason.as_deref(),
+            now,
+        )
+        .await?;
+        self.mentor_row(&decision.mentor_id)
+            .await?
+            .ok_or(StoreError::NotFound("mentor"))
+    }
+}

@@ -1,0 +1,320 @@
+//! Events: the row (slot count changed only by compare-and-set), its listings by mentor,
+//! by day and by category and day, and the search the tables cannot answer.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::admin::Stat;
+use super::exec::Values;
+use super::listing::{day, Key, Order, Walk};
+use super::rows::EventRow;
+use super::{cql, ScyllaStore};
+use crate::domain::event::{Event, EventDraft, EventFilter};
+use crate::domain::time::{now, to_storage};
+use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
+
+/// Compare-and-set rounds on one event's slot count before answering "busy": each lost
+/// round means another booking or cancellation of the same event went through.
+const SLOT_ROUNDS: usize = 64;
+
+/// The index rows of an event, written before it exists and removed after it is gone.
+fn index_rows(
+    event_id: &str,
+    mentor_id: &str,
+    category: &str,
+    when: &str,
+) -> [(&'static str, Values); 5] {
+    let category = category.to_ascii_lowercase();
+    [
+        (
+            cql::EVENT_BY_MENTOR_INSERT,
+            values![mentor_id, when, event_id],
+        ),
+        (cql::EVENT_BY_DAY_INSERT, values![day(when), when, event_id]),
+        (
+            cql::EVENT_BY_CATEGORY_INSERT,
+            values![&category, day(when), when, event_id],
+        ),
+        (cql::DAY_ADD, values!["events", day(when)]),
+        (
+            cql::DAY_ADD,
+            values![format!("events:{category}"), day(when)],
+        ),
+    ]
+}
+
+fn index_deletes(
+    event_id: &str,
+    mentor_id: &str,
+    category: &str,
+    when: &str,
+) -> Vec<(&'static str, Values)> {
+    let category = category.to_ascii_lowercase();
+    vec![
+        (
+            cql::EVENT_BY_MENTOR_DELETE,
+            values![mentor_id, when, event_id],
+        ),
+        (cql::EVENT_BY_DAY_DELETE, values![day(when), when, event_id]),
+        (
+            cql::EVENT_BY_CATEGORY_DELETE,
+            values![category, day(when), when, event_id],
+        ),
+    ]
+}
+
+/// A short random pause between lost compare-and-set rounds, so contenders spread out.
+async fn back_off() {
+    let millis = rand::thread_rng().gen_range(1..=10);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+impl ScyllaStore {
+    pub(super) async fn insert_event(&self, event: Event) -> StoreResult<Event> {
+        let when = to_storage(&event.event_datetime);
+        let created = to_storage(&event.created_at);
+        self.batch(index_rows(&event.event_id, &event.mentor_id, &event.category, &when).into())
+            .await?;
+        let applied = self
+            .cas(
+                cql::EVENT_INSERT,
+                values![
+                    &event.event_id,
+                    &event.mentor_id,
+                    &event.mentor_name,
+                    &event.title,
+                    &event.description,
+                    &event.category,
+                    &when,
+                    event.duration,
+                    event.total_slots,
+                    0i64,
+                    event.price_per_lead.value(),
+                    &created,
+                    &created
+                ],
+            )
+            .await?;
+        if !applied {
+            return Err(StoreError::Backend(anyhow::anyhow!(
+                "event id {} already taken",
+                event.event_id
+            )));
+        }
+        self.count(&[(Stat::Events, 1)]).await;
+        Ok(Event {
+            booked_slots: 0,
+            ..event
+        })
+    }
+
+    pub(super) async fn event_row(&self, event_id: &str) -> StoreResult<Option<Event>> {
+        self.one::<EventRow>(cql::EVENT_GET, values![event_id])
+            .await?
+            .map(EventRow::event)
+            .transpose()
+    }
+
+    async fn own_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<Event> {
+        self.one_serial::<EventRow>(cql::EVENT_GET, values![event_id])
+            .await?
+            .map(EventRow::event)
+            .transpose()?
+            .filter(|e| e.mentor_id == mentor_id)
+            .ok_or(StoreError::NotFound("event"))
+    }
+
+    /// Soonest first. A mentor's events are one partition; otherwise the walk goes over
+    /// day partitions (of one category when filtered) from the `from` day to the `to`
+    /// day. The free-text `q` is matched on each event read, within the scan budget.
+    pub(super) async fn events_page(
+        &self,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        let days = (
+            filter.from.map(|t| day(&to_storage(&t))),
+            filter.to.map(|t| day(&to_storage(&t))),
+        );
+        let walk = match (&filter.mentor_id, &filter.category) {
+            (Some(mentor_id), _) => Walk {
+                listing: None,
+                keys: cql::EVENTS_OF_MENTOR,
+                prefix: Some(mentor_id.clone()),
+                order: Order::Oldest,
+                from_day: None,
+                to_day: None,
+            },
+            (None, Some(category)) => {
+                let category = category.to_ascii_lowercase();
+                Walk {
+                    from_day: days.0,
+                    to_day: days.1,
+                    ..Walk::daily(
+                        format!("events:{category}"),
+                        cql::EVENTS_OF_CATEGORY_DAY,
+                        Some(category),
+                        Order::Oldest,
+                    )
+                }
+            }
+            (None, None) => Walk {
+                from_day: days.0,
+                to_day: days.1,
+                ..Walk::daily("events".into(), cql::EVENTS_OF_DAY, None, Order::Oldest)
+            },
+        };
+        self.page_of(
+            &walk,
+            page,
+            "events",
+            |(_, id): Key| Box::pin(async move { self.event_row(&id).await }),
+            |event| filter.matches(event),
+        )
+        .await
+    }
+
+    pub(super) async fn events_of_mentor(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
+        let keys: Vec<Key> = self
+            .rows(cql::EVENTS_OF_MENTOR, values![mentor_id, "", "", i32::MAX])
+            .await?;
+        let mut events = Vec::with_capacity(keys.len());
+        for (_, event_id) in keys {
+            if let Some(event) = self
+                .event_row(&event_id)
+                .await?
+                .filter(|e| e.mentor_id == mentor_id)
+            {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    /// The slot count may not drop below the live bookings: the edit is a compare-and-set
+    /// on `booked_slots <= total_slots`, so a booking racing it cannot slip under.
+    pub(super) async fn edit_event(
+        &self,
+        mentor_id: &str,
+        event_id: &str,
+        draft: &EventDraft,
+    ) -> StoreResult<Event> {
+        let current = self.own_event(mentor_id, event_id).await?;
+        if draft.total_slots < current.booked_slots {
+            return Err(Conflict::SlotsBelowBooked {
+                booked: current.booked_slots,
+            }
+            .into());
+        }
+        let old_when = to_storage(&current.event_datetime);
+        let when = to_storage(&draft.event_datetime);
+        let moved = old_when != when || current.category != draft.category;
+        if moved {
+            self.batch(index_rows(event_id, mentor_id, &draft.category, &when).into())
+                .await?;
+        }
+        let applied = self
+            .cas(
+                cql::EVENT_EDIT,
+                values![
+                    &draft.title,
+                    &draft.description,
+                    &draft.category,
+                    &when,
+                    draft.duration,
+                    draft.total_slots,
+                    draft.price_per_lead.value(),
+                    to_storage(&now()),
+                    event_id,
+                    draft.total_slots
+                ],
+            )
+            .await?;
+        if !applied {
+            let now_booked = self.own_event(mentor_id, event_id).await?.booked_slots;
+            return Err(Conflict::SlotsBelowBooked { booked: now_booked }.into());
+        }
+        if moved {
+            self.batch(index_deletes(
+                event_id,
+                mentor_id,
+                &current.category,
+                &old_when,
+            ))
+            .await?;
+        }
+        // The leads' denormalised copies follow (one partition: the event's leads).
+        let leads: Vec<(String,)> = self.rows(cql::LEADS_OF_EVENT, values![event_id]).await?;
+        for (lead_id,) in leads {
+            self.cas(cql::LEAD_EVENT_COPY, values![&draft.title, &when, &lead_id])
+                .await?;
+        }
+        self.own_event(mentor_id, event_id).await
+    }
+
+    pub(super) async fn remove_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
+        let current = self.own_event(mentor_id, event_id).await?;
+        let has_bookings = |live: i64| Conflict::EventHasBookings { live };
+        if current.booked_slots > 0 {
+            return Err(has_bookings(current.booked_slots).into());
+        }
+        if !self.cas(cql::EVENT_DELETE, values![event_id, 0i64]).await? {
+            let live = self.own_event(mentor_id, event_id).await?.booked_slots;
+            return Err(has_bookings(live).into());
+        }
+        let when = to_storage(&current.event_datetime);
+        self.batch(index_deletes(event_id, mentor_id, &current.category, &when))
+            .await?;
+        self.count(&[(Stat::Events, -1)]).await;
+        Ok(())
+    }
+
+    /// Takes one slot: a compare-and-set of `booked_slots` from the count read at
+    /// LOCAL_SERIAL, guarded by `total_slots > booked`; a lost round reads again.
+    pub(super) async fn take_slot(&self, event_id: &str) -> StoreResult<()> {
+        for _ in 0..SLOT_ROUNDS {
+            let (booked, total): (i64, i64) = self
+                .one_serial(cql::EVENT_SLOTS, values![event_id])
+                .await?
+                .ok_or(StoreError::NotFound("event"))?;
+            if booked >= total {
+                return Err(Conflict::EventFull.into());
+            }
+            if self
+                .cas(
+                    cql::EVENT_TAKE_SLOT,
+                    values![booked + 1, event_id, booked, booked],
+                )
+                .await?
+            {
+                return Ok(());
+            }
+            back_off().await;
+        }
+        Err(StoreError::Busy)
+    }
+
+    /// Gives a slot back, the same way.
+    pub(super) async fn free_slot(&self, event_id: &str) -> StoreResult<()> {
+        for _ in 0..SLOT_ROUNDS {
+            let Some((booked, _total)) = self
+                .one_serial::<(i64, i64)>(cql::EVENT_SLOTS, values![event_id])
+                .await?
+            else {
+                return Ok(());
+            };
+            if booked <= 0 {
+                return Ok(());
+            }
+            if self
+                .cas(cql::EVENT_FREE_SLOT, values![booked - 1, event_id, booked])
+                .await?
+            {
+                return Ok(());
+            }
+            back_off().await;
+        }
+        Err(StoreError::Busy)
+    }
+}

@@ -1,0 +1,419 @@
+//! The ScyllaDB backend, for deployments beyond one machine.
+//!
+//! One table per query (`schema.rs`), every statement prepared once and cached
+//! (`CachingSession`), LOCAL_QUORUM by default. There are no multi-row transactions, so
+//! each contended write is a lightweight transaction (`IF NOT EXISTS`, `IF col = ?`) at
+//! LOCAL_SERIAL on the one row that decides it: the slot count, the learner's booking on
+//! the event, the e-mail, the lead's status, the lead's open order, the claim, the webhook
+//! delivery. Index tables hold keys only; they are written before the row they point to
+//! is created and after it changes, and readers check every key against that row, so a
+//! crash between the steps leaves at worst a stale key that nobody is shown.
+
+/// Bind values for one statement, in marker order (see `exec::Cql`).
+macro_rules! values {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::store::scylla::exec::Cql::cql($value)),*]
+    };
+}
+
+mod accounts;
+mod admin;
+mod bookings;
+mod catalog;
+#[cfg(test)]
+mod check;
+mod claims;
+mod cql;
+mod exec;
+mod listing;
+mod payments;
+mod rows;
+mod schema;
+
+use std::sync::Arc;
+
+use ::scylla::client::caching_session::{CachingSession, CachingSessionBuilder};
+use ::scylla::client::execution_profile::ExecutionProfile;
+use ::scylla::client::session_builder::SessionBuilder;
+use ::scylla::statement::{Consistency, SerialConsistency};
+use anyhow::Context;
+use async_trait::async_trait;
+
+use super::*;
+use crate::crypto::Vault;
+use crate::domain::audit::AuditEntry;
+use crate::store::sealed;
+
+/// Prepared statements kept; more than the backend has, so none is ever prepared twice.
+const STATEMENT_CACHE: usize = 256;
+
+/// Where and how to connect: `scylla://host:9042[,host:9042…]/keyspace`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScyllaConfig {
+    pub nodes: Vec<String>,
+    pub keyspace: String,
+    /// The keyspace's replication map, as CQL (used only when the keyspace is created).
+    pub replication: String,
+    /// The local datacenter, for LOCAL_QUORUM routing; unset: any.
+    pub datacenter: Option<String>,
+}
+
+/// A replication map fit for one small cluster; production sets its own.
+pub const DEFAULT_REPLICATION: &str =
+    "{'class': 'NetworkTopologyStrategy', 'replication_factor': 3}";
+
+impl ScyllaConfig {
+    /// Parses `scylla://host:port[,host:port]/keyspace`; `None` if it is not one.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let rest = url.strip_prefix("scylla://")?;
+        let (hosts, keyspace) = rest.split_once('/')?;
+        let keyspace_ok = !keyspace.is_empty()
+            && keyspace.len() <= 48
+            && keyspace.starts_with(|c: char| c.is_ascii_alphabetic())
+            && keyspace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let nodes: Vec<String> = hosts
+            .split(',')
+            .map(|h| {
+                if h.contains(':') {
+                    h.to_string()
+                } else {
+                    format!("{h}:9042")
+                }
+            })
+            .collect();
+        if !keyspace_ok || nodes.iter().any(|n| n.len() < 3 || n.starts_with(':')) {
+            return None;
+        }
+        Some(Self {
+            nodes,
+            keyspace: keyspace.to_string(),
+            replication: DEFAULT_REPLICATION.to_string(),
+            datacenter: None,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct ScyllaStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session: CachingSession,
+    vault: Vault,
+}
+
+impl ScyllaStore {
+    /// Connects, creates the keyspace if missing, applies pending migrations, and checks the
+    /// data key against the one the keyspace was created with.
+    pub async fn connect(config: &ScyllaConfig, vault: Vault) -> anyhow::Result<Self> {
+        let mut policy =
+            ::scylla::policies::load_balancing::DefaultPolicy::builder().token_aware(true);
+        if let Some(dc) = &config.datacenter {
+            policy = policy.prefer_datacenter(dc.clone());
+        }
+        let profile = ExecutionProfile::builder()
+            .consistency(Consistency::LocalQuorum)
+            .serial_consistency(Some(SerialConsistency::LocalSerial))
+            .load_balancing_policy(policy.build())
+            .request_timeout(Some(std::time::Duration::from_secs(10)))
+            .build();
+        let session = SessionBuilder::new()
+            .known_nodes(&config.nodes)
+            .default_execution_profile_handle(profile.into_handle())
+            .build()
+            .await
+            .with_context(|| format!("connecting to ScyllaDB at {}", config.nodes.join(",")))?;
+        // Tablets do not support lightweight transactions or counters (ScyllaDB 6), so the
+        // keyspace opts out; a server that does not know the option (Cassandra, ScyllaDB
+        // before 6) gets the keyspace without it.
+        let create = format!(
+            "CREATE KEYSPACE IF NOT EXISTS {} WITH replication = {}",
+            config.keyspace, config.replication
+        );
+        let without_tablets = format!("{create} AND tablets = {{'enabled': false}}");
+        if let Err(tablets_refused) = session.query_unpaged(without_tablets, ()).await {
+            tracing::info!(error = %tablets_refused, "keyspace created without the tablets option");
+            session
+                .query_unpaged(create, ())
+                .await
+                .context("creating the keyspace")?;
+        }
+        session
+            .use_keyspace(&config.keyspace, false)
+            .await
+            .context("using the keyspace")?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                session: CachingSessionBuilder::new(session)
+                    .max_capacity(STATEMENT_CACHE)
+                    .build(),
+                vault,
+            }),
+        };
+        store.migrate().await.context("applying CQL migrations")?;
+        store.check_data_key().await?;
+        Ok(store)
+    }
+
+    fn vault(&self) -> &Vault {
+        &self.inner.vault
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.inner
+            .session
+            .get_session()
+            .query_unpaged(schema::MIGRATIONS_TABLE, ())
+            .await
+            .map_err(exec::failure)?;
+        for (index, statements) in schema::MIGRATIONS.iter().enumerate() {
+            let version = index as i32 + 1;
+            if self
+                .one::<(i32,)>(cql::MIGRATION_GET, values![version])
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            for statement in *statements {
+                // Schema changes are not prepared statements.
+                self.inner
+                    .session
+                    .get_session()
+                    .query_unpaged(*statement, ())
+                    .await
+                    .map_err(exec::failure)?;
+            }
+            self.cas(
+                cql::MIGRATION_RECORD,
+                values![
+                    version,
+                    crate::domain::time::to_storage(&crate::domain::time::now())
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Seals a known value on first start and opens it on every later one, so a wrong
+    /// `LEADBRIDGE_DATA_KEY` stops the start instead of making every account unreadable.
+    async fn check_data_key(&self) -> anyhow::Result<()> {
+        const KEY: &str = "data_key_check";
+        const EXPECTED: &str = "leadbridge";
+        let sealed = sealed::seal(self.vault(), KEY, &EXPECTED)?;
+        self.cas(cql::META_INSERT, values![KEY, sealed]).await?;
+        let stored = self
+            .one::<(Vec<u8>,)>(cql::META_GET, values![KEY])
+            .await?
+            .map(|(v,)| v)
+            .unwrap_or_default();
+        match sealed::open::<String>(self.vault(), &stored, "value", KEY) {
+            Ok(value) if value == EXPECTED => Ok(()),
+            _ => anyhow::bail!(
+                "LEADBRIDGE_DATA_KEY: this is not the key the keyspace was created with; its accounts and contacts cannot be read"
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for ScyllaStore {
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        self.create_user_row(&new).await
+    }
+
+    async fn upsert_admin(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        self.upsert_admin_row(email, name, password_hash).await
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
+        self.credentials(email).await
+    }
+
+    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        Ok(self.user_row(user_id).await?.map(|c| c.user))
+    }
+
+    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
+        self.users_page(&page).await
+    }
+
+    async fn create_session(&self, session: Session) -> StoreResult<()> {
+        self.insert_session(&session).await
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        self.session_row(token_hash).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.remove_session(token_hash).await
+    }
+
+    async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
+        match self
+            .one::<(String,)>(cql::MENTOR_OF_USER, values![user_id])
+            .await?
+        {
+            Some((mentor_id,)) => self.mentor_row(&mentor_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
+        self.mentor_row(mentor_id).await
+    }
+
+    async fn update_mentor_profile(
+        &self,
+        mentor_id: &str,
+        update: ProfileUpdate,
+    ) -> StoreResult<MentorProfile> {
+        self.set_mentor_profile(mentor_id, &update).await
+    }
+
+    async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>> {
+        self.mentors_with(status).await
+    }
+
+    async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile> {
+        self.decide_mentor_row(&decision).await
+    }
+
+    async fn create_event(&self, event: Event) -> StoreResult<Event> {
+        self.insert_event(event).await
+    }
+
+    async fn event(&self, event_id: &str) -> StoreResult<Option<Event>> {
+        self.event_row(event_id).await
+    }
+
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        self.events_page(filter, &page).await
+    }
+
+    async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
+        self.events_of_mentor(mentor_id).await
+    }
+
+    async fn update_event(
+        &self,
+        mentor_id: &str,
+        event_id: &str,
+        draft: EventDraft,
+    ) -> StoreResult<Event> {
+        self.edit_event(mentor_id, event_id, &draft).await
+    }
+
+    async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
+        self.remove_event(mentor_id, event_id).await
+    }
+
+    async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
+        self.book(booking).await
+    }
+
+    async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
+        self.lead_row(lead_id).await
+    }
+
+    async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>> {
+        self.leads_of(cql::LEADS_OF_LEARNER, user_id).await
+    }
+
+    async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>> {
+        self.leads_of(cql::LEADS_OF_MENTOR, mentor_id).await
+    }
+
+    async fn leads_by_status(
+        &self,
+        status: Option<LeadStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        self.leads_page(status, &page).await
+    }
+
+    async fn cancel_booking(
+        &self,
+        user_id: &str,
+        lead_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<LeadChange> {
+        self.cancel(user_id, lead_id, now).await
+    }
+
+    async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange> {
+        self.decide_lead(&decision).await
+    }
+
+    async fn claim_lead(
+        &self,
+        lead_id: &str,
+        admin_id: &str,
+        now: Timestamp,
+        ttl: chrono::Duration,
+    ) -> StoreResult<LeadClaim> {
+        self.take_claim(lead_id, admin_id, now, ttl).await
+    }
+
+    async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+        self.drop_claim(lead_id, admin_id).await
+    }
+
+    async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
+        self.release_claims_held_by(admin_id).await
+    }
+
+    async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>> {
+        self.expire_claims_by(now).await
+    }
+
+    async fn active_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
+        self.live_claims(now).await
+    }
+
+    async fn open_order(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder> {
+        self.open_lead_order(payment, actor_id).await
+    }
+
+    async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>> {
+        self.open_payment(lead_id).await
+    }
+
+    async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
+        self.payment_of_order(order_id).await
+    }
+
+    async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
+        self.payment_row(payment_id).await
+    }
+
+    async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome> {
+        self.settle(&capture).await
+    }
+
+    async fn record_payment_failure(&self, failure: PaymentReport) -> StoreResult<Option<Payment>> {
+        self.fail(&failure).await
+    }
+
+    async fn analytics(&self) -> StoreResult<Analytics> {
+        self.read_stats().await
+    }
+
+    async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
+        self.audit_page(&page).await
+    }
+}
