@@ -13,10 +13,31 @@ use leadbridge::store::sqlite::SqliteStore;
 use leadbridge::store::Store;
 
 /// Keeps a backend's resources for as long as its test runs.
-#[allow(dead_code)]
 enum Guard {
+    /// Removed when dropped.
     Dir(tempfile::TempDir),
-    Keyspace(String),
+    /// Dropped by [`finish`] (a failed test leaves its keyspace to look at).
+    Keyspace { nodes: Vec<String>, name: String },
+}
+
+/// Releases what a passed test used.
+async fn finish(guard: Guard) {
+    match guard {
+        Guard::Dir(dir) => drop(dir),
+        Guard::Keyspace { nodes, name } => drop_keyspace(&nodes, &name).await,
+    }
+}
+
+async fn drop_keyspace(nodes: &[String], name: &str) {
+    let session = ::scylla::client::session_builder::SessionBuilder::new()
+        .known_nodes(nodes)
+        .build()
+        .await
+        .expect("connect to drop the test keyspace");
+    session
+        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {name}"), ())
+        .await
+        .expect("drop the test keyspace");
 }
 
 fn vault() -> Vault {
@@ -48,8 +69,9 @@ async fn scylla_store() -> Option<(Arc<dyn Store>, Guard)> {
         return None;
     };
     let keyspace = format!("conformance_{}", uuid::Uuid::new_v4().simple());
+    let nodes: Vec<String> = uri.split(',').map(str::to_string).collect();
     let config = ScyllaConfig {
-        nodes: uri.split(',').map(str::to_string).collect(),
+        nodes: nodes.clone(),
         keyspace: keyspace.clone(),
         replication: "{'class': 'NetworkTopologyStrategy', 'replication_factor': 1}".into(),
         datacenter: None,
@@ -57,7 +79,13 @@ async fn scylla_store() -> Option<(Arc<dyn Store>, Guard)> {
     let store = ScyllaStore::connect(&config, vault())
         .await
         .expect("connect to the ScyllaDB in LEADBRIDGE_TEST_SCYLLA_URI");
-    Some((Arc::new(store), Guard::Keyspace(keyspace)))
+    Some((
+        Arc::new(store),
+        Guard::Keyspace {
+            nodes,
+            name: keyspace,
+        },
+    ))
 }
 
 /// Generates one test per suite case for a backend constructor.
@@ -68,10 +96,11 @@ macro_rules! backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[$when]
                 async fn $case() {
-                    let Some((store, _guard)) = $make().await else {
+                    let Some((store, guard)) = $make().await else {
                         return;
                     };
                     super::suite::$case(store).await;
+                    super::finish(guard).await;
                 }
             )*
         }

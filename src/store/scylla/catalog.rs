@@ -8,10 +8,10 @@ use rand::Rng;
 use super::admin::Stat;
 use super::exec::Values;
 use super::listing::{day, Key, Order, Walk};
-use super::rows::EventRow;
+use super::rows::{self, EventRow};
 use super::{cql, ScyllaStore};
 use crate::domain::event::{Event, EventDraft, EventFilter};
-use crate::domain::time::{now, to_storage};
+use crate::domain::time::{now, to_storage, Timestamp};
 use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
 
 /// Compare-and-set rounds on one event's slot count before answering "busy": each lost
@@ -65,7 +65,7 @@ fn index_deletes(
 }
 
 /// A short random pause between lost compare-and-set rounds, so contenders spread out.
-async fn back_off() {
+pub(super) async fn back_off() {
     let millis = rand::thread_rng().gen_range(1..=10);
     tokio::time::sleep(Duration::from_millis(millis)).await;
 }
@@ -133,6 +133,14 @@ impl ScyllaStore {
         filter: &EventFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<Event>> {
+        // Bounds at the precision events are stored with (microseconds), as SQLite
+        // compares them, so an event at exactly `from` is in.
+        let stored = |t: Timestamp| rows::ts(&to_storage(&t));
+        let filter = &EventFilter {
+            from: filter.from.map(stored).transpose()?,
+            to: filter.to.map(stored).transpose()?,
+            ..filter.clone()
+        };
         let days = (
             filter.from.map(|t| day(&to_storage(&t))),
             filter.to.map(|t| day(&to_storage(&t))),

@@ -3,6 +3,7 @@
 
 use super::admin::Stat;
 use super::bookings::Change;
+use super::catalog::back_off;
 use super::exec::Ttl;
 use super::rows::PaymentRow;
 use super::{cql, ScyllaStore};
@@ -151,45 +152,60 @@ impl ScyllaStore {
             ..payment
         };
         for _ in 0..ROUNDS {
-            if self
+            // A claim that timed out may still have applied: the read below tells.
+            match self
                 .cas(
                     cql::OPEN_ORDER_CLAIM,
                     values![&recorded.lead_id, &recorded.payment_id],
                 )
-                .await?
+                .await
             {
-                self.audit(
-                    actor_id,
-                    AuditAction::PaymentCreated,
-                    &recorded.payment_id,
-                    None,
-                    recorded.created_at,
-                )
-                .await?;
-                return Ok(OpenOrder {
-                    payment: recorded,
-                    created: true,
-                });
+                Ok(true) => return self.opened(recorded, actor_id).await,
+                Ok(false) => {}
+                Err(StoreError::Busy) => back_off().await,
+                Err(e) => return Err(e),
             }
-            if let Some(existing) = self.open_payment(&recorded.lead_id).await? {
-                // Another tab won: this order is never offered, so it is closed.
-                self.move_payment(&recorded, PaymentStatus::Failed, None, recorded.created_at)
-                    .await?;
-                return Ok(OpenOrder {
-                    payment: existing,
-                    created: false,
-                });
-            }
-            // The row points at an order that is no longer open: free it and try again.
-            if let Some((stale,)) = self
-                .one_serial::<(String,)>(cql::OPEN_ORDER_GET, values![&recorded.lead_id])
-                .await?
-            {
-                self.cas(cql::OPEN_ORDER_RELEASE, values![&recorded.lead_id, &stale])
-                    .await?;
+            match self.open_payment(&recorded.lead_id).await? {
+                Some(open) if open.payment_id == recorded.payment_id => {
+                    return self.opened(recorded, actor_id).await
+                }
+                Some(existing) => {
+                    // Another tab won: this order is never offered, so it is closed.
+                    self.move_payment(&recorded, PaymentStatus::Failed, None, recorded.created_at)
+                        .await?;
+                    return Ok(OpenOrder {
+                        payment: existing,
+                        created: false,
+                    });
+                }
+                None => {
+                    // The row points at an order that is no longer open: free it.
+                    if let Some((stale,)) = self
+                        .one_serial::<(String,)>(cql::OPEN_ORDER_GET, values![&recorded.lead_id])
+                        .await?
+                    {
+                        self.cas(cql::OPEN_ORDER_RELEASE, values![&recorded.lead_id, &stale])
+                            .await?;
+                    }
+                }
             }
         }
         Err(StoreError::Busy)
+    }
+
+    async fn opened(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder> {
+        self.audit(
+            actor_id,
+            AuditAction::PaymentCreated,
+            &payment.payment_id,
+            None,
+            payment.created_at,
+        )
+        .await?;
+        Ok(OpenOrder {
+            payment,
+            created: true,
+        })
     }
 
     /// Marks the lead's unpaid orders FAILED (all but `except`): once a lead is sold,
