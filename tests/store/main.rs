@@ -151,4 +151,5 @@ every_backend!([
     listings_page_in_a_stable_order,
     foreign_cursors_are_refused,
     analytics_count_what_is_stored,
+    edits_keep_the_event_listed_where_it_now_belongs,
 ]);

@@ -870,3 +870,59 @@ pub async fn review_claims_are_exclusive_renewable_and_expire(store: S) {
         Err(StoreError::Conflict(_))
     ));
 }
+
+pub async fn edits_keep_the_event_listed_where_it_now_belongs(store: S) {
+    let event = event(&store, 3).await;
+    let draft = |category: &str, days: i64| EventDraft {
+        title: event.title.clone(),
+        description: event.description.clone(),
+        category: category.into(),
+        event_datetime: event.event_datetime + Duration::days(days),
+        duration: 30,
+        total_slots: 3,
+        price_per_lead: Rupees::parse("price", 700).unwrap(),
+    };
+    let listed = |filter: EventFilter| {
+        let store = Arc::clone(&store);
+        let id = event.event_id.clone();
+        async move {
+            let page = store
+                .list_events(&filter, PageRequest::first(100))
+                .await
+                .unwrap();
+            page.items.iter().filter(|e| e.event_id == id).count()
+        }
+    };
+    let in_category = |category: &str| EventFilter {
+        category: Some(category.into()),
+        ..Default::default()
+    };
+    // Only the category changes, then only its case, then the day.
+    for (category, days) in [("Design", 0), ("DESIGN", 0), ("Design", 1)] {
+        store
+            .update_event(MENTOR, &event.event_id, draft(category, days))
+            .await
+            .unwrap();
+        let mine = store.mentor_events(MENTOR).await.unwrap();
+        assert_eq!(
+            mine.iter().filter(|e| e.event_id == event.event_id).count(),
+            1,
+            "{category} +{days}d: the mentor's list"
+        );
+        assert_eq!(
+            listed(EventFilter::default()).await,
+            1,
+            "{category} +{days}d"
+        );
+        assert_eq!(
+            listed(in_category("design")).await,
+            1,
+            "{category} +{days}d"
+        );
+        assert_eq!(
+            listed(in_category("testing")).await,
+            0,
+            "{category} +{days}d"
+        );
+    }
+}

@@ -96,12 +96,23 @@ impl ScyllaStore {
             .ok_or(StoreError::NotFound("user"))
     }
 
+    /// Two nodes starting together may both try to create the admin: the one that loses
+    /// the e-mail's compare-and-set updates the account the other created.
     pub(super) async fn upsert_admin_row(
         &self,
         email: &str,
         name: &str,
         hash: &str,
     ) -> StoreResult<User> {
+        match self.upsert_admin_once(email, name, hash).await {
+            Err(StoreError::Conflict(Conflict::EmailTaken)) => {
+                self.upsert_admin_once(email, name, hash).await
+            }
+            other => other,
+        }
+    }
+
+    async fn upsert_admin_once(&self, email: &str, name: &str, hash: &str) -> StoreResult<User> {
         match self.credentials(email).await? {
             Some(existing) if existing.user.role != Role::Admin => {
                 Err(Conflict::AdminEmailInUse.into())
@@ -301,6 +312,13 @@ impl ScyllaStore {
             .decide(decision.status)
             .map_err(Conflict::AlreadyDecided)?;
         let now = now();
+        let created = to_storage(&current.created_at);
+        // The new listing row first, so the mentor is always listed under where it is.
+        self.run(
+            cql::MENTOR_BY_STATUS_INSERT,
+            values![next.as_str(), &created, &decision.mentor_id],
+        )
+        .await?;
         let applied = self
             .cas(
                 cql::MENTOR_DECIDE,
@@ -319,22 +337,17 @@ impl ScyllaStore {
             )
             .into());
         }
-        let created = to_storage(&current.created_at);
-        self.batch(vec![
-            (
+        if next != current.verification_status {
+            self.run(
                 cql::MENTOR_BY_STATUS_DELETE,
                 values![
                     current.verification_status.as_str(),
                     &created,
                     &decision.mentor_id
                 ],
-            ),
-            (
-                cql::MENTOR_BY_STATUS_INSERT,
-                values![next.as_str(), &created, &decision.mentor_id],
-            ),
-        ])
-        .await?;
+            )
+            .await?;
+        }
         if current.verification_status == MentorStatus::Pending {
             self.count(&[(Stat::PendingMentors, -1)]).await;
         }

@@ -20,6 +20,13 @@ use crate::store::{
 /// another change to the same lead went through, and the next round decides on it.
 const LEAD_ROUNDS: usize = 8;
 
+/// Why writing a booking's lead failed: before the lead's insert (undo the slot and the
+/// learner's booking), or at or after it (the lead may exist: undo nothing).
+enum Failed {
+    Before(StoreError),
+    Unknown(StoreError),
+}
+
 /// What a transition writes besides the status.
 #[derive(Default)]
 pub struct Change {
@@ -66,12 +73,15 @@ impl ScyllaStore {
         let indexes = self.vault().contact_indexes(&booking.contact);
         match self.write_lead(&booking, &event, &indexes).await {
             Ok(lead) => Ok(lead),
-            Err(e) => {
+            Err(Failed::Before(e)) => {
                 if let Err(undo) = self.undo_booking(&booking, &indexes).await {
                     tracing::error!(error = %undo, lead_id = %booking.lead_id, "a failed booking kept its slot");
                 }
                 Err(e)
             }
+            // The lead may exist (a timed-out insert can still apply): its slot and the
+            // learner's booking stay, at worst one seat unsold, never one sold twice.
+            Err(Failed::Unknown(e)) => Err(e),
         }
     }
 
@@ -80,7 +90,7 @@ impl ScyllaStore {
         booking: &NewBooking,
         event: &crate::domain::event::Event,
         indexes: &[String],
-    ) -> StoreResult<Lead> {
+    ) -> Result<Lead, Failed> {
         // Our own index rows first, then a read: of two bookings with the same contact
         // racing, each sees the other's rows, so neither slips through unflagged.
         let own: Vec<(&'static str, Values)> = indexes
@@ -92,13 +102,14 @@ impl ScyllaStore {
                 )
             })
             .collect();
-        self.batch(own).await?;
+        self.batch(own).await.map_err(Failed::Before)?;
         let mut flags = booking.flags.clone();
         let mut duplicate = false;
         for blind in indexes {
             let holders: Vec<(String, String)> = self
                 .rows(cql::CONTACT_INDEX_FIND, values![&booking.event_id, blind])
-                .await?;
+                .await
+                .map_err(Failed::Before)?;
             duplicate |= holders.iter().any(|(_, user)| *user != booking.user_id);
         }
         if duplicate {
@@ -128,7 +139,10 @@ impl ScyllaStore {
             ),
             (cql::DAY_ADD, values!["leads", day(&created)]),
         ])
-        .await?;
+        .await
+        .map_err(Failed::Before)?;
+        let sealed = crate::store::sealed::seal(self.vault(), lead_id, &booking.contact)
+            .map_err(Failed::Before)?;
         let applied = self
             .cas(
                 cql::LEAD_INSERT,
@@ -139,7 +153,7 @@ impl ScyllaStore {
                     to_storage(&event.event_datetime),
                     &event.mentor_id,
                     &booking.user_id,
-                    crate::store::sealed::seal(self.vault(), lead_id, &booking.contact)?,
+                    sealed,
                     status.as_str(),
                     verification_status.as_str(),
                     flags.as_slice(),
@@ -149,16 +163,18 @@ impl ScyllaStore {
                     &created
                 ],
             )
-            .await?;
+            .await
+            .map_err(Failed::Unknown)?;
         if !applied {
-            return Err(StoreError::Backend(anyhow::anyhow!(
+            return Err(Failed::Before(StoreError::Backend(anyhow::anyhow!(
                 "lead id {lead_id} already taken"
-            )));
+            ))));
         }
         self.count(&lead_moved(None, status)).await;
         self.lead_row(lead_id)
-            .await?
-            .ok_or(StoreError::NotFound("lead"))
+            .await
+            .and_then(|lead| lead.ok_or(StoreError::NotFound("lead")))
+            .map_err(Failed::Unknown)
     }
 
     async fn undo_booking(&self, booking: &NewBooking, indexes: &[String]) -> StoreResult<()> {

@@ -16,52 +16,66 @@ use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
 
 /// Compare-and-set rounds on one event's slot count before answering "busy": each lost
 /// round means another booking or cancellation of the same event went through.
-const SLOT_ROUNDS: usize = 64;
+pub(super) const SLOT_ROUNDS: usize = 64;
 
-/// The index rows of an event, written before it exists and removed after it is gone.
-fn index_rows(
-    event_id: &str,
-    mentor_id: &str,
-    category: &str,
-    when: &str,
-) -> [(&'static str, Values); 5] {
-    let category = category.to_ascii_lowercase();
-    [
-        (
-            cql::EVENT_BY_MENTOR_INSERT,
-            values![mentor_id, when, event_id],
-        ),
-        (cql::EVENT_BY_DAY_INSERT, values![day(when), when, event_id]),
-        (
-            cql::EVENT_BY_CATEGORY_INSERT,
-            values![&category, day(when), when, event_id],
-        ),
-        (cql::DAY_ADD, values!["events", day(when)]),
-        (
-            cql::DAY_ADD,
-            values![format!("events:{category}"), day(when)],
-        ),
-    ]
+/// Which of an event's index rows an edit touches: those keyed by its time (by mentor,
+/// by day) and the one keyed by its category (lower-cased, so a change of case is none).
+#[derive(Clone, Copy)]
+struct Keys<'a> {
+    event_id: &'a str,
+    mentor_id: &'a str,
+    category: &'a str,
+    when: &'a str,
 }
 
-fn index_deletes(
-    event_id: &str,
-    mentor_id: &str,
-    category: &str,
-    when: &str,
-) -> Vec<(&'static str, Values)> {
-    let category = category.to_ascii_lowercase();
-    vec![
-        (
-            cql::EVENT_BY_MENTOR_DELETE,
-            values![mentor_id, when, event_id],
-        ),
-        (cql::EVENT_BY_DAY_DELETE, values![day(when), when, event_id]),
-        (
-            cql::EVENT_BY_CATEGORY_DELETE,
-            values![category, day(when), when, event_id],
-        ),
-    ]
+impl Keys<'_> {
+    fn category(&self) -> String {
+        self.category.to_ascii_lowercase()
+    }
+
+    /// The rows keyed by time (`timed`) and/or by category, written before the event row
+    /// they point to exists or changes.
+    fn inserts(&self, timed: bool, categorised: bool) -> Vec<(&'static str, Values)> {
+        let (id, when, day) = (self.event_id, self.when, day(self.when));
+        let mut rows = Vec::new();
+        if timed {
+            rows.push((
+                cql::EVENT_BY_MENTOR_INSERT,
+                values![self.mentor_id, when, id],
+            ));
+            rows.push((cql::EVENT_BY_DAY_INSERT, values![&day, when, id]));
+            rows.push((cql::DAY_ADD, values!["events", &day]));
+        }
+        if categorised {
+            let category = self.category();
+            rows.push((cql::DAY_ADD, values![format!("events:{category}"), &day]));
+            rows.push((
+                cql::EVENT_BY_CATEGORY_INSERT,
+                values![category, &day, when, id],
+            ));
+        }
+        rows
+    }
+
+    /// The same rows, removed after the event moved away from them or was deleted.
+    fn deletes(&self, timed: bool, categorised: bool) -> Vec<(&'static str, Values)> {
+        let (id, when, day) = (self.event_id, self.when, day(self.when));
+        let mut rows = Vec::new();
+        if timed {
+            rows.push((
+                cql::EVENT_BY_MENTOR_DELETE,
+                values![self.mentor_id, when, id],
+            ));
+            rows.push((cql::EVENT_BY_DAY_DELETE, values![&day, when, id]));
+        }
+        if categorised {
+            rows.push((
+                cql::EVENT_BY_CATEGORY_DELETE,
+                values![self.category(), &day, when, id],
+            ));
+        }
+        rows
+    }
 }
 
 /// A short random pause between lost compare-and-set rounds, so contenders spread out.
@@ -74,8 +88,13 @@ impl ScyllaStore {
     pub(super) async fn insert_event(&self, event: Event) -> StoreResult<Event> {
         let when = to_storage(&event.event_datetime);
         let created = to_storage(&event.created_at);
-        self.batch(index_rows(&event.event_id, &event.mentor_id, &event.category, &when).into())
-            .await?;
+        let keys = Keys {
+            event_id: &event.event_id,
+            mentor_id: &event.mentor_id,
+            category: &event.category,
+            when: &when,
+        };
+        self.batch(keys.inserts(true, true)).await?;
         let applied = self
             .cas(
                 cql::EVENT_INSERT,
@@ -177,7 +196,7 @@ impl ScyllaStore {
             &walk,
             page,
             "events",
-            |(_, id): Key| Box::pin(async move { self.event_row(&id).await }),
+            |key: Key| Box::pin(async move { self.event_at(key).await }),
             |event| filter.matches(event),
         )
         .await
@@ -188,9 +207,9 @@ impl ScyllaStore {
             .rows(cql::EVENTS_OF_MENTOR, values![mentor_id, "", "", i32::MAX])
             .await?;
         let mut events = Vec::with_capacity(keys.len());
-        for (_, event_id) in keys {
+        for key in keys {
             if let Some(event) = self
-                .event_row(&event_id)
+                .event_at(key)
                 .await?
                 .filter(|e| e.mentor_id == mentor_id)
             {
@@ -200,65 +219,86 @@ impl ScyllaStore {
         Ok(events)
     }
 
+    /// The event an index key points to, if it is still at that time (an edit that moved
+    /// it may not have removed the old key yet).
+    async fn event_at(&self, (when, event_id): Key) -> StoreResult<Option<Event>> {
+        Ok(self
+            .event_row(&event_id)
+            .await?
+            .filter(|e| to_storage(&e.event_datetime) == when))
+    }
+
     /// The slot count may not drop below the live bookings: the edit is a compare-and-set
-    /// on `booked_slots <= total_slots`, so a booking racing it cannot slip under.
+    /// on `booked_slots <= total_slots` (so a booking racing it cannot slip under) and on
+    /// the time and category it moves the index rows from (so two edits racing cannot both
+    /// move them). New index rows go in first; the old ones go once the edit applied.
     pub(super) async fn edit_event(
         &self,
         mentor_id: &str,
         event_id: &str,
         draft: &EventDraft,
     ) -> StoreResult<Event> {
-        let current = self.own_event(mentor_id, event_id).await?;
-        if draft.total_slots < current.booked_slots {
-            return Err(Conflict::SlotsBelowBooked {
-                booked: current.booked_slots,
-            }
-            .into());
-        }
-        let old_when = to_storage(&current.event_datetime);
         let when = to_storage(&draft.event_datetime);
-        let moved = old_when != when || current.category != draft.category;
-        if moved {
-            self.batch(index_rows(event_id, mentor_id, &draft.category, &when).into())
-                .await?;
-        }
-        let applied = self
-            .cas(
-                cql::EVENT_EDIT,
-                values![
-                    &draft.title,
-                    &draft.description,
-                    &draft.category,
-                    &when,
-                    draft.duration,
-                    draft.total_slots,
-                    draft.price_per_lead.value(),
-                    to_storage(&now()),
+        for _ in 0..SLOT_ROUNDS {
+            let current = self.own_event(mentor_id, event_id).await?;
+            if draft.total_slots < current.booked_slots {
+                return Err(Conflict::SlotsBelowBooked {
+                    booked: current.booked_slots,
+                }
+                .into());
+            }
+            let old_when = to_storage(&current.event_datetime);
+            let (old, new) = (
+                Keys {
                     event_id,
-                    draft.total_slots
-                ],
-            )
-            .await?;
-        if !applied {
-            let now_booked = self.own_event(mentor_id, event_id).await?.booked_slots;
-            return Err(Conflict::SlotsBelowBooked { booked: now_booked }.into());
-        }
-        if moved {
-            self.batch(index_deletes(
-                event_id,
-                mentor_id,
-                &current.category,
-                &old_when,
-            ))
-            .await?;
-        }
-        // The leads' denormalised copies follow (one partition: the event's leads).
-        let leads: Vec<(String,)> = self.rows(cql::LEADS_OF_EVENT, values![event_id]).await?;
-        for (lead_id,) in leads {
-            self.cas(cql::LEAD_EVENT_COPY, values![&draft.title, &when, &lead_id])
+                    mentor_id,
+                    category: &current.category,
+                    when: &old_when,
+                },
+                Keys {
+                    event_id,
+                    mentor_id,
+                    category: &draft.category,
+                    when: &when,
+                },
+            );
+            let timed = old_when != when;
+            let categorised = timed || old.category() != new.category();
+            self.batch(new.inserts(timed, categorised)).await?;
+            let applied = self
+                .cas(
+                    cql::EVENT_EDIT,
+                    values![
+                        &draft.title,
+                        &draft.description,
+                        &draft.category,
+                        &when,
+                        draft.duration,
+                        draft.total_slots,
+                        draft.price_per_lead.value(),
+                        to_storage(&now()),
+                        event_id,
+                        draft.total_slots,
+                        &old_when,
+                        &current.category
+                    ],
+                )
                 .await?;
+            if !applied {
+                // Seats booked meanwhile, or another edit moved it: decide again.
+                back_off().await;
+                continue;
+            }
+            self.batch(old.deletes(timed, categorised)).await?;
+            // The leads' denormalised copies follow (one partition: the event's leads).
+            let leads: Vec<(String,)> = self.rows(cql::LEADS_OF_EVENT, values![event_id]).await?;
+            for (lead_id,) in leads {
+                self.cas(cql::LEAD_EVENT_COPY, values![&draft.title, &when, &lead_id])
+                    .await?;
+            }
+            return self.own_event(mentor_id, event_id).await;
         }
-        self.own_event(mentor_id, event_id).await
+        Err(StoreError::Busy)
     }
 
     pub(super) async fn remove_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
@@ -272,14 +312,19 @@ impl ScyllaStore {
             return Err(has_bookings(live).into());
         }
         let when = to_storage(&current.event_datetime);
-        self.batch(index_deletes(event_id, mentor_id, &current.category, &when))
-            .await?;
+        let keys = Keys {
+            event_id,
+            mentor_id,
+            category: &current.category,
+            when: &when,
+        };
+        self.batch(keys.deletes(true, true)).await?;
         self.count(&[(Stat::Events, -1)]).await;
         Ok(())
     }
 
     /// Takes one slot: a compare-and-set of `booked_slots` from the count read at
-    /// LOCAL_SERIAL, guarded by `total_slots > booked`; a lost round reads again.
+    /// SERIAL, guarded by `total_slots > booked`; a lost round reads again.
     pub(super) async fn take_slot(&self, event_id: &str) -> StoreResult<()> {
         for _ in 0..SLOT_ROUNDS {
             let (booked, total): (i64, i64) = self

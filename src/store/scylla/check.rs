@@ -375,6 +375,46 @@ fn using_ttl(p: &mut Parser) -> Result<(), String> {
     Ok(())
 }
 
+/// The table a write changes, and whether it is a lightweight transaction; `None` for
+/// reads.
+fn write_kind(cql: &str) -> Option<(String, bool)> {
+    let mut p = Parser::new(cql);
+    let verb = p.next().ok()?.to_ascii_uppercase();
+    let table = match verb.as_str() {
+        "INSERT" | "DELETE" => {
+            p.next().ok()?;
+            p.ident().ok()?
+        }
+        "UPDATE" => p.ident().ok()?,
+        _ => return None,
+    };
+    let conditional = tokens(cql).iter().any(|t| t.eq_ignore_ascii_case("IF"));
+    Some((table, conditional))
+}
+
+/// Tables written both with and without conditions: a plain write takes the client's
+/// timestamp and may be ordered wrongly against a lightweight transaction's.
+fn mixed_writes(statements: &[(&str, &str)]) -> Vec<String> {
+    let mut kinds: HashMap<String, (bool, bool)> = HashMap::new();
+    for (_, statement) in statements {
+        if let Some((table, conditional)) = write_kind(statement) {
+            let entry = kinds.entry(table).or_default();
+            if conditional {
+                entry.0 = true;
+            } else {
+                entry.1 = true;
+            }
+        }
+    }
+    let mut mixed: Vec<String> = kinds
+        .into_iter()
+        .filter(|(_, (lwt, plain))| *lwt && *plain)
+        .map(|(table, _)| table)
+        .collect();
+    mixed.sort();
+    mixed
+}
+
 /// Checks one statement against the tables.
 fn check(cql: &str, tables: &HashMap<String, Table>) -> Result<(), String> {
     if cql.to_ascii_uppercase().contains("ALLOW FILTERING") {
@@ -402,8 +442,10 @@ fn check(cql: &str, tables: &HashMap<String, Table>) -> Result<(), String> {
             if p.eat("ORDER") {
                 p.expect("BY")?;
                 let column = p.ident()?;
-                if !table.clustering.contains(&column) {
-                    return Err(format!("ORDER BY {column}: not a clustering column"));
+                if table.clustering.first() != Some(&column) {
+                    return Err(format!(
+                        "ORDER BY {column}: not the first clustering column"
+                    ));
                 }
                 let direction = p.next()?.to_ascii_uppercase();
                 if direction != "ASC" && direction != "DESC" {
@@ -507,6 +549,11 @@ fn every_statement_parses_and_names_only_what_the_migrations_create() {
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        mixed_writes(cql::ALL),
+        Vec::<String>::new(),
+        "tables written both ways"
+    );
 }
 
 #[test]
@@ -533,6 +580,22 @@ fn the_check_refuses_what_scylla_would_refuse_or_scan_for() {
     for statement in refused {
         assert!(check(statement, &tables).is_err(), "accepted: {statement}");
     }
+    assert!(check(
+        "SELECT lead_id FROM leads_by_day WHERE day = ? ORDER BY lead_id DESC",
+        &tables
+    )
+    .is_err());
+    assert_eq!(
+        mixed_writes(&[
+            (
+                "A",
+                "UPDATE events SET title = ? WHERE event_id = ? IF EXISTS"
+            ),
+            ("B", "DELETE FROM events WHERE event_id = ?"),
+            ("C", "INSERT INTO users (user_id) VALUES (?)"),
+        ]),
+        vec!["events".to_string()]
+    );
     assert!(
         create_table("CREATE TABLE IF NOT EXISTS t (a text, b whatever, PRIMARY KEY (a))").is_err()
     );

@@ -169,12 +169,13 @@ impl ScyllaStore {
                     values![&listed.lead_id, to_storage(&now)],
                 )
                 .await?;
-            self.run(
-                cql::ACTIVE_CLAIM_DELETE,
-                values![ADMIN_QUEUE, &listed.lead_id],
-            )
-            .await?;
+            // A lost drop means someone took the lead meanwhile: their listing stays.
             if dropped {
+                self.run(
+                    cql::ACTIVE_CLAIM_DELETE,
+                    values![ADMIN_QUEUE, &listed.lead_id],
+                )
+                .await?;
                 expired.push(listed.lead_id);
             }
         }

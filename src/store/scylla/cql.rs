@@ -57,7 +57,7 @@ statements! {
     EVENT_INSERT = "INSERT INTO events (event_id, mentor_id, mentor_name, title, description, category, event_datetime, duration, total_slots, booked_slots, price_per_lead, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
     EVENT_GET = "SELECT event_id, mentor_id, mentor_name, title, description, category, event_datetime, duration, total_slots, booked_slots, price_per_lead, created_at FROM events WHERE event_id = ?";
     EVENT_SLOTS = "SELECT booked_slots, total_slots FROM events WHERE event_id = ?";
-    EVENT_EDIT = "UPDATE events SET title = ?, description = ?, category = ?, event_datetime = ?, duration = ?, total_slots = ?, price_per_lead = ?, updated_at = ? WHERE event_id = ? IF booked_slots <= ?";
+    EVENT_EDIT = "UPDATE events SET title = ?, description = ?, category = ?, event_datetime = ?, duration = ?, total_slots = ?, price_per_lead = ?, updated_at = ? WHERE event_id = ? IF booked_slots <= ? AND event_datetime = ? AND category = ?";
     EVENT_DELETE = "DELETE FROM events WHERE event_id = ? IF booked_slots = ?";
     EVENT_TAKE_SLOT = "UPDATE events SET booked_slots = ? WHERE event_id = ? IF booked_slots = ? AND total_slots > ?";
     EVENT_FREE_SLOT = "UPDATE events SET booked_slots = ? WHERE event_id = ? IF booked_slots = ?";

@@ -133,7 +133,7 @@ impl ScyllaStore {
         self.rows_with(Statement::new(cql), values).await
     }
 
-    /// A read at LOCAL_SERIAL: sees the outcome of every lightweight transaction, including
+    /// A read at SERIAL: sees the outcome of every lightweight transaction, including
     /// one still in progress, so a decision made on it is not based on a stale row.
     pub(super) async fn rows_serial<R>(
         &self,
@@ -144,7 +144,7 @@ impl ScyllaStore {
         R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata>,
     {
         let mut statement = Statement::new(cql);
-        statement.set_consistency(Consistency::LocalSerial);
+        statement.set_consistency(Consistency::Serial);
         self.rows_with(statement, values).await
     }
 

@@ -3,7 +3,7 @@
 //! One table per query (`schema.rs`), every statement prepared once and cached
 //! (`CachingSession`), LOCAL_QUORUM by default. There are no multi-row transactions, so
 //! each contended write is a lightweight transaction (`IF NOT EXISTS`, `IF col = ?`) at
-//! LOCAL_SERIAL on the one row that decides it: the slot count, the learner's booking on
+//! SERIAL on the one row that decides it (so uniqueness holds across datacenters): the slot count, the learner's booking on
 //! the event, the e-mail, the lead's status, the lead's open order, the claim, the webhook
 //! delivery. Index tables hold keys only; they are written before the row they point to
 //! is created and after it changes, and readers check every key against that row, so a
@@ -116,7 +116,7 @@ impl ScyllaStore {
         }
         let profile = ExecutionProfile::builder()
             .consistency(Consistency::LocalQuorum)
-            .serial_consistency(Some(SerialConsistency::LocalSerial))
+            .serial_consistency(Some(SerialConsistency::Serial))
             .load_balancing_policy(policy.build())
             .request_timeout(Some(std::time::Duration::from_secs(10)))
             .build();
@@ -134,8 +134,15 @@ impl ScyllaStore {
             config.keyspace, config.replication
         );
         let without_tablets = format!("{create} AND tablets = {{'enabled': false}}");
-        if let Err(tablets_refused) = session.query_unpaged(without_tablets, ()).await {
-            tracing::info!(error = %tablets_refused, "keyspace created without the tablets option");
+        if let Err(refused) = session.query_unpaged(without_tablets, ()).await {
+            // Only a server that does not know the option gets a keyspace without it; any
+            // other failure (a timeout, tablets enforced) must not leave a keyspace on
+            // which lightweight transactions do not work.
+            let unknown_option = refused.to_string().to_ascii_lowercase().contains("tablets");
+            if !unknown_option {
+                return Err(refused).context("creating the keyspace");
+            }
+            tracing::info!(error = %refused, "keyspace created without the tablets option");
             session
                 .query_unpaged(create, ())
                 .await

@@ -338,14 +338,29 @@ impl ScyllaStore {
                 )),
             ),
         };
-        let moved = self
-            .move_payment(
-                &payment,
-                status,
-                Some(&capture.razorpay_payment_id),
-                capture.now,
-            )
-            .await?;
+        // The payment moves from whatever unsettled status it has now: a failure notice
+        // or a void racing this capture must not make it look like a replay.
+        let mut from = payment.clone();
+        let moved = loop {
+            if self
+                .move_payment(
+                    &from,
+                    status,
+                    Some(&capture.razorpay_payment_id),
+                    capture.now,
+                )
+                .await?
+            {
+                break true;
+            }
+            from = self
+                .payment_row(&payment.payment_id)
+                .await?
+                .ok_or(StoreError::NotFound("payment"))?;
+            if from.status.is_settled() {
+                break false;
+            }
+        };
         let payment_now = self
             .payment_row(&payment.payment_id)
             .await?
