@@ -125,9 +125,12 @@ impl Application {
                 .default_service(web::to(http::web::fallback))
                 .wrap(from_fn(csrf::guard))
                 .wrap(
+                    // A WebSocket's response lasts as long as the socket, and the logger
+                    // would hold its per-request state (and log) only at the end of it.
                     Logger::new("%U %s %Dms")
                         .exclude("/healthz")
-                        .exclude("/readyz"),
+                        .exclude("/readyz")
+                        .exclude("/api/ws"),
                 )
         })
         .listen(listener)?

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use actix::Addr;
@@ -23,6 +24,9 @@ use crate::bus::{Bus, History, Publication};
 use crate::hub::{self, Hub};
 
 pub type SessionId = u64;
+
+/// Deliveries already queued that one wake-up sends before looking at anything else.
+const DELIVERY_BATCH: usize = 32;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
@@ -121,7 +125,15 @@ async fn within(
     limit: Duration,
     write: impl std::future::Future<Output = Result<(), actix_ws::Closed>>,
 ) -> Result<(), Stop> {
-    match tokio::time::timeout(limit, write).await {
+    let mut write = std::pin::pin!(write);
+    // Most writes complete at once (room in the socket's buffer): only one that has to
+    // wait gets a timer, which would otherwise cost a timer-wheel entry per message.
+    let at_once = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    let written = match at_once {
+        Poll::Ready(result) => Ok(result),
+        Poll::Pending => tokio::time::timeout(limit, write).await,
+    };
+    match written {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Stop::Gone),
         Err(_) => Err(Stop::Close(close::TRY_AGAIN_LATER)),
@@ -246,7 +258,9 @@ pub async fn run(
                             Err(Stop::Close(close::POLICY_VIOLATION))
                         } else {
                             match frame {
-                                Frame::Text(text) => state.on_text(&mut out, &text).await,
+                                // Boxed: handling a subscribe is a large future, and keeping it inline would
+                                // make every idle socket's task that large too.
+                                Frame::Text(text) => Box::pin(state.on_text(&mut out, &text)).await,
                                 Frame::Binary(_) | Frame::Continuation(_) => {
                                     out.send(ServerMessage::error("BAD_MESSAGE", "send JSON text frames", None)).await
                                 }
@@ -258,7 +272,19 @@ pub async fn run(
                         }
                     }
                 },
-                Some(publication) = deliveries.recv() => state.deliver(&mut out, &publication).await,
+                Some(publication) = deliveries.recv() => {
+                    // Whatever else is already queued goes out in the same turn, without
+                    // another pass through every branch of this select.
+                    let mut sent = state.deliver(&mut out, &publication).await;
+                    for _ in 0..DELIVERY_BATCH {
+                        let Ok(next) = deliveries.try_recv() else { break };
+                        if sent.is_err() {
+                            break;
+                        }
+                        sent = state.deliver(&mut out, &next).await;
+                    }
+                    sent
+                }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > limits.client_timeout {
                         Err(Stop::Close(close::IDLE_TIMEOUT))

@@ -10,6 +10,7 @@ mod nodes {
 }
 
 mod delivery;
+mod generator;
 mod limits;
 mod recovery;
 mod security;

@@ -21,34 +21,28 @@ pub fn create_user(tx: &Connection, vault: &Vault, new: &NewUser) -> StoreResult
         name: new.name.clone(),
     };
     // Compare-and-set on the unique e-mail (its blind index).
-    let inserted = tx.execute(
-        "INSERT INTO users (user_id, email_index, identity_sealed, role, password_hash, picture, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email_index) DO NOTHING",
-        params![
+    let inserted = tx.prepare_cached("INSERT INTO users (user_id, email_index, identity_sealed, role, password_hash, picture, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email_index) DO NOTHING")?.execute(params![
             new.user_id,
             vault.email_index(&new.email),
             rows::seal(vault, &new.user_id, &identity)?,
             new.role.as_str(),
             new.password_hash,
             created
-        ],
-    )?;
+        ],)?;
     if inserted == 0 {
         return Err(Conflict::EmailTaken.into());
     }
     if let Some(mentor_id) = &new.mentor_id {
-        tx.execute(
-            "INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience,
+        tx.prepare_cached("INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience,
                                   verification_status, verification_reason, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, '', '[]', '', 'PENDING', NULL, ?5, ?5)",
-            params![
+             VALUES (?1, ?2, ?3, ?4, '', '[]', '', 'PENDING', NULL, ?5, ?5)")?.execute(params![
                 mentor_id,
                 new.user_id,
                 new.name,
                 rows::seal(vault, mentor_id, &new.email)?,
                 created
-            ],
-        )?;
+            ],)?;
     }
     user(tx, vault, &new.user_id)?.ok_or(StoreError::NotFound("user"))
 }
@@ -73,11 +67,16 @@ pub fn upsert_admin(
                 email: email.to_string(),
                 name: name.to_string(),
             };
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE users SET identity_sealed = ?2, password_hash = ?3 WHERE user_id = ?1",
-                params![user_id, rows::seal(vault, &user_id, &identity)?, hash],
-            )?;
-            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user_id])?;
+            )?
+            .execute(params![
+                user_id,
+                rows::seal(vault, &user_id, &identity)?,
+                hash
+            ])?;
+            tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([&user_id])?;
             user(tx, vault, &user_id)?.ok_or(StoreError::NotFound("user"))
         }
         None => create_user(
@@ -105,7 +104,7 @@ pub fn credentials_by_email(
         "SELECT {}, password_hash FROM users WHERE email_index = ?1",
         rows::USER_COLUMNS
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([vault.email_index(email)])?;
     match rows.next()? {
         Some(row) => Ok(Some(Credentials {
@@ -121,7 +120,7 @@ pub fn user(conn: &Connection, vault: &Vault, user_id: &str) -> StoreResult<Opti
         "SELECT {} FROM users WHERE user_id = ?1",
         rows::USER_COLUMNS
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([user_id])?;
     rows.next()?.map(|row| rows::user(row, vault)).transpose()
 }
@@ -134,7 +133,7 @@ pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> Store
          ORDER BY created_at, user_id LIMIT ?3",
         rows::USER_COLUMNS
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![after_ts, after_id, page.limit + 1])?;
     let users = rows::collect(&mut rows, |row| rows::user(row, vault))?;
     Ok(Page::from_overfetch(users, page.limit, |u| {
@@ -143,25 +142,20 @@ pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> Store
 }
 
 pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![
+    tx.prepare_cached("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
             session.token_hash,
             session.user_id,
             to_storage(&session.created_at),
             to_storage(&session.expires_at)
-        ],
-    )?;
+        ],)?;
     // Expired sessions of this user are swept as new ones are made (no background job needed).
-    tx.execute(
-        "DELETE FROM sessions WHERE user_id = ?1 AND expires_at < ?2",
-        params![session.user_id, to_storage(&session.created_at)],
-    )?;
+    tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1 AND expires_at < ?2")?
+        .execute(params![session.user_id, to_storage(&session.created_at)])?;
     Ok(())
 }
 
 pub fn session(conn: &Connection, token_hash: &str) -> StoreResult<Option<Session>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = ?1",
     )?;
     let mut rows = stmt.query([token_hash])?;
@@ -169,7 +163,8 @@ pub fn session(conn: &Connection, token_hash: &str) -> StoreResult<Option<Sessio
 }
 
 pub fn delete_session(tx: &Connection, token_hash: &str) -> StoreResult<()> {
-    tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    tx.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+        .execute([token_hash])?;
     Ok(())
 }
 
@@ -184,7 +179,7 @@ pub fn mentor_where(
     value: &str,
 ) -> StoreResult<Option<MentorProfile>> {
     let sql = format!("SELECT {MENTOR_COLUMNS} FROM mentors WHERE {column} = ?1");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([value])?;
     rows.next()?.map(|row| rows::mentor(row, vault)).transpose()
 }
@@ -196,16 +191,13 @@ pub fn update_mentor_profile(
     update: &ProfileUpdate,
 ) -> StoreResult<MentorProfile> {
     let expertise = serde_json::to_string(&update.expertise).map_err(anyhow::Error::new)?;
-    let changed = tx.execute(
-        "UPDATE mentors SET bio = ?2, expertise = ?3, experience = ?4, updated_at = ?5 WHERE mentor_id = ?1",
-        params![
+    let changed = tx.prepare_cached("UPDATE mentors SET bio = ?2, expertise = ?3, experience = ?4, updated_at = ?5 WHERE mentor_id = ?1")?.execute(params![
             mentor_id,
             update.bio,
             expertise,
             update.experience,
             to_storage(&now())
-        ],
-    )?;
+        ],)?;
     if changed == 0 {
         return Err(StoreError::NotFound("mentor"));
     }
@@ -217,7 +209,7 @@ pub fn list_mentors(
     vault: &Vault,
     status: Option<MentorStatus>,
 ) -> StoreResult<Vec<MentorProfile>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MENTOR_COLUMNS} FROM mentors WHERE (?1 IS NULL OR verification_status = ?1)
          ORDER BY created_at, mentor_id"
     ))?;
@@ -237,16 +229,16 @@ pub fn decide_mentor(
         .decide(decision.status)
         .map_err(Conflict::AlreadyDecided)?;
     let now = now();
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE mentors SET verification_status = ?2, verification_reason = ?3, updated_at = ?4
          WHERE mentor_id = ?1",
-        params![
-            decision.mentor_id,
-            next.as_str(),
-            decision.reason,
-            to_storage(&now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        decision.mentor_id,
+        next.as_str(),
+        decision.reason,
+        to_storage(&now)
+    ])?;
     let action = match next {
         MentorStatus::Approved => AuditAction::MentorApproved,
         _ => AuditAction::MentorRejected,

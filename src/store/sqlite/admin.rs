@@ -17,25 +17,25 @@ pub fn append_audit(
     reason: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (audit_id, actor_id, action, target_id, reason, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            ids::new_id(ids::AUDIT),
-            actor_id,
-            action.as_str(),
-            target_id,
-            reason,
-            to_storage(&now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        ids::new_id(ids::AUDIT),
+        actor_id,
+        action.as_str(),
+        target_id,
+        reason,
+        to_storage(&now)
+    ])?;
     Ok(())
 }
 
 /// Newest first; the cursor is the log's sequence number.
 pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
     let after = cursor::sequence("audit", page.after.as_deref())?.unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT seq, audit_id, actor_id, action, target_id, reason, created_at FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
@@ -51,7 +51,9 @@ pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<Audi
 }
 
 pub fn analytics(conn: &Connection) -> StoreResult<Analytics> {
-    let count = |sql: &str| -> StoreResult<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    let count = |sql: &str| -> StoreResult<i64> {
+        Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+    };
     let revenue_paise =
         count("SELECT COALESCE(SUM(amount_paise), 0) FROM payments WHERE status = 'COMPLETED'")?;
     Ok(Analytics {

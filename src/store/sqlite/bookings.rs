@@ -38,18 +38,16 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
     if !mentor_accepts_bookings(tx, &event.mentor_id)? {
         return Err(Conflict::MentorNotAccepting.into());
     }
-    let claimed = tx.execute(
-        "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
+    let claimed = tx
+        .prepare_cached(
+            "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (event_id, user_id) DO NOTHING",
-        params![booking.event_id, booking.user_id, booking.lead_id],
-    )?;
+        )?
+        .execute(params![booking.event_id, booking.user_id, booking.lead_id])?;
     if claimed == 0 {
         return Err(Conflict::AlreadyBooked.into());
     }
-    let took_slot = tx.execute(
-        "UPDATE events SET booked_slots = booked_slots + 1 WHERE event_id = ?1 AND booked_slots < total_slots",
-        [&booking.event_id],
-    )?;
+    let took_slot = tx.prepare_cached("UPDATE events SET booked_slots = booked_slots + 1 WHERE event_id = ?1 AND booked_slots < total_slots")?.execute([&booking.event_id],)?;
     if took_slot == 0 {
         // The error rolls back the booking claim above.
         return Err(Conflict::EventFull.into());
@@ -62,16 +60,11 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
     }
     let (status, verification_status) = initial_state(&flags);
     for blind in &indexes {
-        tx.execute(
-            "INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?1, ?2, ?3, ?4)",
-            params![booking.event_id, blind, booking.lead_id, booking.user_id],
-        )?;
+        tx.prepare_cached("INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?1, ?2, ?3, ?4)")?.execute(params![booking.event_id, blind, booking.lead_id, booking.user_id],)?;
     }
     let created = to_storage(&booking.now);
     let notes = serde_json::to_string(&flags).map_err(anyhow::Error::new)?;
-    tx.execute(
-        &format!("INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11, ?11)"),
-        params![
+    tx.prepare_cached(&format!("INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11, ?11)"))?.execute(params![
             booking.lead_id,
             booking.event_id,
             event.title,
@@ -83,14 +76,13 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
             verification_status.as_str(),
             notes,
             created,
-        ],
-    )?;
+        ],)?;
     lead(tx, vault, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))
 }
 
 /// Another account's live lead on this event with the same e-mail or phone.
 fn has_duplicate(tx: &Connection, booking: &NewBooking, indexes: &[String]) -> StoreResult<bool> {
-    let mut stmt = tx.prepare(
+    let mut stmt = tx.prepare_cached(
         "SELECT 1 FROM contact_index WHERE event_id = ?1 AND blind_index = ?2 AND user_id != ?3 LIMIT 1",
     )?;
     for blind in indexes {
@@ -102,7 +94,7 @@ fn has_duplicate(tx: &Connection, booking: &NewBooking, indexes: &[String]) -> S
 }
 
 pub fn lead(conn: &Connection, vault: &Vault, lead_id: &str) -> StoreResult<Option<Lead>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE lead_id = ?1"
     ))?;
     let mut rows = stmt.query([lead_id])?;
@@ -116,7 +108,7 @@ pub fn leads_where(
     column: &'static str,
     value: &str,
 ) -> StoreResult<Vec<Lead>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE {column} = ?1 ORDER BY created_at DESC, lead_id DESC"
     ))?;
     let mut rows = stmt.query([value])?;
@@ -132,7 +124,7 @@ pub fn leads_by_status(
 ) -> StoreResult<Page<Lead>> {
     let (after_ts, after_id) = cursor::after("leads", page.after.as_deref())?
         .unwrap_or_else(|| ("\u{10FFFF}".to_string(), String::new()));
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads WHERE (?1 IS NULL OR status = ?1) AND (created_at, lead_id) < (?2, ?3)
          ORDER BY created_at DESC, lead_id DESC LIMIT ?4"
     ))?;
@@ -160,15 +152,12 @@ fn transition(
 ) -> StoreResult<LeadStatus> {
     let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
     let verification = verification.unwrap_or(lead.verification_status);
-    tx.execute(
-        "UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1",
-        params![
+    tx.prepare_cached("UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1")?.execute(params![
             lead.lead_id,
             next.as_str(),
             verification.as_str(),
             to_storage(&now)
-        ],
-    )?;
+        ],)?;
     if lead.status.holds_slot() && !next.holds_slot() {
         release_slot(tx, lead)?;
     }
@@ -184,18 +173,13 @@ fn transition(
 
 /// Gives the slot back and lifts the learner's one-booking claim and the duplicate index.
 fn release_slot(tx: &Connection, lead: &Lead) -> StoreResult<()> {
-    tx.execute(
-        "UPDATE events SET booked_slots = booked_slots - 1 WHERE event_id = ?1 AND booked_slots > 0",
-        [&lead.event_id],
-    )?;
-    tx.execute(
+    tx.prepare_cached("UPDATE events SET booked_slots = booked_slots - 1 WHERE event_id = ?1 AND booked_slots > 0")?.execute([&lead.event_id],)?;
+    tx.prepare_cached(
         "DELETE FROM event_bookings WHERE event_id = ?1 AND user_id = ?2 AND lead_id = ?3",
-        params![lead.event_id, lead.user_id, lead.lead_id],
-    )?;
-    tx.execute(
-        "DELETE FROM contact_index WHERE event_id = ?1 AND lead_id = ?2",
-        params![lead.event_id, lead.lead_id],
-    )?;
+    )?
+    .execute(params![lead.event_id, lead.user_id, lead.lead_id])?;
+    tx.prepare_cached("DELETE FROM contact_index WHERE event_id = ?1 AND lead_id = ?2")?
+        .execute(params![lead.event_id, lead.lead_id])?;
     Ok(())
 }
 
@@ -232,23 +216,21 @@ pub fn verify_lead(
         let mut notes = current.verification_notes.clone();
         notes.push(reason.clone());
         let notes = serde_json::to_string(&notes).map_err(anyhow::Error::new)?;
-        tx.execute(
-            "UPDATE leads SET verification_notes = ?2 WHERE lead_id = ?1",
-            params![decision.lead_id, notes],
-        )?;
+        tx.prepare_cached("UPDATE leads SET verification_notes = ?2 WHERE lead_id = ?1")?
+            .execute(params![decision.lead_id, notes])?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO verification_logs (log_id, lead_id, verified_by, status, reason, timestamp)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            ids::new_id(ids::VERIFICATION_LOG),
-            decision.lead_id,
-            decision.admin_id,
-            next.as_str(),
-            decision.reason,
-            to_storage(&decision.now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        ids::new_id(ids::VERIFICATION_LOG),
+        decision.lead_id,
+        decision.admin_id,
+        next.as_str(),
+        decision.reason,
+        to_storage(&decision.now)
+    ])?;
     append_audit(
         tx,
         &decision.admin_id,
@@ -272,9 +254,7 @@ pub fn unlock_lead(
     now: Timestamp,
 ) -> StoreResult<()> {
     transition(tx, lead, LeadAction::Purchase, Some(payment_id), now)?;
-    tx.execute(
-        "UPDATE leads SET purchased_by = ?2, payment_id = ?3 WHERE lead_id = ?1",
-        params![lead.lead_id, mentor_id, payment_id],
-    )?;
+    tx.prepare_cached("UPDATE leads SET purchased_by = ?2, payment_id = ?3 WHERE lead_id = ?1")?
+        .execute(params![lead.lead_id, mentor_id, payment_id])?;
     Ok(())
 }

@@ -12,11 +12,9 @@ const EVENT_COLUMNS: &str =
     duration, total_slots, booked_slots, price_per_lead, created_at";
 
 pub fn create_event(tx: &Connection, event: Event) -> StoreResult<Event> {
-    tx.execute(
-        "INSERT INTO events (event_id, mentor_id, mentor_name, title, description, category, event_datetime,
+    tx.prepare_cached("INSERT INTO events (event_id, mentor_id, mentor_name, title, description, category, event_datetime,
                              duration, total_slots, booked_slots, price_per_lead, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?11)",
-        params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?11)")?.execute(params![
             event.event_id,
             event.mentor_id,
             event.mentor_name,
@@ -28,13 +26,12 @@ pub fn create_event(tx: &Connection, event: Event) -> StoreResult<Event> {
             event.total_slots,
             event.price_per_lead.value(),
             to_storage(&event.created_at),
-        ],
-    )?;
+        ],)?;
     Ok(event)
 }
 
 pub fn event(conn: &Connection, event_id: &str) -> StoreResult<Option<Event>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?1"
     ))?;
     let mut rows = stmt.query([event_id])?;
@@ -90,7 +87,7 @@ pub fn list_events(
         "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY event_datetime, event_id LIMIT ?",
         clauses.join(" AND ")
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(args))?;
     let events = rows::collect(&mut rows, rows::event)?;
     Ok(Page::from_overfetch(events, page.limit, |e| {
@@ -99,7 +96,7 @@ pub fn list_events(
 }
 
 pub fn mentor_events(conn: &Connection, mentor_id: &str) -> StoreResult<Vec<Event>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE mentor_id = ?1 ORDER BY event_datetime, event_id"
     ))?;
     let mut rows = stmt.query([mentor_id])?;
@@ -126,11 +123,9 @@ pub fn update_event(
         .into());
     }
     let when = to_storage(&draft.event_datetime);
-    tx.execute(
-        "UPDATE events SET title = ?2, description = ?3, category = ?4, event_datetime = ?5, duration = ?6,
+    tx.prepare_cached("UPDATE events SET title = ?2, description = ?3, category = ?4, event_datetime = ?5, duration = ?6,
                            total_slots = ?7, price_per_lead = ?8, updated_at = ?9
-         WHERE event_id = ?1",
-        params![
+         WHERE event_id = ?1")?.execute(params![
             event_id,
             draft.title,
             draft.description,
@@ -140,13 +135,12 @@ pub fn update_event(
             draft.total_slots,
             draft.price_per_lead.value(),
             to_storage(&now()),
-        ],
-    )?;
+        ],)?;
     // Keep the leads' denormalised copies in step (one partition: the event's leads).
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE leads SET event_title = ?2, event_datetime = ?3 WHERE event_id = ?1",
-        params![event_id, draft.title, when],
-    )?;
+    )?
+    .execute(params![event_id, draft.title, when])?;
     own_event(tx, mentor_id, event_id)
 }
 
@@ -158,6 +152,7 @@ pub fn delete_event(tx: &Connection, mentor_id: &str, event_id: &str) -> StoreRe
         }
         .into());
     }
-    tx.execute("DELETE FROM events WHERE event_id = ?1", [event_id])?;
+    tx.prepare_cached("DELETE FROM events WHERE event_id = ?1")?
+        .execute([event_id])?;
     Ok(())
 }

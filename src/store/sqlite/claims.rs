@@ -43,7 +43,8 @@ pub fn check_not_claimed_by_other(
 }
 
 pub fn clear(tx: &Connection, lead_id: &str) -> StoreResult<()> {
-    tx.execute("DELETE FROM lead_claims WHERE lead_id = ?1", [lead_id])?;
+    tx.prepare_cached("DELETE FROM lead_claims WHERE lead_id = ?1")?
+        .execute([lead_id])?;
     Ok(())
 }
 
@@ -66,12 +67,9 @@ pub fn claim_lead(
     check_not_claimed_by_other(tx, lead_id, admin_id, now)?;
     let expires_at = now + ttl;
     // Compare-and-set: take the row if free or expired, or renew our own.
-    tx.execute(
-        "INSERT INTO lead_claims (lead_id, admin_id, expires_at) VALUES (?1, ?2, ?3)
+    tx.prepare_cached("INSERT INTO lead_claims (lead_id, admin_id, expires_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (lead_id) DO UPDATE SET admin_id = excluded.admin_id, expires_at = excluded.expires_at
-         WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4",
-        params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],
-    )?;
+         WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4")?.execute(params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],)?;
     Ok(LeadClaim {
         lead_id: lead_id.to_string(),
         admin_id: admin_id.to_string(),
@@ -80,22 +78,21 @@ pub fn claim_lead(
 }
 
 pub fn release_claim(tx: &Connection, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
-    let removed = tx.execute(
-        "DELETE FROM lead_claims WHERE lead_id = ?1 AND admin_id = ?2",
-        params![lead_id, admin_id],
-    )?;
+    let removed = tx
+        .prepare_cached("DELETE FROM lead_claims WHERE lead_id = ?1 AND admin_id = ?2")?
+        .execute(params![lead_id, admin_id])?;
     Ok(removed > 0)
 }
 
 fn deleting(tx: &Connection, select: &str, delete: &str, arg: &str) -> StoreResult<Vec<String>> {
     let ids: Vec<String> = {
-        let mut stmt = tx.prepare(select)?;
+        let mut stmt = tx.prepare_cached(select)?;
         let ids = stmt
             .query_map([arg], |r| r.get::<_, String>(0))?
             .collect::<Result<_, _>>()?;
         ids
     };
-    tx.execute(delete, [arg])?;
+    tx.prepare_cached(delete)?.execute([arg])?;
     Ok(ids)
 }
 
@@ -118,7 +115,7 @@ pub fn expire_claims(tx: &Connection, now: Timestamp) -> StoreResult<Vec<String>
 }
 
 pub fn active_claims(conn: &Connection, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
-    let mut stmt = conn.prepare("SELECT lead_id FROM lead_claims WHERE expires_at > ?1")?;
+    let mut stmt = conn.prepare_cached("SELECT lead_id FROM lead_claims WHERE expires_at > ?1")?;
     let ids: Vec<String> = stmt
         .query_map([to_storage(&now)], |r| r.get::<_, String>(0))?
         .collect::<Result<_, _>>()?;

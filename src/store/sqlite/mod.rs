@@ -26,6 +26,8 @@ use crate::domain::audit::AuditEntry;
 
 /// Connections kept open; also the bound on concurrent store calls per process.
 const POOL_SIZE: usize = 8;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
 /// How long a write waits for another process's (or connection's) write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -61,6 +63,9 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Every statement is prepared once per connection and reused (there are fewer than
+    // this many distinct ones).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;

@@ -18,7 +18,7 @@ pub fn payment_where(
     column: &'static str,
     value: &str,
 ) -> StoreResult<Option<Payment>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE {column} = ?1"
     ))?;
     let mut rows = stmt.query([value])?;
@@ -27,7 +27,8 @@ pub fn payment_where(
 
 /// The lead's open (CREATED) order, if any.
 pub fn open_payment_for_lead(conn: &Connection, lead_id: &str) -> StoreResult<Option<Payment>> {
-    let mut stmt = conn.prepare("SELECT payment_id FROM lead_open_orders WHERE lead_id = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT payment_id FROM lead_open_orders WHERE lead_id = ?1")?;
     let payment_id: Option<String> = stmt
         .query([lead_id])?
         .next()?
@@ -60,9 +61,7 @@ pub fn open_order(
             created: false,
         });
     }
-    tx.execute(
-        &format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?8)"),
-        params![
+    tx.prepare_cached(&format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?8)"))?.execute(params![
             payment.payment_id,
             payment.mentor_id,
             payment.lead_id,
@@ -71,17 +70,12 @@ pub fn open_order(
             payment.currency,
             PaymentStatus::Created.as_str(),
             to_storage(&payment.created_at),
-        ],
-    )?;
+        ],)?;
     // No open order exists (checked above under the lock), so the lead's row is free.
-    tx.execute(
-        "DELETE FROM lead_open_orders WHERE lead_id = ?1",
-        [&payment.lead_id],
-    )?;
-    tx.execute(
-        "INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)",
-        params![payment.lead_id, payment.payment_id],
-    )?;
+    tx.prepare_cached("DELETE FROM lead_open_orders WHERE lead_id = ?1")?
+        .execute([&payment.lead_id])?;
+    tx.prepare_cached("INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)")?
+        .execute(params![payment.lead_id, payment.payment_id])?;
     append_audit(
         tx,
         actor_id,
@@ -103,15 +97,10 @@ fn set_status(
     rp_id: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
-    tx.execute(
-        "UPDATE payments SET status = ?2, razorpay_payment_id = COALESCE(?3, razorpay_payment_id), updated_at = ?4
-         WHERE payment_id = ?1",
-        params![payment_id, status.as_str(), rp_id, to_storage(&now)],
-    )?;
-    tx.execute(
-        "DELETE FROM lead_open_orders WHERE payment_id = ?1",
-        [payment_id],
-    )?;
+    tx.prepare_cached("UPDATE payments SET status = ?2, razorpay_payment_id = COALESCE(?3, razorpay_payment_id), updated_at = ?4
+         WHERE payment_id = ?1")?.execute(params![payment_id, status.as_str(), rp_id, to_storage(&now)],)?;
+    tx.prepare_cached("DELETE FROM lead_open_orders WHERE payment_id = ?1")?
+        .execute([payment_id])?;
     Ok(())
 }
 
@@ -258,10 +247,7 @@ pub fn record_payment_failure(
 fn claim_delivery(tx: &Connection, report: &PaymentReport) -> StoreResult<bool> {
     match &report.delivery_id {
         Some(id) => {
-            let inserted = tx.execute(
-                "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
-                params![id, to_storage(&report.now)],
-            )?;
+            let inserted = tx.prepare_cached("INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING")?.execute(params![id, to_storage(&report.now)],)?;
             Ok(inserted == 1)
         }
         None => Ok(true),

@@ -1,0 +1,199 @@
+//! HTTP: `GET /api/events` with many events in the store against the baseline's trivial
+//! JSON endpoint, then bookings from many learners at once, checked for oversell at the end.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use crate::api::Api;
+use crate::cluster::Cluster;
+use crate::histogram::Histogram;
+use crate::knobs::{Knob, Knobs};
+use crate::scenarios::ratio;
+
+pub const KNOBS: &[Knob] = &[
+    Knob {
+        name: "events",
+        default: 1_000,
+        help: "events in the store (the listing reads its first page)",
+    },
+    Knob {
+        name: "connections",
+        default: 64,
+        help: "concurrent requests",
+    },
+    Knob {
+        name: "seconds",
+        default: 10,
+        help: "how long each load runs",
+    },
+    Knob {
+        name: "slots",
+        default: 20,
+        help: "seats per event for the booking run",
+    },
+];
+
+/// Runs `connections` loops of `request` for `seconds`: answers (requests/s, latencies,
+/// failures).
+pub async fn load<F, Fut>(connections: usize, seconds: u64, request: F) -> (f64, Histogram, u64)
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let histogram = Arc::new(Histogram::default());
+    let failures = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let workers = (0..connections).map(|w| {
+        let (request, histogram, failures) = (request.clone(), histogram.clone(), failures.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while Instant::now() < until {
+                let at = Instant::now();
+                if !request(w, n).await {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                histogram.record(at.elapsed());
+                n += 1;
+            }
+        })
+    });
+    join_all(workers).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let histogram = Arc::try_unwrap(histogram).unwrap_or_default();
+    let rate = histogram.count() as f64 / seconds;
+    (rate, histogram, failures.load(Ordering::Relaxed))
+}
+
+/// `GET url` in a loop on `connections` connections for `seconds`.
+pub async fn get_load(
+    api: &Api,
+    connections: usize,
+    seconds: u64,
+    url: String,
+) -> (f64, Histogram, u64) {
+    let api = api.clone();
+    load(connections, seconds, move |_, _| {
+        let (api, url) = (api.clone(), url.clone());
+        async move { api.send(api.http.get(url)).await.0 == 200 }
+    })
+    .await
+}
+
+pub async fn run(knobs: &Knobs) {
+    let (connections, seconds) = (knobs.get("connections") as usize, knobs.get("seconds"));
+    let api = Api::default();
+
+    let baseline = Cluster::baseline().await;
+    let url = format!("{}/json", baseline.target.nodes[0]);
+    let (base_rate, base_latency, _) = get_load(&api, connections, seconds, url).await;
+    drop(baseline);
+
+    let ours = Cluster::leadbridge(1).await;
+    let base = ours.target.nodes[0].clone();
+    let admin = api
+        .login(&base, &ours.target.admin.0, &ours.target.admin.1)
+        .await;
+    let (mentor, _) = api.approved_mentor(&base, &admin, "http").await;
+    let slots = knobs.get("slots") as i64;
+    let mut events = Vec::new();
+    for chunk in (0..knobs.get("events")).collect::<Vec<_>>().chunks(16) {
+        events.extend(
+            join_all(chunk.iter().map(|i| {
+                let (api, base, mentor) = (api.clone(), base.clone(), mentor.clone());
+                async move {
+                    api.create_event(&base, &mentor, &format!("Event {i}"), slots)
+                        .await
+                }
+            }))
+            .await,
+        );
+        if events.len() % 200 == 0 {
+            println!("  {} events created", events.len());
+        }
+    }
+    let url = format!("{base}/api/events");
+    let (list_rate, list_latency, list_failures) = get_load(&api, connections, seconds, url).await;
+    println!("| load | requests/s | latency | ratio to the baseline's /json |");
+    println!("|---|---|---|---|");
+    println!(
+        "| baseline GET /json | {base_rate:.0} | {} | 1.00× |",
+        base_latency.summary()
+    );
+    println!(
+        "| GET /api/events ({} events, {list_failures} failed) | {list_rate:.0} | {} | {} |",
+        events.len(),
+        list_latency.summary(),
+        ratio(list_rate, base_rate)
+    );
+
+    // Bookings: one learner per connection, each going through the events in its own order.
+    let learners = join_all((0..connections).map(|i| {
+        let (api, base) = (api.clone(), base.clone());
+        async move {
+            api.register(&base, &format!("learner-{i}@bench.test"), "USER")
+                .await
+        }
+    }))
+    .await;
+    let booked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let statuses: Arc<Mutex<HashMap<u16, u64>>> = Arc::default();
+    let (events, learners) = (Arc::new(events), Arc::new(learners));
+    let (book_rate, book_latency, _) = {
+        let (api, base, booked, statuses, events, learners) = (
+            api.clone(),
+            base.clone(),
+            booked.clone(),
+            statuses.clone(),
+            events.clone(),
+            learners.clone(),
+        );
+        load(connections, seconds, move |w, n| {
+            let (api, base, booked, statuses, events, learners) = (
+                api.clone(),
+                base.clone(),
+                booked.clone(),
+                statuses.clone(),
+                events.clone(),
+                learners.clone(),
+            );
+            async move {
+                let event = &events[(w * 7 + n as usize) % events.len()];
+                let (status, _) = api
+                    .book(&base, &learners[w], event, (w as u64) << 32 | n)
+                    .await;
+                if let Ok(mut s) = statuses.lock() {
+                    *s.entry(status).or_default() += 1;
+                }
+                if status == 200 {
+                    if let Ok(mut b) = booked.lock() {
+                        *b.entry(event.clone()).or_default() += 1;
+                    }
+                }
+                status == 200 || status == 409
+            }
+        })
+        .await
+    };
+    let booked = booked.lock().map(|b| b.clone()).unwrap_or_default();
+    let mut oversold = booked.values().filter(|n| **n > slots).count();
+    for (event, n) in &booked {
+        let (_, stored) = api
+            .send(api.http.get(format!("{base}/api/events/{event}")))
+            .await;
+        if stored["available_slots"].as_i64() != Some(slots - n) {
+            oversold += 1;
+        }
+    }
+    let ok: i64 = booked.values().sum();
+    println!(
+        "| POST …/book ({connections} learners, {slots} seats per event) | {book_rate:.0} ({:.0} booked/s) | {} | {ok} booked, statuses {:?}, {oversold} events oversold or miscounted |",
+        ok as f64 / seconds as f64,
+        book_latency.summary(),
+        statuses.lock().map(|s| s.clone()).unwrap_or_default()
+    );
+}
