@@ -25,8 +25,9 @@ use crate::hub::{self, Hub};
 
 pub type SessionId = u64;
 
-/// Deliveries already queued that one wake-up sends before looking at anything else.
-const DELIVERY_BATCH: usize = 32;
+/// Deliveries already queued that one wake-up sends before looking at anything else: one
+/// less than actix-ws buffers per socket, so a full batch need not wait for the peer.
+const DELIVERY_BATCH: usize = 31;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
@@ -118,17 +119,22 @@ enum Stop {
 struct Out {
     socket: actix_ws::Session,
     timeout: Duration,
+    /// The last write had to wait for the peer: a batch of deliveries stops there, so
+    /// close orders and the slow-consumer check are not held behind more waiting writes.
+    waited: bool,
 }
 
 /// Runs one write, giving up after `limit`.
 async fn within(
     limit: Duration,
+    waited: &mut bool,
     write: impl std::future::Future<Output = Result<(), actix_ws::Closed>>,
 ) -> Result<(), Stop> {
     let mut write = std::pin::pin!(write);
     // Most writes complete at once (room in the socket's buffer): only one that has to
     // wait gets a timer, which would otherwise cost a timer-wheel entry per message.
     let at_once = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    *waited = at_once.is_pending();
     let written = match at_once {
         Poll::Ready(result) => Ok(result),
         Poll::Pending => tokio::time::timeout(limit, write).await,
@@ -142,7 +148,7 @@ async fn within(
 
 impl Out {
     async fn text(&mut self, text: impl Into<ByteString>) -> Result<(), Stop> {
-        within(self.timeout, self.socket.text(text)).await
+        within(self.timeout, &mut self.waited, self.socket.text(text)).await
     }
 
     async fn send(&mut self, message: ServerMessage) -> Result<(), Stop> {
@@ -150,11 +156,11 @@ impl Out {
     }
 
     async fn pong(&mut self, bytes: &[u8]) -> Result<(), Stop> {
-        within(self.timeout, self.socket.pong(bytes)).await
+        within(self.timeout, &mut self.waited, self.socket.pong(bytes)).await
     }
 
     async fn ping(&mut self) -> Result<(), Stop> {
-        within(self.timeout, self.socket.ping(b"")).await
+        within(self.timeout, &mut self.waited, self.socket.ping(b"")).await
     }
 }
 
@@ -187,6 +193,7 @@ pub async fn run(
     let mut out = Out {
         socket,
         timeout: limits.write_timeout,
+        waited: false,
     };
     let (queue, mut deliveries) = mpsc::channel(limits.queue);
     let sink = Sink {
@@ -277,10 +284,10 @@ pub async fn run(
                     // another pass through every branch of this select.
                     let mut sent = state.deliver(&mut out, &publication).await;
                     for _ in 0..DELIVERY_BATCH {
-                        let Ok(next) = deliveries.try_recv() else { break };
-                        if sent.is_err() {
+                        if sent.is_err() || out.waited {
                             break;
                         }
+                        let Ok(next) = deliveries.try_recv() else { break };
                         sent = state.deliver(&mut out, &next).await;
                     }
                     sent

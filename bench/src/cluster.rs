@@ -54,8 +54,20 @@ pub async fn wait_http(base: &str, path: &str) {
     panic!("{base}{path} never answered");
 }
 
+/// Children die with the generator, even when it is interrupted (Ctrl-C).
+fn die_with_parent(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl only sets this child's parent-death signal, between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        })
+    }
+}
+
 pub fn redis_server(port: u16, dir: &std::path::Path, persistent: bool) -> Child {
-    Command::new("redis-server")
+    die_with_parent(&mut Command::new("redis-server"))
         .args(["--port", &port.to_string(), "--save", ""])
         .args(["--appendonly", if persistent { "yes" } else { "no" }])
         .arg("--dir")
@@ -69,31 +81,37 @@ impl Cluster {
     /// `nodes` leadbridge processes sharing one SQLite file; with two or more, a private
     /// Redis between them.
     pub async fn leadbridge(nodes: usize) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut children = Vec::new();
-        let redis = (nodes > 1).then(|| {
+        // Built first, so a start that fails half-way still kills what it started.
+        let mut cluster = Self {
+            children: Vec::new(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            redis: None,
+            target: Target {
+                nodes: Vec::new(),
+                pids: Vec::new(),
+                admin: (ADMIN_EMAIL.into(), ADMIN_PASSWORD.into()),
+                ws_path: "/api/ws",
+            },
+        };
+        if nodes > 1 {
             let port = free_port();
-            children.push(redis_server(port, dir.path(), true));
-            (0, port)
-        });
-        if redis.is_some() {
+            cluster
+                .children
+                .push(redis_server(port, cluster.dir.path(), true));
+            cluster.redis = Some((0, port));
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        let redis_url = redis.map(|(_, port)| format!("redis://127.0.0.1:{port}"));
-        let mut target = Target {
-            nodes: Vec::new(),
-            pids: Vec::new(),
-            admin: (ADMIN_EMAIL.into(), ADMIN_PASSWORD.into()),
-            ws_path: "/api/ws",
-        };
+        let redis_url = cluster
+            .redis
+            .map(|(_, port)| format!("redis://127.0.0.1:{port}"));
         let binary = sibling("leadbridge");
         for _ in 0..nodes {
             let base = format!("http://127.0.0.1:{}", free_port());
             let mut command = Command::new(&binary);
-            command
+            die_with_parent(&mut command)
                 .arg("serve")
                 .env("LEADBRIDGE_ADDR", base.trim_start_matches("http://"))
-                .env("LEADBRIDGE_DATA_DIR", dir.path())
+                .env("LEADBRIDGE_DATA_DIR", cluster.dir.path())
                 .env("LEADBRIDGE_JWT_SECRET", "b".repeat(64))
                 .env("LEADBRIDGE_DATA_KEY", "c".repeat(64))
                 .env("LEADBRIDGE_ADMIN_EMAIL", ADMIN_EMAIL)
@@ -109,17 +127,12 @@ impl Cluster {
                     binary.display()
                 )
             });
-            target.pids.push(child.id());
-            children.push(child);
+            cluster.target.pids.push(child.id());
+            cluster.children.push(child);
             wait_http(&base, "/readyz").await;
-            target.nodes.push(base);
+            cluster.target.nodes.push(base);
         }
-        Self {
-            children,
-            dir,
-            redis,
-            target,
-        }
+        cluster
     }
 
     /// Stops the private Redis (SIGTERM, so it writes its append-only file) and starts it
@@ -141,11 +154,13 @@ impl Cluster {
     pub async fn baseline() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let child = Command::new(std::env::current_exe().expect("own path"))
-            .args(["baseline-server", "--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the baseline server");
+        let child = die_with_parent(&mut Command::new(
+            std::env::current_exe().expect("own path"),
+        ))
+        .args(["baseline-server", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the baseline server");
         let base = format!("http://127.0.0.1:{port}");
         let target = Target {
             nodes: vec![base.clone()],

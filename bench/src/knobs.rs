@@ -24,14 +24,19 @@ impl Knobs {
             let value = args
                 .next()
                 .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{flag} needs a whole number"))?;
+                .filter(|v| (1..=1_000_000).contains(v))
+                .ok_or_else(|| format!("{flag} needs a whole number from 1 to 1000000"))?;
             values.insert(knob.name, value);
         }
         Ok(Self(values))
     }
 
+    /// A knob's value; the name must be one of the scenario's own.
     pub fn get(&self, name: &str) -> u64 {
-        self.0.get(name).copied().unwrap_or_default()
+        match self.0.get(name) {
+            Some(value) => *value,
+            None => panic!("no knob named {name}"),
+        }
     }
 }
 

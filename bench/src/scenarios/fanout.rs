@@ -60,20 +60,21 @@ pub enum Driver {
 }
 
 impl Driver {
-    async fn send(&self, api: &Api, value: u64) {
-        match self {
+    /// Makes one update; answers whether the server took it.
+    async fn send(&self, api: &Api, value: u64) -> bool {
+        let status = match self {
             Driver::Baseline { base } => {
                 api.send(api.http.post(format!("{base}/publish/{value}")))
-                    .await;
+                    .await
+                    .0
             }
             Driver::LeadBridge {
                 base,
                 mentor,
                 event_id,
-            } => {
-                api.set_slots(base, mentor, event_id, value as i64).await;
-            }
-        }
+            } => api.set_slots(base, mentor, event_id, value as i64).await,
+        };
+        (200..300).contains(&status)
     }
 }
 
@@ -145,7 +146,7 @@ pub async fn steps(target: &Target, driver: Driver, knobs: &Knobs, label: &str) 
         let permits = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
         let step_start = Instant::now();
-        let mut sent = 0;
+        let made = Arc::new(AtomicU64::new(0));
         while step_start.elapsed() < step {
             tick.tick().await;
             let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -153,17 +154,20 @@ pub async fn steps(target: &Target, driver: Driver, knobs: &Knobs, label: &str) 
             };
             let value = 100 + seq % VALUES;
             seq += 1;
-            sent += 1;
             sent_at[(value - 100) as usize]
                 .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            let (driver, api) = (driver.clone(), api.clone());
+            let (driver, api, made) = (driver.clone(), api.clone(), made.clone());
             tokio::spawn(async move {
-                driver.send(&api, value).await;
+                if driver.send(&api, value).await {
+                    made.fetch_add(1, Ordering::Relaxed);
+                }
                 drop(permit);
             });
         }
-        let _ = permits.acquire_many(IN_FLIGHT as u32).await;
+        // The step's length is the time updates were asked for, not the wait for the last.
         let seconds = step_start.elapsed().as_secs_f64();
+        let _ = permits.acquire_many(IN_FLIGHT as u32).await;
+        let sent = made.load(Ordering::Relaxed);
         // Frames still on the wire land before the count.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let got = delivered.load(Ordering::Relaxed);
