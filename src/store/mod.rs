@@ -41,6 +41,32 @@ pub struct NewUser {
     pub created_at: Timestamp,
 }
 
+impl NewUser {
+    /// The bootstrap admin's account, created from configuration.
+    pub fn admin(email: &str, name: &str, password_hash: &str) -> Self {
+        Self {
+            user_id: crate::domain::ids::new_id(crate::domain::ids::USER),
+            email: email.to_string(),
+            name: name.to_string(),
+            role: Role::Admin,
+            password_hash: password_hash.to_string(),
+            mentor_id: None,
+            created_at: crate::domain::time::now(),
+        }
+    }
+}
+
+/// Which account the bootstrap admin takes: a new one (`None`) or the existing admin's.
+/// Configuration must never turn a learner's or mentor's account (and its live sessions)
+/// into an admin. Every backend decides with this.
+pub fn bootstrap_admin_account(existing: Option<Credentials>) -> StoreResult<Option<String>> {
+    match existing {
+        Some(found) if found.user.role != Role::Admin => Err(Conflict::AdminEmailInUse.into()),
+        Some(found) => Ok(Some(found.user.user_id)),
+        None => Ok(None),
+    }
+}
+
 /// What login needs: the account and its password hash.
 #[derive(Debug, Clone)]
 pub struct Credentials {

@@ -14,6 +14,15 @@ pub struct Identity {
     pub name: String,
 }
 
+impl Identity {
+    pub fn new(email: &str, name: &str) -> Self {
+        Self {
+            email: email.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
 /// Seals a value for the row `context`; a failure is ours, never the caller's.
 pub fn seal<T: Serialize>(vault: &Vault, context: &str, value: &T) -> StoreResult<Vec<u8>> {
     vault.seal(context, value).map_err(|e| {

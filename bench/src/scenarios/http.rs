@@ -69,6 +69,37 @@ where
     (rate, histogram, failures.load(Ordering::Relaxed))
 }
 
+/// The booking run's shared state: one learner per connection, each going through the
+/// events in its own order, and what the answers were.
+struct BookingRun {
+    api: Api,
+    base: String,
+    events: Vec<String>,
+    learners: Vec<String>,
+    booked: Mutex<HashMap<String, i64>>,
+    statuses: Mutex<HashMap<u16, u64>>,
+}
+
+impl BookingRun {
+    /// Learner `w`'s `n`th booking; answers whether the server answered as it should.
+    async fn book(&self, w: usize, n: u64) -> bool {
+        let event = &self.events[(w * 7 + n as usize) % self.events.len()];
+        let (status, _) = self
+            .api
+            .book(&self.base, &self.learners[w], event, (w as u64) << 32 | n)
+            .await;
+        if let Ok(mut statuses) = self.statuses.lock() {
+            *statuses.entry(status).or_default() += 1;
+        }
+        if status == 200 {
+            if let Ok(mut booked) = self.booked.lock() {
+                *booked.entry(event.clone()).or_default() += 1;
+            }
+        }
+        status == 200 || status == 409
+    }
+}
+
 /// `GET url` in a loop on `connections` connections for `seconds`.
 pub async fn get_load(
     api: &Api,
@@ -140,46 +171,27 @@ pub async fn run(knobs: &Knobs) {
         }
     }))
     .await;
-    let booked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
-    let statuses: Arc<Mutex<HashMap<u16, u64>>> = Arc::default();
-    let (events, learners) = (Arc::new(events), Arc::new(learners));
+    let run = Arc::new(BookingRun {
+        api: api.clone(),
+        base: base.clone(),
+        events,
+        learners,
+        booked: Mutex::default(),
+        statuses: Mutex::default(),
+    });
     let (book_rate, book_latency, _) = {
-        let (api, base, booked, statuses, events, learners) = (
-            api.clone(),
-            base.clone(),
-            booked.clone(),
-            statuses.clone(),
-            events.clone(),
-            learners.clone(),
-        );
+        let run = run.clone();
         load(connections, seconds, move |w, n| {
-            let (api, base, booked, statuses, events, learners) = (
-                api.clone(),
-                base.clone(),
-                booked.clone(),
-                statuses.clone(),
-                events.clone(),
-                learners.clone(),
-            );
-            async move {
-                let event = &events[(w * 7 + n as usize) % events.len()];
-                let (status, _) = api
-                    .book(&base, &learners[w], event, (w as u64) << 32 | n)
-                    .await;
-                if let Ok(mut s) = statuses.lock() {
-                    *s.entry(status).or_default() += 1;
-                }
-                if status == 200 {
-                    if let Ok(mut b) = booked.lock() {
-                        *b.entry(event.clone()).or_default() += 1;
-                    }
-                }
-                status == 200 || status == 409
-            }
+            let run = run.clone();
+            async move { run.book(w, n).await }
         })
         .await
     };
-    let booked = booked.lock().map(|b| b.clone()).unwrap_or_default();
+    let (events, booked, statuses) = (
+        &run.events,
+        run.booked.lock().map(|b| b.clone()).unwrap_or_default(),
+        run.statuses.lock().map(|s| s.clone()).unwrap_or_default(),
+    );
     // Every event, not only those with a booking seen: a booking the generator timed out
     // on may still have been taken.
     let mut oversold = 0;
@@ -199,6 +211,6 @@ pub async fn run(knobs: &Knobs) {
         // On the same span as the requests/s beside it.
         ok as f64 * book_rate / book_latency.count().max(1) as f64,
         book_latency.summary(),
-        statuses.lock().map(|s| s.clone()).unwrap_or_default()
+        statuses
     );
 }

@@ -6,14 +6,13 @@ use super::listing::{day, Key, Order, Walk};
 use super::rows::{MentorRow, SessionRow, UserRow};
 use super::{cql, ScyllaStore};
 use crate::domain::audit::AuditAction;
-use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage};
-use crate::domain::user::{Role, User};
+use crate::domain::user::User;
 use crate::store::sealed::{self, Identity};
 use crate::store::{
-    Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError,
-    StoreResult,
+    bootstrap_admin_account, Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest,
+    Session, StoreError, StoreResult,
 };
 
 /// The statuses a mentor can be in, for listing all of them.
@@ -28,10 +27,7 @@ impl ScyllaStore {
     /// listings: a lost e-mail race leaves nothing behind.
     pub(super) async fn create_user_row(&self, new: &NewUser) -> StoreResult<User> {
         let created = to_storage(&new.created_at);
-        let identity = Identity {
-            email: new.email.clone(),
-            name: new.name.clone(),
-        };
+        let identity = Identity::new(&new.email, &new.name);
         let email_index = self.vault().email_index(&new.email);
         self.run(
             cql::USER_INSERT,
@@ -113,52 +109,34 @@ impl ScyllaStore {
     }
 
     async fn upsert_admin_once(&self, email: &str, name: &str, hash: &str) -> StoreResult<User> {
-        match self.credentials(email).await? {
-            Some(existing) if existing.user.role != Role::Admin => {
-                Err(Conflict::AdminEmailInUse.into())
-            }
-            Some(existing) => {
-                let user_id = existing.user.user_id;
-                let identity = Identity {
-                    email: email.to_string(),
-                    name: name.to_string(),
-                };
-                self.run(
-                    cql::USER_SET_IDENTITY,
-                    values![
-                        sealed::seal(self.vault(), &user_id, &identity)?,
-                        hash,
-                        &user_id
-                    ],
-                )
-                .await?;
-                let tokens: Vec<(String,)> =
-                    self.rows(cql::SESSIONS_OF_USER, values![&user_id]).await?;
-                for (token_hash,) in tokens {
-                    self.batch(vec![
-                        (cql::SESSION_DELETE, values![&token_hash]),
-                        (cql::SESSION_OF_USER_DELETE, values![&user_id, &token_hash]),
-                    ])
-                    .await?;
-                }
-                self.user_row(&user_id)
-                    .await?
-                    .map(|c| c.user)
-                    .ok_or(StoreError::NotFound("user"))
-            }
-            None => {
-                self.create_user_row(&NewUser {
-                    user_id: ids::new_id(ids::USER),
-                    email: email.to_string(),
-                    name: name.to_string(),
-                    role: Role::Admin,
-                    password_hash: hash.to_string(),
-                    mentor_id: None,
-                    created_at: now(),
-                })
-                .await
-            }
+        let existing = self.credentials(email).await?;
+        let Some(user_id) = bootstrap_admin_account(existing)? else {
+            return self
+                .create_user_row(&NewUser::admin(email, name, hash))
+                .await;
+        };
+        let identity = Identity::new(email, name);
+        self.run(
+            cql::USER_SET_IDENTITY,
+            values![
+                sealed::seal(self.vault(), &user_id, &identity)?,
+                hash,
+                &user_id
+            ],
+        )
+        .await?;
+        let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![&user_id]).await?;
+        for (token_hash,) in tokens {
+            self.batch(vec![
+                (cql::SESSION_DELETE, values![&token_hash]),
+                (cql::SESSION_OF_USER_DELETE, values![&user_id, &token_hash]),
+            ])
+            .await?;
         }
+        self.user_row(&user_id)
+            .await?
+            .map(|c| c.user)
+            .ok_or(StoreError::NotFound("user"))
     }
 
     pub(super) async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {

@@ -1,48 +1,53 @@
 use rusqlite::{params, Connection};
 
+use super::exec;
 use super::{admin::append_audit, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
-use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage};
-use crate::domain::user::{Role, User};
+use crate::domain::user::User;
 use crate::store::cursor;
 use crate::store::sealed::Identity;
 use crate::store::{
-    Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest, Session, StoreError,
-    StoreResult,
+    bootstrap_admin_account, Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest,
+    Session, StoreError, StoreResult,
 };
 
 pub fn create_user(tx: &Connection, vault: &Vault, new: &NewUser) -> StoreResult<User> {
     let created = to_storage(&new.created_at);
-    let identity = Identity {
-        email: new.email.clone(),
-        name: new.name.clone(),
-    };
+    let identity = Identity::new(&new.email, &new.name);
     // Compare-and-set on the unique e-mail (its blind index).
-    let inserted = tx.prepare_cached("INSERT INTO users (user_id, email_index, identity_sealed, role, password_hash, picture, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email_index) DO NOTHING")?.execute(params![
+    let inserted = exec(
+        tx,
+        "INSERT INTO users (user_id, email_index, identity_sealed, role, password_hash, picture, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (email_index) DO NOTHING",
+        params![
             new.user_id,
             vault.email_index(&new.email),
             rows::seal(vault, &new.user_id, &identity)?,
             new.role.as_str(),
             new.password_hash,
             created
-        ],)?;
+        ],
+    )?;
     if inserted == 0 {
         return Err(Conflict::EmailTaken.into());
     }
     if let Some(mentor_id) = &new.mentor_id {
-        tx.prepare_cached("INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience,
+        exec(
+            tx,
+            "INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience,
                                   verification_status, verification_reason, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, '', '[]', '', 'PENDING', NULL, ?5, ?5)")?.execute(params![
+             VALUES (?1, ?2, ?3, ?4, '', '[]', '', 'PENDING', NULL, ?5, ?5)",
+            params![
                 mentor_id,
                 new.user_id,
                 new.name,
                 rows::seal(vault, mentor_id, &new.email)?,
                 created
-            ],)?;
+            ],
+        )?;
     }
     user(tx, vault, &new.user_id)?.ok_or(StoreError::NotFound("user"))
 }
@@ -57,42 +62,18 @@ pub fn upsert_admin(
     name: &str,
     hash: &str,
 ) -> StoreResult<User> {
-    match credentials_by_email(tx, vault, email)? {
-        Some(existing) if existing.user.role != Role::Admin => {
-            Err(Conflict::AdminEmailInUse.into())
-        }
-        Some(existing) => {
-            let user_id = existing.user.user_id;
-            let identity = Identity {
-                email: email.to_string(),
-                name: name.to_string(),
-            };
-            tx.prepare_cached(
-                "UPDATE users SET identity_sealed = ?2, password_hash = ?3 WHERE user_id = ?1",
-            )?
-            .execute(params![
-                user_id,
-                rows::seal(vault, &user_id, &identity)?,
-                hash
-            ])?;
-            tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
-                .execute([&user_id])?;
-            user(tx, vault, &user_id)?.ok_or(StoreError::NotFound("user"))
-        }
-        None => create_user(
-            tx,
-            vault,
-            &NewUser {
-                user_id: ids::new_id(ids::USER),
-                email: email.to_string(),
-                name: name.to_string(),
-                role: Role::Admin,
-                password_hash: hash.to_string(),
-                mentor_id: None,
-                created_at: now(),
-            },
-        ),
-    }
+    let existing = credentials_by_email(tx, vault, email)?;
+    let Some(user_id) = bootstrap_admin_account(existing)? else {
+        return create_user(tx, vault, &NewUser::admin(email, name, hash));
+    };
+    let identity = Identity::new(email, name);
+    exec(
+        tx,
+        "UPDATE users SET identity_sealed = ?2, password_hash = ?3 WHERE user_id = ?1",
+        params![user_id, rows::seal(vault, &user_id, &identity)?, hash],
+    )?;
+    exec(tx, "DELETE FROM sessions WHERE user_id = ?1", [&user_id])?;
+    user(tx, vault, &user_id)?.ok_or(StoreError::NotFound("user"))
 }
 
 pub fn credentials_by_email(
@@ -142,15 +123,22 @@ pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> Store
 }
 
 pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {
-    tx.prepare_cached("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+    exec(
+        tx,
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
             session.token_hash,
             session.user_id,
             to_storage(&session.created_at),
             to_storage(&session.expires_at)
-        ],)?;
+        ],
+    )?;
     // Expired sessions of this user are swept as new ones are made (no background job needed).
-    tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1 AND expires_at < ?2")?
-        .execute(params![session.user_id, to_storage(&session.created_at)])?;
+    exec(
+        tx,
+        "DELETE FROM sessions WHERE user_id = ?1 AND expires_at < ?2",
+        params![session.user_id, to_storage(&session.created_at)],
+    )?;
     Ok(())
 }
 
@@ -163,8 +151,11 @@ pub fn session(conn: &Connection, token_hash: &str) -> StoreResult<Option<Sessio
 }
 
 pub fn delete_session(tx: &Connection, token_hash: &str) -> StoreResult<()> {
-    tx.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
-        .execute([token_hash])?;
+    exec(
+        tx,
+        "DELETE FROM sessions WHERE token_hash = ?1",
+        [token_hash],
+    )?;
     Ok(())
 }
 
@@ -191,13 +182,17 @@ pub fn update_mentor_profile(
     update: &ProfileUpdate,
 ) -> StoreResult<MentorProfile> {
     let expertise = serde_json::to_string(&update.expertise).map_err(anyhow::Error::new)?;
-    let changed = tx.prepare_cached("UPDATE mentors SET bio = ?2, expertise = ?3, experience = ?4, updated_at = ?5 WHERE mentor_id = ?1")?.execute(params![
+    let changed = exec(
+        tx,
+        "UPDATE mentors SET bio = ?2, expertise = ?3, experience = ?4, updated_at = ?5 WHERE mentor_id = ?1",
+        params![
             mentor_id,
             update.bio,
             expertise,
             update.experience,
             to_storage(&now())
-        ],)?;
+        ],
+    )?;
     if changed == 0 {
         return Err(StoreError::NotFound("mentor"));
     }
@@ -229,16 +224,17 @@ pub fn decide_mentor(
         .decide(decision.status)
         .map_err(Conflict::AlreadyDecided)?;
     let now = now();
-    tx.prepare_cached(
+    exec(
+        tx,
         "UPDATE mentors SET verification_status = ?2, verification_reason = ?3, updated_at = ?4
          WHERE mentor_id = ?1",
-    )?
-    .execute(params![
-        decision.mentor_id,
-        next.as_str(),
-        decision.reason,
-        to_storage(&now)
-    ])?;
+        params![
+            decision.mentor_id,
+            next.as_str(),
+            decision.reason,
+            to_storage(&now)
+        ],
+    )?;
     let action = match next {
         MentorStatus::Approved => AuditAction::MentorApproved,
         _ => AuditAction::MentorRejected,

@@ -1,5 +1,6 @@
 use rusqlite::{params, Connection};
 
+use super::exec;
 use super::rows;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::ids;
@@ -17,18 +18,19 @@ pub fn append_audit(
     reason: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
-    tx.prepare_cached(
+    exec(
+        tx,
         "INSERT INTO audit_log (audit_id, actor_id, action, target_id, reason, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        ids::new_id(ids::AUDIT),
-        actor_id,
-        action.as_str(),
-        target_id,
-        reason,
-        to_storage(&now)
-    ])?;
+        params![
+            ids::new_id(ids::AUDIT),
+            actor_id,
+            action.as_str(),
+            target_id,
+            reason,
+            to_storage(&now)
+        ],
+    )?;
     Ok(())
 }
 

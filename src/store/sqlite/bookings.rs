@@ -1,5 +1,6 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::exec;
 use super::{admin::append_audit, catalog, claims, payments, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
@@ -38,16 +39,20 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
     if !mentor_accepts_bookings(tx, &event.mentor_id)? {
         return Err(Conflict::MentorNotAccepting.into());
     }
-    let claimed = tx
-        .prepare_cached(
-            "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
+    let claimed = exec(
+        tx,
+        "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (event_id, user_id) DO NOTHING",
-        )?
-        .execute(params![booking.event_id, booking.user_id, booking.lead_id])?;
+        params![booking.event_id, booking.user_id, booking.lead_id],
+    )?;
     if claimed == 0 {
         return Err(Conflict::AlreadyBooked.into());
     }
-    let took_slot = tx.prepare_cached("UPDATE events SET booked_slots = booked_slots + 1 WHERE event_id = ?1 AND booked_slots < total_slots")?.execute([&booking.event_id],)?;
+    let took_slot = exec(
+        tx,
+        "UPDATE events SET booked_slots = booked_slots + 1 WHERE event_id = ?1 AND booked_slots < total_slots",
+        [&booking.event_id],
+    )?;
     if took_slot == 0 {
         // The error rolls back the booking claim above.
         return Err(Conflict::EventFull.into());
@@ -60,11 +65,19 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
     }
     let (status, verification_status) = initial_state(&flags);
     for blind in &indexes {
-        tx.prepare_cached("INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?1, ?2, ?3, ?4)")?.execute(params![booking.event_id, blind, booking.lead_id, booking.user_id],)?;
+        exec(
+            tx,
+            "INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?1, ?2, ?3, ?4)",
+            params![booking.event_id, blind, booking.lead_id, booking.user_id],
+        )?;
     }
     let created = to_storage(&booking.now);
     let notes = serde_json::to_string(&flags).map_err(anyhow::Error::new)?;
-    tx.prepare_cached(&format!("INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11, ?11)"))?.execute(params![
+    let sql = &format!("INSERT INTO leads ({LEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11, ?11)");
+    exec(
+        tx,
+        sql,
+        params![
             booking.lead_id,
             booking.event_id,
             event.title,
@@ -76,7 +89,8 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
             verification_status.as_str(),
             notes,
             created,
-        ],)?;
+        ],
+    )?;
     lead(tx, vault, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))
 }
 
@@ -152,12 +166,16 @@ fn transition(
 ) -> StoreResult<LeadStatus> {
     let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
     let verification = verification.unwrap_or(lead.verification_status);
-    tx.prepare_cached("UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1")?.execute(params![
+    exec(
+        tx,
+        "UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1",
+        params![
             lead.lead_id,
             next.as_str(),
             verification.as_str(),
             to_storage(&now)
-        ],)?;
+        ],
+    )?;
     if lead.status.holds_slot() && !next.holds_slot() {
         release_slot(tx, lead)?;
     }
@@ -173,13 +191,20 @@ fn transition(
 
 /// Gives the slot back and lifts the learner's one-booking claim and the duplicate index.
 fn release_slot(tx: &Connection, lead: &Lead) -> StoreResult<()> {
-    tx.prepare_cached("UPDATE events SET booked_slots = booked_slots - 1 WHERE event_id = ?1 AND booked_slots > 0")?.execute([&lead.event_id],)?;
-    tx.prepare_cached(
+    exec(
+        tx,
+        "UPDATE events SET booked_slots = booked_slots - 1 WHERE event_id = ?1 AND booked_slots > 0",
+        [&lead.event_id])?;
+    exec(
+        tx,
         "DELETE FROM event_bookings WHERE event_id = ?1 AND user_id = ?2 AND lead_id = ?3",
-    )?
-    .execute(params![lead.event_id, lead.user_id, lead.lead_id])?;
-    tx.prepare_cached("DELETE FROM contact_index WHERE event_id = ?1 AND lead_id = ?2")?
-        .execute(params![lead.event_id, lead.lead_id])?;
+        params![lead.event_id, lead.user_id, lead.lead_id],
+    )?;
+    exec(
+        tx,
+        "DELETE FROM contact_index WHERE event_id = ?1 AND lead_id = ?2",
+        params![lead.event_id, lead.lead_id],
+    )?;
     Ok(())
 }
 
@@ -216,21 +241,25 @@ pub fn verify_lead(
         let mut notes = current.verification_notes.clone();
         notes.push(reason.clone());
         let notes = serde_json::to_string(&notes).map_err(anyhow::Error::new)?;
-        tx.prepare_cached("UPDATE leads SET verification_notes = ?2 WHERE lead_id = ?1")?
-            .execute(params![decision.lead_id, notes])?;
+        exec(
+            tx,
+            "UPDATE leads SET verification_notes = ?2 WHERE lead_id = ?1",
+            params![decision.lead_id, notes],
+        )?;
     }
-    tx.prepare_cached(
+    exec(
+        tx,
         "INSERT INTO verification_logs (log_id, lead_id, verified_by, status, reason, timestamp)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        ids::new_id(ids::VERIFICATION_LOG),
-        decision.lead_id,
-        decision.admin_id,
-        next.as_str(),
-        decision.reason,
-        to_storage(&decision.now)
-    ])?;
+        params![
+            ids::new_id(ids::VERIFICATION_LOG),
+            decision.lead_id,
+            decision.admin_id,
+            next.as_str(),
+            decision.reason,
+            to_storage(&decision.now)
+        ],
+    )?;
     append_audit(
         tx,
         &decision.admin_id,
@@ -254,7 +283,10 @@ pub fn unlock_lead(
     now: Timestamp,
 ) -> StoreResult<()> {
     transition(tx, lead, LeadAction::Purchase, Some(payment_id), now)?;
-    tx.prepare_cached("UPDATE leads SET purchased_by = ?2, payment_id = ?3 WHERE lead_id = ?1")?
-        .execute(params![lead.lead_id, mentor_id, payment_id])?;
+    exec(
+        tx,
+        "UPDATE leads SET purchased_by = ?2, payment_id = ?3 WHERE lead_id = ?1",
+        params![lead.lead_id, mentor_id, payment_id],
+    )?;
     Ok(())
 }

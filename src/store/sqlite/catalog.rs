@@ -1,6 +1,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
+use super::exec;
 use super::rows;
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage};
@@ -12,9 +13,12 @@ const EVENT_COLUMNS: &str =
     duration, total_slots, booked_slots, price_per_lead, created_at";
 
 pub fn create_event(tx: &Connection, event: Event) -> StoreResult<Event> {
-    tx.prepare_cached("INSERT INTO events (event_id, mentor_id, mentor_name, title, description, category, event_datetime,
+    exec(
+        tx,
+        "INSERT INTO events (event_id, mentor_id, mentor_name, title, description, category, event_datetime,
                              duration, total_slots, booked_slots, price_per_lead, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?11)")?.execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?11)",
+        params![
             event.event_id,
             event.mentor_id,
             event.mentor_name,
@@ -26,7 +30,8 @@ pub fn create_event(tx: &Connection, event: Event) -> StoreResult<Event> {
             event.total_slots,
             event.price_per_lead.value(),
             to_storage(&event.created_at),
-        ],)?;
+        ],
+    )?;
     Ok(event)
 }
 
@@ -123,9 +128,12 @@ pub fn update_event(
         .into());
     }
     let when = to_storage(&draft.event_datetime);
-    tx.prepare_cached("UPDATE events SET title = ?2, description = ?3, category = ?4, event_datetime = ?5, duration = ?6,
+    exec(
+        tx,
+        "UPDATE events SET title = ?2, description = ?3, category = ?4, event_datetime = ?5, duration = ?6,
                            total_slots = ?7, price_per_lead = ?8, updated_at = ?9
-         WHERE event_id = ?1")?.execute(params![
+         WHERE event_id = ?1",
+        params![
             event_id,
             draft.title,
             draft.description,
@@ -135,12 +143,14 @@ pub fn update_event(
             draft.total_slots,
             draft.price_per_lead.value(),
             to_storage(&now()),
-        ],)?;
+        ],
+    )?;
     // Keep the leads' denormalised copies in step (one partition: the event's leads).
-    tx.prepare_cached(
+    exec(
+        tx,
         "UPDATE leads SET event_title = ?2, event_datetime = ?3 WHERE event_id = ?1",
-    )?
-    .execute(params![event_id, draft.title, when])?;
+        params![event_id, draft.title, when],
+    )?;
     own_event(tx, mentor_id, event_id)
 }
 
@@ -152,7 +162,6 @@ pub fn delete_event(tx: &Connection, mentor_id: &str, event_id: &str) -> StoreRe
         }
         .into());
     }
-    tx.prepare_cached("DELETE FROM events WHERE event_id = ?1")?
-        .execute([event_id])?;
+    exec(tx, "DELETE FROM events WHERE event_id = ?1", [event_id])?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::bookings;
+use super::exec;
 use crate::crypto::Vault;
 use crate::domain::lead::{LeadAction, LeadStatus, TransitionError};
 use crate::domain::time::{parse_rfc3339, to_storage, Timestamp};
@@ -43,8 +44,7 @@ pub fn check_not_claimed_by_other(
 }
 
 pub fn clear(tx: &Connection, lead_id: &str) -> StoreResult<()> {
-    tx.prepare_cached("DELETE FROM lead_claims WHERE lead_id = ?1")?
-        .execute([lead_id])?;
+    exec(tx, "DELETE FROM lead_claims WHERE lead_id = ?1", [lead_id])?;
     Ok(())
 }
 
@@ -67,9 +67,13 @@ pub fn claim_lead(
     check_not_claimed_by_other(tx, lead_id, admin_id, now)?;
     let expires_at = now + ttl;
     // Compare-and-set: take the row if free or expired, or renew our own.
-    tx.prepare_cached("INSERT INTO lead_claims (lead_id, admin_id, expires_at) VALUES (?1, ?2, ?3)
+    exec(
+        tx,
+        "INSERT INTO lead_claims (lead_id, admin_id, expires_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (lead_id) DO UPDATE SET admin_id = excluded.admin_id, expires_at = excluded.expires_at
-         WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4")?.execute(params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],)?;
+         WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4",
+        params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],
+    )?;
     Ok(LeadClaim {
         lead_id: lead_id.to_string(),
         admin_id: admin_id.to_string(),
@@ -78,9 +82,11 @@ pub fn claim_lead(
 }
 
 pub fn release_claim(tx: &Connection, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
-    let removed = tx
-        .prepare_cached("DELETE FROM lead_claims WHERE lead_id = ?1 AND admin_id = ?2")?
-        .execute(params![lead_id, admin_id])?;
+    let removed = exec(
+        tx,
+        "DELETE FROM lead_claims WHERE lead_id = ?1 AND admin_id = ?2",
+        params![lead_id, admin_id],
+    )?;
     Ok(removed > 0)
 }
 
@@ -92,7 +98,7 @@ fn deleting(tx: &Connection, select: &str, delete: &str, arg: &str) -> StoreResu
             .collect::<Result<_, _>>()?;
         ids
     };
-    tx.prepare_cached(delete)?.execute([arg])?;
+    exec(tx, delete, [arg])?;
     Ok(ids)
 }
 

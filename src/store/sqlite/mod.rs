@@ -55,6 +55,12 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Runs one statement, prepared once per connection (`Connection::execute` would parse the
+/// SQL again on every call).
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,

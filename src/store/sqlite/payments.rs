@@ -1,5 +1,6 @@
 use rusqlite::{params, Connection};
 
+use super::exec;
 use super::{admin::append_audit, bookings, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::{AuditAction, ACTOR_SYSTEM};
@@ -61,7 +62,11 @@ pub fn open_order(
             created: false,
         });
     }
-    tx.prepare_cached(&format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?8)"))?.execute(params![
+    let sql = &format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?8)");
+    exec(
+        tx,
+        sql,
+        params![
             payment.payment_id,
             payment.mentor_id,
             payment.lead_id,
@@ -70,12 +75,19 @@ pub fn open_order(
             payment.currency,
             PaymentStatus::Created.as_str(),
             to_storage(&payment.created_at),
-        ],)?;
+        ],
+    )?;
     // No open order exists (checked above under the lock), so the lead's row is free.
-    tx.prepare_cached("DELETE FROM lead_open_orders WHERE lead_id = ?1")?
-        .execute([&payment.lead_id])?;
-    tx.prepare_cached("INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)")?
-        .execute(params![payment.lead_id, payment.payment_id])?;
+    exec(
+        tx,
+        "DELETE FROM lead_open_orders WHERE lead_id = ?1",
+        [&payment.lead_id],
+    )?;
+    exec(
+        tx,
+        "INSERT INTO lead_open_orders (lead_id, payment_id) VALUES (?1, ?2)",
+        params![payment.lead_id, payment.payment_id],
+    )?;
     append_audit(
         tx,
         actor_id,
@@ -97,10 +109,16 @@ fn set_status(
     rp_id: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
-    tx.prepare_cached("UPDATE payments SET status = ?2, razorpay_payment_id = COALESCE(?3, razorpay_payment_id), updated_at = ?4
-         WHERE payment_id = ?1")?.execute(params![payment_id, status.as_str(), rp_id, to_storage(&now)],)?;
-    tx.prepare_cached("DELETE FROM lead_open_orders WHERE payment_id = ?1")?
-        .execute([payment_id])?;
+    exec(
+        tx,
+        "UPDATE payments SET status = ?2, razorpay_payment_id = COALESCE(?3, razorpay_payment_id), updated_at = ?4
+         WHERE payment_id = ?1",
+        params![payment_id, status.as_str(), rp_id, to_storage(&now)])?;
+    exec(
+        tx,
+        "DELETE FROM lead_open_orders WHERE payment_id = ?1",
+        [payment_id],
+    )?;
     Ok(())
 }
 
@@ -247,7 +265,11 @@ pub fn record_payment_failure(
 fn claim_delivery(tx: &Connection, report: &PaymentReport) -> StoreResult<bool> {
     match &report.delivery_id {
         Some(id) => {
-            let inserted = tx.prepare_cached("INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING")?.execute(params![id, to_storage(&report.now)],)?;
+            let inserted = exec(
+                tx,
+                "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
+                params![id, to_storage(&report.now)],
+            )?;
             Ok(inserted == 1)
         }
         None => Ok(true),
