@@ -7,10 +7,9 @@ use std::sync::Arc;
 use actix::{Actor, ActorContext, Addr, Context, Handler, Message, MessageResult, ResponseFuture};
 use leadbridge_protocol::topic::Topic;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 
 use crate::bus::{Bus, BusError, Deliver, Presence};
-use crate::session::{Control, SessionId, Sink};
+use crate::session::{SessionId, Sink, Stopper};
 use crate::topic::{AddSubscriber, FanOut, RemoveSubscriber, TopicActor};
 
 struct LiveTopic {
@@ -21,7 +20,7 @@ struct LiveTopic {
 struct OpenSession {
     user_id: Option<String>,
     session_hash: Option<String>,
-    control: mpsc::Sender<Control>,
+    stopper: Arc<Stopper>,
     topics: HashSet<Topic>,
 }
 
@@ -53,7 +52,7 @@ pub struct Register {
     pub session: SessionId,
     pub user_id: Option<String>,
     pub session_hash: Option<String>,
-    pub control: mpsc::Sender<Control>,
+    pub stopper: Arc<Stopper>,
 }
 
 /// A socket closed. Answers how many sockets that user still has open on this node.
@@ -191,7 +190,7 @@ impl Handler<Register> for Hub {
             OpenSession {
                 user_id: msg.user_id,
                 session_hash: msg.session_hash,
-                control: msg.control,
+                stopper: msg.stopper,
                 topics: HashSet::new(),
             },
         );
@@ -279,7 +278,8 @@ impl Handler<CloseSockets> for Hub {
                 Selector::User(user) => open.user_id.as_ref() == Some(user),
                 Selector::All => true,
             };
-            if selected && open.control.try_send(Control::Close(msg.code)).is_ok() {
+            if selected {
+                open.stopper.close(msg.code);
                 closed += 1;
             }
         }

@@ -2,7 +2,7 @@
 //! client frames, deliveries from its topics, heartbeats, limits and control messages.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -31,18 +31,43 @@ const DELIVERY_BATCH: usize = 31;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
-/// Where a topic actor puts a session's deliveries: a bounded queue, and the signal that
-/// the queue overflowed.
+/// Where a topic actor puts a session's deliveries: a bounded queue, and the way to stop the
+/// session when the queue overflows.
 #[derive(Clone)]
 pub struct Sink {
     pub queue: mpsc::Sender<Arc<Publication>>,
-    pub too_slow: Arc<Notify>,
+    pub stopper: Arc<Stopper>,
 }
 
-/// Orders from the hub to a session.
-#[derive(Debug, Clone, Copy)]
-pub enum Control {
-    Close(u16),
+/// How the hub (logout, revocation) and topics (overflow) stop a session: the first close
+/// code set wins and wakes it. One small cell per socket, where a channel would cost a
+/// queue allocation per idle socket for an order given at most once.
+#[derive(Debug, Default)]
+pub struct Stopper {
+    code: AtomicU16,
+    wake: Notify,
+}
+
+impl Stopper {
+    pub fn close(&self, code: u16) {
+        if self
+            .code
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The close code, once one is set.
+    pub async fn stopped(&self) -> u16 {
+        loop {
+            match self.code.load(Ordering::Acquire) {
+                0 => self.wake.notified().await,
+                code => return code,
+            }
+        }
+    }
 }
 
 /// Reads a topic's current state from the store for `subscribed` snapshots.
@@ -183,7 +208,7 @@ impl Drop for Registration {
 /// this node (0 for anonymous ones), so the caller can release what a last socket held.
 pub async fn run(
     socket: actix_ws::Session,
-    stream: MessageStream,
+    mut stream: MessageStream,
     services: Services,
     viewer: Option<Viewer>,
     expires_at: Option<Instant>,
@@ -198,16 +223,15 @@ pub async fn run(
     let (queue, mut deliveries) = mpsc::channel(limits.queue);
     let sink = Sink {
         queue,
-        too_slow: Arc::new(Notify::new()),
+        stopper: Arc::default(),
     };
-    let (control, mut controls) = mpsc::channel(4);
     let _ = services
         .hub
         .send(hub::Register {
             session: id,
             user_id: viewer.as_ref().map(|v| v.user_id.clone()),
             session_hash: viewer.as_ref().map(|v| v.session_hash.clone()),
-            control,
+            stopper: Arc::clone(&sink.stopper),
         })
         .await;
     let mut registration = Registration {
@@ -229,7 +253,8 @@ pub async fn run(
         sink: sink.clone(),
         last_offsets: HashMap::new(),
     };
-    let mut stream = stream.max_frame_size(limits.max_frame);
+    // Reassigned, not shadowed: a second binding would keep a second copy in the task.
+    stream = stream.max_frame_size(limits.max_frame);
     let mut heartbeat = tokio::time::interval(limits.heartbeat);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
@@ -245,8 +270,7 @@ pub async fn run(
             let step: Result<(), Stop> = tokio::select! {
                 // Orders and overload first: they must not wait behind traffic.
                 biased;
-                Some(Control::Close(code)) = controls.recv() => Err(Stop::Close(code)),
-                _ = sink.too_slow.notified() => Err(Stop::Close(close::TRY_AGAIN_LATER)),
+                code = sink.stopper.stopped() => Err(Stop::Close(code)),
                 _ = &mut expiry => Err(Stop::Close(close::SESSION_ENDED)),
                 frame = stream.next() => match frame {
                     None => Err(Stop::Gone),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::{Actor, Context, Handler, Message};
+use leadbridge_protocol::close;
 use leadbridge_protocol::topic::Topic;
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -83,7 +84,7 @@ impl Handler<FanOut> for TopicActor {
             .retain(|_, sink| match sink.queue.try_send(Arc::clone(&msg.0)) {
                 Ok(()) => true,
                 Err(TrySendError::Full(_)) => {
-                    sink.too_slow.notify_one();
+                    sink.stopper.close(close::TRY_AGAIN_LATER);
                     false
                 }
                 Err(TrySendError::Closed(_)) => false,
@@ -94,7 +95,8 @@ impl Handler<FanOut> for TopicActor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::{mpsc, Notify};
+    use crate::session::Stopper;
+    use tokio::sync::mpsc;
 
     fn publication(offset: u64) -> Arc<Publication> {
         Arc::new(Publication {
@@ -108,10 +110,10 @@ mod tests {
     async fn a_session_whose_queue_is_full_is_told_it_is_too_slow_and_dropped() {
         let topic = TopicActor::new("event:e".parse().unwrap()).start();
         let (queue, mut received) = mpsc::channel(1);
-        let too_slow = Arc::new(Notify::new());
+        let stopper = Arc::new(Stopper::default());
         let sink = Sink {
             queue,
-            too_slow: Arc::clone(&too_slow),
+            stopper: Arc::clone(&stopper),
         };
         topic
             .send(AddSubscriber { session: 1, sink })
@@ -119,9 +121,10 @@ mod tests {
             .unwrap();
         topic.send(FanOut(publication(1))).await.unwrap();
         topic.send(FanOut(publication(2))).await.unwrap();
-        tokio::time::timeout(std::time::Duration::from_secs(1), too_slow.notified())
+        let code = tokio::time::timeout(std::time::Duration::from_secs(1), stopper.stopped())
             .await
             .expect("the overflow is signalled");
+        assert_eq!(code, close::TRY_AGAIN_LATER);
         assert_eq!(received.recv().await.unwrap().offset, 1);
         topic.send(FanOut(publication(3))).await.unwrap();
         assert!(
@@ -138,7 +141,7 @@ mod tests {
             let (queue, rx) = mpsc::channel(4);
             let sink = Sink {
                 queue,
-                too_slow: Arc::new(Notify::new()),
+                stopper: Arc::default(),
             };
             topic.send(AddSubscriber { session, sink }).await.unwrap();
             receivers.push(rx);

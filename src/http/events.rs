@@ -105,7 +105,7 @@ async fn list_events(
     }
     .to_request()?;
     let events = state.store.list_events(&filter, page).await?;
-    Ok(paged(events.map(|e| EventView::from(&e))))
+    Ok(paged(events.map(EventView::from)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

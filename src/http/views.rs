@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::ApiError;
 use crate::domain::event::Event;
 use crate::domain::lead::{Lead, LeadStatus, VerificationStatus};
-use crate::domain::time::Timestamp;
+use crate::domain::time::{serialize_wire, Timestamp};
 use crate::store::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Header that carries the opaque cursor of the next page of a listing.
@@ -22,6 +22,7 @@ pub struct EventView {
     pub description: String,
     pub category: String,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub event_datetime: Timestamp,
     /// Minutes.
     pub duration: i64,
@@ -32,25 +33,32 @@ pub struct EventView {
     /// Whole rupees.
     pub price_per_lead: i64,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub created_at: Timestamp,
 }
 
-impl From<&Event> for EventView {
-    fn from(e: &Event) -> Self {
+impl From<Event> for EventView {
+    fn from(e: Event) -> Self {
         Self {
-            event_id: e.event_id.clone(),
-            mentor_id: e.mentor_id.clone(),
-            mentor_name: e.mentor_name.clone(),
-            title: e.title.clone(),
-            description: e.description.clone(),
-            category: e.category.clone(),
+            available_slots: e.available_slots(),
+            event_id: e.event_id,
+            mentor_id: e.mentor_id,
+            mentor_name: e.mentor_name,
+            title: e.title,
+            description: e.description,
+            category: e.category,
             event_datetime: e.event_datetime,
             duration: e.duration,
-            available_slots: e.available_slots(),
             total_slots: e.total_slots,
             price_per_lead: e.price_per_lead.value(),
             created_at: e.created_at,
         }
+    }
+}
+
+impl From<&Event> for EventView {
+    fn from(e: &Event) -> Self {
+        Self::from(e.clone())
     }
 }
 
@@ -61,6 +69,7 @@ pub struct BookingView {
     pub event_id: String,
     pub event_title: String,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub event_datetime: Timestamp,
     pub status: LeadStatus,
     pub verification_status: VerificationStatus,
@@ -69,8 +78,10 @@ pub struct BookingView {
     pub phone: String,
     pub message: String,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub updated_at: Timestamp,
 }
 
@@ -100,6 +111,7 @@ pub struct MentorLeadView {
     pub event_id: String,
     pub event_title: String,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub event_datetime: Timestamp,
     pub status: LeadStatus,
     pub verification_status: VerificationStatus,
@@ -118,6 +130,7 @@ pub struct MentorLeadView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
     #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
     pub created_at: Timestamp,
 }
 

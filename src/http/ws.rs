@@ -1,12 +1,16 @@
 //! `GET /api/ws`: the realtime WebSocket (actix-ws, the maintained successor of the
 //! deprecated actix-web-actors). The protocol is in the `leadbridge-protocol` crate.
 
+use std::sync::Arc;
+
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use leadbridge_actors::access::{Viewer, ViewerRole};
 use leadbridge_actors::hub::CountSockets;
 use leadbridge_actors::protocol::SUBPROTOCOL;
-use leadbridge_actors::session;
+use leadbridge_actors::session::{self, Services};
+
+use futures_util::FutureExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -118,37 +122,44 @@ async fn websocket(
     let (response, socket, stream) = actix_ws::handle_with_protocols(&req, body, &[SUBPROTOCOL])
         .map_err(|e| ApiError::bad_request("NOT_A_WEBSOCKET", e.to_string()))?;
     let services = state.realtime.services.clone();
+    let admin = viewer
+        .as_ref()
+        .filter(|v| v.role == ViewerRole::Admin)
+        .map(|v| v.user_id.clone());
+    // Chained, not awaited inside an `async` block: such a block would hold the session's
+    // future twice over (its capture and the pinned copy it awaits), some KiB per socket.
+    let session = session::run(socket, stream, services.clone(), viewer, expires_at);
     let state = state.into_inner();
-    actix_web::rt::spawn(async move {
-        let admin = viewer
-            .as_ref()
-            .filter(|v| v.role == ViewerRole::Admin)
-            .map(|v| v.user_id.clone());
-        let remaining = session::run(socket, stream, services.clone(), viewer, expires_at).await;
-        // An admin who left entirely (not just reloading, not still on another node) gives
-        // back the items they held.
+    actix_web::rt::spawn(session.then(move |remaining| async move {
         if let (Some(admin_id), 0) = (admin, remaining) {
-            tokio::time::sleep(services.limits.reconnect_grace).await;
-            let back = services
-                .hub
-                .send(CountSockets {
-                    user_id: admin_id.clone(),
-                })
-                .await
-                .unwrap_or(0);
-            // Unknown (the bus is down) keeps the claims: they expire on their own.
-            let elsewhere = services
-                .bus
-                .connected_elsewhere(&admin_id)
-                .await
-                .unwrap_or(true);
-            if back == 0 && !elsewhere {
-                match state.store.release_claims_of(&admin_id).await {
-                    Ok(released) => state.realtime.released(&released).await,
-                    Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),
-                }
-            }
+            // Boxed: rare, and it would otherwise size every socket's task.
+            Box::pin(release_claims_after_grace(state, services, admin_id)).await;
         }
-    });
+    }));
     Ok(response)
+}
+
+/// An admin who left entirely (not just reloading, not still on another node) gives back
+/// the items they held.
+async fn release_claims_after_grace(state: Arc<AppState>, services: Services, admin_id: String) {
+    tokio::time::sleep(services.limits.reconnect_grace).await;
+    let back = services
+        .hub
+        .send(CountSockets {
+            user_id: admin_id.clone(),
+        })
+        .await
+        .unwrap_or(0);
+    // Unknown (the bus is down) keeps the claims: they expire on their own.
+    let elsewhere = services
+        .bus
+        .connected_elsewhere(&admin_id)
+        .await
+        .unwrap_or(true);
+    if back == 0 && !elsewhere {
+        match state.store.release_claims_of(&admin_id).await {
+            Ok(released) => state.realtime.released(&released).await,
+            Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),
+        }
+    }
 }

@@ -216,6 +216,9 @@ impl TestApp {
             base: self.address.clone(),
             client: reqwest::Client::builder()
                 .cookie_store(true)
+                // Under actix's 5 s keep-alive: a connection reused just as the server
+                // closes it for idleness is reset, and a POST cannot be retried blindly.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .build()
                 .expect("client"),
             user_id: String::new(),

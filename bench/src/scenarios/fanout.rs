@@ -1,5 +1,6 @@
 //! Fan-out: N sockets on one `event:` topic, updates at doubling rates until the server
-//! falls behind (not every message delivered, or p99 over 250 ms). Latency runs from the
+//! falls behind (not every message delivered, or p99 over 250 ms), then rates halfway
+//! between the best sustained one and the lowest that was not, to narrow the limit down. Latency runs from the
 //! update's request leaving the generator to the frame's arrival at each socket. For
 //! LeadBridge an update is a mentor's edit of the event (store write + publish); for the
 //! baseline, a POST that broadcasts a frame of the same shape and size.
@@ -34,6 +35,11 @@ pub const KNOBS: &[Knob] = &[
         name: "max-rate",
         default: 3_200,
         help: "the last step's rate at most",
+    },
+    Knob {
+        name: "refine",
+        default: 3,
+        help: "steps after the first failed one, each halving the gap between the best sustained rate and the lowest failed one",
     },
     Knob {
         name: "step-seconds",
@@ -135,10 +141,11 @@ pub async fn steps(target: &Target, driver: Driver, knobs: &Knobs, label: &str) 
     };
     let driver = Arc::new(driver);
     let mut results = Vec::new();
-    let mut rate = knobs.get("start-rate").max(1);
+    let mut search = Search::new(knobs.get("max-rate"), knobs.get("refine"));
+    let mut next = Some(knobs.get("start-rate").max(1));
     let mut seq = 0u64;
     let pid = target.pids.first().copied();
-    while rate <= knobs.get("max-rate") {
+    while let Some(rate) = next {
         histogram.reset();
         delivered.store(0, Ordering::Relaxed);
         let cpu_before = pid.map(cpu_time).unwrap_or_default();
@@ -193,17 +200,52 @@ pub async fn steps(target: &Target, driver: Driver, knobs: &Knobs, label: &str) 
             histogram.summary(),
             result.cpu_per_message.as_secs_f64() * 1e6,
         );
-        let sustained = result.sustained(subscribers);
+        next = search.after(rate, result.sustained(subscribers));
         results.push(result);
-        if !sustained {
-            break;
-        }
-        rate *= 2;
     }
     for reader in readers {
         reader.abort();
     }
     results
+}
+
+/// Which rate to try next: doubling while steps are sustained, then halfway between the best
+/// sustained rate and the lowest failed one, `refinements` times. With doubling alone the
+/// limit is known only to within a factor of two, and so is any ratio of two limits.
+struct Search {
+    max: u64,
+    refinements: u64,
+    sustained: Option<u64>,
+    failed: Option<u64>,
+}
+
+impl Search {
+    fn new(max: u64, refinements: u64) -> Self {
+        Self {
+            max,
+            refinements,
+            sustained: None,
+            failed: None,
+        }
+    }
+
+    fn after(&mut self, rate: u64, sustained: bool) -> Option<u64> {
+        if sustained {
+            self.sustained = self.sustained.max(Some(rate));
+        } else {
+            self.failed = Some(self.failed.map_or(rate, |f| f.min(rate)));
+        }
+        let Some(failed) = self.failed else {
+            return Some(rate * 2).filter(|&r| r <= self.max);
+        };
+        if self.refinements == 0 {
+            return None;
+        }
+        self.refinements -= 1;
+        let good = self.sustained.unwrap_or(0);
+        let middle = good + (failed - good) / 2;
+        (middle > good && middle < failed).then_some(middle)
+    }
 }
 
 /// The `total_slots` number in a frame, without parsing the whole JSON.
@@ -282,4 +324,30 @@ pub async fn run(knobs: &Knobs) {
         cpu(&our_steps),
         ratio(cpu(&our_steps), cpu(&base_steps))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_double_until_a_failure_then_narrow_the_gap() {
+        let mut search = Search::new(3_200, 3);
+        assert_eq!(search.after(25, true), Some(50));
+        assert_eq!(search.after(50, true), Some(100));
+        assert_eq!(search.after(100, true), Some(200));
+        assert_eq!(search.after(200, false), Some(150));
+        assert_eq!(search.after(150, true), Some(175));
+        assert_eq!(search.after(175, false), Some(162));
+        assert_eq!(search.after(162, true), None, "refinements used up");
+    }
+
+    #[test]
+    fn the_search_stops_at_the_largest_rate_and_when_nothing_is_left_between() {
+        let mut capped = Search::new(100, 3);
+        assert_eq!(capped.after(50, true), Some(100));
+        assert_eq!(capped.after(100, true), None);
+        let mut narrow = Search::new(100, 3);
+        assert_eq!(narrow.after(1, false), None, "nothing between 0 and 1");
+    }
 }

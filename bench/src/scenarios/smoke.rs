@@ -30,6 +30,11 @@ const SMOKE: &[Knob] = &[
         default: 1,
         help: "",
     },
+    Knob {
+        name: "refine",
+        default: 1,
+        help: "",
+    },
 ];
 
 /// What a smoke run saw.

@@ -38,7 +38,7 @@ pub fn append_audit(
 pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
     let after = cursor::sequence("audit", page.after.as_deref())?.unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, audit_id, actor_id, action, target_id, reason, created_at FROM audit_log
+        "SELECT audit_id, actor_id, action, target_id, reason, created_at, seq FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![after, page.limit + 1])?;

@@ -1,6 +1,8 @@
 //! The embedded SQLite backend: WAL mode, one `BEGIN IMMEDIATE` transaction per write, and
-//! every call run on the blocking pool so async workers never wait on disk or locks. Two
-//! processes on one file stay correct: SQLite's write lock serialises their transactions.
+//! every call that may wait (writes, scans, multi-statement reads) run on the blocking pool
+//! so async workers never wait on disk or locks; single-statement look-ups by key run in
+//! place (see `lookup`). Two processes on one file stay correct: SQLite's write lock
+//! serialises their transactions.
 
 mod accounts;
 mod admin;
@@ -17,7 +19,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 use super::*;
@@ -72,6 +75,10 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     // Every statement is prepared once per connection and reused (there are fewer than
     // this many distinct ones).
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans that never depend on bound values: without this, binding a `LIMIT ?` (which
+    // SQLite reads while planning) marks the statement expired, and every page was parsed
+    // and planned again on its next step.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
@@ -146,19 +153,51 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(anyhow::Error::new(e).context("store task failed")))?
     }
 
+    /// A look-up by key, or one page in index order, in a single statement, answered on the
+    /// calling worker thread. In WAL mode a reader never waits for a writer, and such a read
+    /// is a few B-tree steps over cached pages: the hop to the blocking pool and back cost
+    /// more than the read itself (context switches were the largest item in the listing's
+    /// profile). A read that would have to wait (busy), or finds no pooled connection free,
+    /// goes through the pool like any other call.
+    async fn lookup<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection, &Vault) -> StoreResult<T> + Send + 'static,
+    {
+        match self.try_inline(&f) {
+            Some(result) => result,
+            None => self.with_conn(move |conn, vault| f(conn, vault)).await,
+        }
+    }
+
+    fn try_inline<T>(
+        &self,
+        f: &impl Fn(&Connection, &Vault) -> StoreResult<T>,
+    ) -> Option<StoreResult<T>> {
+        let _permit = self.inner.permits.try_acquire().ok()?;
+        let conn = self.inner.idle.lock().ok()?.pop()?;
+        let result = conn
+            .busy_timeout(Duration::ZERO)
+            .map_err(StoreError::from)
+            .and_then(|()| f(&conn, &self.inner.vault));
+        let restored = conn.busy_timeout(BUSY_TIMEOUT).is_ok();
+        if let (true, Ok(mut idle)) = (restored, self.inner.idle.lock()) {
+            idle.push(conn);
+        }
+        match result {
+            Err(StoreError::Busy) => None,
+            other => Some(other),
+        }
+    }
+
     /// A read in a deferred transaction: every statement in `f` sees one snapshot (WAL).
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Vault) -> StoreResult<T> + Send + 'static,
     {
-        self.with_conn(move |conn, vault| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx, vault)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        self.with_conn(move |conn, vault| transaction(conn, "BEGIN DEFERRED", |tx| f(tx, vault)))
+            .await
     }
 
     /// A write in `BEGIN IMMEDIATE`: it holds the database write lock from the first
@@ -169,14 +208,36 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection, &Vault) -> StoreResult<T> + Send + 'static,
     {
-        self.with_conn(move |conn, vault| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx, vault)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        self.with_conn(move |conn, vault| transaction(conn, "BEGIN IMMEDIATE", |tx| f(tx, vault)))
+            .await
     }
+}
+
+/// Whether the listing filters rows that its index does not order (text, category): such a
+/// page may scan any number of events before it fills.
+fn filter_scans(filter: &EventFilter) -> bool {
+    filter.q.is_some() || filter.category.is_some()
+}
+
+/// Runs `f` between `begin` and `COMMIT`, rolling back when `f` or the commit fails. The
+/// statements are prepared once per connection like every other (rusqlite's `Transaction`
+/// parses them on every call).
+fn transaction<T>(
+    conn: &Connection,
+    begin: &str,
+    f: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    exec(conn, begin, [])?;
+    let result = f(conn).and_then(|value| {
+        exec(conn, "COMMIT", [])?;
+        Ok(value)
+    });
+    if result.is_err() && !conn.is_autocommit() {
+        // Nothing else to report: the connection is left without an open transaction
+        // either way, and the caller gets `f`'s (or the commit's) error.
+        let _ = exec(conn, "ROLLBACK", []);
+    }
+    result
 }
 
 #[async_trait]
@@ -203,13 +264,13 @@ impl Store for SqliteStore {
 
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
         let email = email.to_string();
-        self.read(move |conn, vault| accounts::credentials_by_email(conn, vault, &email))
+        self.lookup(move |conn, vault| accounts::credentials_by_email(conn, vault, &email))
             .await
     }
 
     async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, vault| accounts::user(conn, vault, &user_id))
+        self.lookup(move |conn, vault| accounts::user(conn, vault, &user_id))
             .await
     }
 
@@ -225,7 +286,7 @@ impl Store for SqliteStore {
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         let token_hash = token_hash.to_string();
-        self.read(move |conn, _| accounts::session(conn, &token_hash))
+        self.lookup(move |conn, _| accounts::session(conn, &token_hash))
             .await
     }
 
@@ -237,13 +298,13 @@ impl Store for SqliteStore {
 
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, vault| accounts::mentor_where(conn, vault, "user_id", &user_id))
+        self.lookup(move |conn, vault| accounts::mentor_where(conn, vault, "user_id", &user_id))
             .await
     }
 
     async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
         let mentor_id = mentor_id.to_string();
-        self.read(move |conn, vault| accounts::mentor_where(conn, vault, "mentor_id", &mentor_id))
+        self.lookup(move |conn, vault| accounts::mentor_where(conn, vault, "mentor_id", &mentor_id))
             .await
     }
 
@@ -274,7 +335,7 @@ impl Store for SqliteStore {
 
     async fn event(&self, event_id: &str) -> StoreResult<Option<Event>> {
         let event_id = event_id.to_string();
-        self.read(move |conn, _| catalog::event(conn, &event_id))
+        self.lookup(move |conn, _| catalog::event(conn, &event_id))
             .await
     }
 
@@ -283,9 +344,15 @@ impl Store for SqliteStore {
         filter: &EventFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Event>> {
+        // Text and category filters scan the time index until a page matches: unbounded.
+        let scans = filter_scans(filter);
         let filter = filter.clone();
-        self.read(move |conn, _| catalog::list_events(conn, &filter, &page))
-            .await
+        let list = move |conn: &Connection, _: &Vault| catalog::list_events(conn, &filter, &page);
+        if scans {
+            self.read(list).await
+        } else {
+            self.lookup(list).await
+        }
     }
 
     async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
@@ -318,7 +385,7 @@ impl Store for SqliteStore {
 
     async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
         let lead_id = lead_id.to_string();
-        self.read(move |conn, vault| bookings::lead(conn, vault, &lead_id))
+        self.lookup(move |conn, vault| bookings::lead(conn, vault, &lead_id))
             .await
     }
 
@@ -407,13 +474,13 @@ impl Store for SqliteStore {
 
     async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
         let order_id = order_id.to_string();
-        self.read(move |conn, _| payments::payment_where(conn, "razorpay_order_id", &order_id))
+        self.lookup(move |conn, _| payments::payment_where(conn, "razorpay_order_id", &order_id))
             .await
     }
 
     async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
         let payment_id = payment_id.to_string();
-        self.read(move |conn, _| payments::payment_where(conn, "payment_id", &payment_id))
+        self.lookup(move |conn, _| payments::payment_where(conn, "payment_id", &payment_id))
             .await
     }
 

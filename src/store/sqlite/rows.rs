@@ -1,6 +1,7 @@
 //! Row → domain mapping, one function per table, so every query reads rows the same way.
 
 use anyhow::anyhow;
+use rusqlite::types::FromSql;
 use rusqlite::Row;
 
 use serde::de::DeserializeOwned;
@@ -12,7 +13,7 @@ use crate::domain::lead::{Lead, LeadStatus, VerificationStatus};
 use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::money::{Paise, Rupees};
 use crate::domain::payment::{Payment, PaymentStatus};
-use crate::domain::time::{parse_rfc3339, Timestamp};
+use crate::domain::time::{from_storage, Timestamp};
 use crate::domain::user::{Role, User};
 use crate::store::sealed::{self, Identity};
 use crate::store::{Session, StoreError, StoreResult};
@@ -21,134 +22,178 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(anyhow!("stored {what} is unreadable: {value:?}"))
 }
 
-fn ts(row: &Row<'_>, column: &str) -> StoreResult<Timestamp> {
-    let raw: String = row.get(column)?;
-    parse_rfc3339(&raw).ok_or_else(|| corrupt("timestamp", &raw))
-}
-
-fn parsed<T>(row: &Row<'_>, column: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
-    let raw: String = row.get(column)?;
-    parse(&raw).ok_or_else(|| corrupt(column, &raw))
-}
-
 pub use crate::store::sealed::seal;
 
-/// Opens a sealed column of the row `context`.
-pub fn open<T: DeserializeOwned>(
-    vault: &Vault,
-    row: &Row<'_>,
-    column: &str,
-    context: &str,
-) -> StoreResult<T> {
-    let sealed: Vec<u8> = row.get(column)?;
-    sealed::open(vault, &sealed, column, context)
+/// Reads a row's columns by position, in the order its `*_COLUMNS` list names them:
+/// finding a column by name compares it with every name in the row, for every field (6 %
+/// of a listing's time). Debug builds (the tests) check each name, so a list and the
+/// mapper that reads it cannot drift apart unnoticed.
+struct Columns<'r, 's> {
+    row: &'r Row<'s>,
+    next: usize,
+}
+
+impl<'r, 's> Columns<'r, 's> {
+    fn of(row: &'r Row<'s>) -> Self {
+        Self { row, next: 0 }
+    }
+
+    fn get<T: FromSql>(&mut self, name: &str) -> StoreResult<T> {
+        let index = self.next;
+        self.next += 1;
+        debug_assert_eq!(
+            self.row.as_ref().column_name(index).ok(),
+            Some(name),
+            "column {index} is not the one the mapper expects"
+        );
+        Ok(self.row.get(index)?)
+    }
+
+    fn parsed<T>(&mut self, name: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+        let raw: String = self.get(name)?;
+        parse(&raw).ok_or_else(|| corrupt(name, &raw))
+    }
+
+    fn ts(&mut self, name: &str) -> StoreResult<Timestamp> {
+        self.parsed(name, from_storage)
+    }
+
+    /// Opens a sealed column of the row `context`.
+    fn open<T: DeserializeOwned>(
+        &mut self,
+        vault: &Vault,
+        name: &str,
+        context: &str,
+    ) -> StoreResult<T> {
+        let sealed: Vec<u8> = self.get(name)?;
+        sealed::open(vault, &sealed, name, context)
+    }
 }
 
 pub const USER_COLUMNS: &str = "user_id, identity_sealed, role, picture, created_at";
 
 pub fn user(row: &Row<'_>, vault: &Vault) -> StoreResult<User> {
-    let user_id: String = row.get("user_id")?;
-    let identity: Identity = open(vault, row, "identity_sealed", &user_id)?;
+    let mut c = Columns::of(row);
+    let user_id: String = c.get("user_id")?;
+    let identity: Identity = c.open(vault, "identity_sealed", &user_id)?;
     Ok(User {
         email: identity.email,
         name: identity.name,
-        role: parsed(row, "role", Role::from_stored)?,
-        picture: row.get("picture")?,
-        created_at: ts(row, "created_at")?,
+        role: c.parsed("role", Role::from_stored)?,
+        picture: c.get("picture")?,
+        created_at: c.ts("created_at")?,
         user_id,
     })
 }
 
 pub fn session(row: &Row<'_>) -> StoreResult<Session> {
+    let mut c = Columns::of(row);
     Ok(Session {
-        token_hash: row.get("token_hash")?,
-        user_id: row.get("user_id")?,
-        created_at: ts(row, "created_at")?,
-        expires_at: ts(row, "expires_at")?,
+        token_hash: c.get("token_hash")?,
+        user_id: c.get("user_id")?,
+        created_at: c.ts("created_at")?,
+        expires_at: c.ts("expires_at")?,
     })
 }
 
 pub fn mentor(row: &Row<'_>, vault: &Vault) -> StoreResult<MentorProfile> {
-    let expertise: String = row.get("expertise")?;
-    let mentor_id: String = row.get("mentor_id")?;
+    let mut c = Columns::of(row);
+    let mentor_id: String = c.get("mentor_id")?;
+    let user_id = c.get("user_id")?;
+    let name = c.get("name")?;
+    let email = c.open(vault, "email_sealed", &mentor_id)?;
+    let bio = c.get("bio")?;
+    let expertise: String = c.get("expertise")?;
     Ok(MentorProfile {
-        email: open(vault, row, "email_sealed", &mentor_id)?,
-        mentor_id,
-        user_id: row.get("user_id")?,
-        name: row.get("name")?,
-        bio: row.get("bio")?,
         expertise: serde_json::from_str(&expertise)
             .map_err(|_| corrupt("expertise", &expertise))?,
-        experience: row.get("experience")?,
-        verification_status: parsed(row, "verification_status", MentorStatus::from_stored)?,
-        verification_reason: row.get("verification_reason")?,
-        created_at: ts(row, "created_at")?,
+        experience: c.get("experience")?,
+        verification_status: c.parsed("verification_status", MentorStatus::from_stored)?,
+        verification_reason: c.get("verification_reason")?,
+        created_at: c.ts("created_at")?,
+        mentor_id,
+        user_id,
+        name,
+        email,
+        bio,
     })
 }
 
 pub fn event(row: &Row<'_>) -> StoreResult<Event> {
+    let mut c = Columns::of(row);
     Ok(Event {
-        event_id: row.get("event_id")?,
-        mentor_id: row.get("mentor_id")?,
-        mentor_name: row.get("mentor_name")?,
-        title: row.get("title")?,
-        description: row.get("description")?,
-        category: row.get("category")?,
-        event_datetime: ts(row, "event_datetime")?,
-        duration: row.get("duration")?,
-        total_slots: row.get("total_slots")?,
-        booked_slots: row.get("booked_slots")?,
-        price_per_lead: Rupees::from_stored(row.get("price_per_lead")?),
-        created_at: ts(row, "created_at")?,
+        event_id: c.get("event_id")?,
+        mentor_id: c.get("mentor_id")?,
+        mentor_name: c.get("mentor_name")?,
+        title: c.get("title")?,
+        description: c.get("description")?,
+        category: c.get("category")?,
+        event_datetime: c.ts("event_datetime")?,
+        duration: c.get("duration")?,
+        total_slots: c.get("total_slots")?,
+        booked_slots: c.get("booked_slots")?,
+        price_per_lead: Rupees::from_stored(c.get("price_per_lead")?),
+        created_at: c.ts("created_at")?,
     })
 }
 
 pub fn lead(row: &Row<'_>, vault: &Vault) -> StoreResult<Lead> {
-    let lead_id: String = row.get("lead_id")?;
-    let contact = open(vault, row, "contact_sealed", &lead_id)?;
-    let notes: String = row.get("verification_notes")?;
+    let mut c = Columns::of(row);
+    let lead_id: String = c.get("lead_id")?;
+    let event_id = c.get("event_id")?;
+    let event_title = c.get("event_title")?;
+    let event_datetime = c.ts("event_datetime")?;
+    let mentor_id = c.get("mentor_id")?;
+    let user_id = c.get("user_id")?;
+    let contact = c.open(vault, "contact_sealed", &lead_id)?;
+    let status = c.parsed("status", LeadStatus::from_stored)?;
+    let verification_status = c.parsed("verification_status", VerificationStatus::from_stored)?;
+    let notes: String = c.get("verification_notes")?;
     Ok(Lead {
-        event_id: row.get("event_id")?,
-        event_title: row.get("event_title")?,
-        event_datetime: ts(row, "event_datetime")?,
-        mentor_id: row.get("mentor_id")?,
-        user_id: row.get("user_id")?,
-        contact,
-        status: parsed(row, "status", LeadStatus::from_stored)?,
-        verification_status: parsed(row, "verification_status", VerificationStatus::from_stored)?,
         verification_notes: serde_json::from_str(&notes)
             .map_err(|_| corrupt("verification_notes", &notes))?,
-        purchased_by: row.get("purchased_by")?,
-        payment_id: row.get("payment_id")?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
+        purchased_by: c.get("purchased_by")?,
+        payment_id: c.get("payment_id")?,
+        created_at: c.ts("created_at")?,
+        updated_at: c.ts("updated_at")?,
         lead_id,
+        event_id,
+        event_title,
+        event_datetime,
+        mentor_id,
+        user_id,
+        contact,
+        status,
+        verification_status,
     })
 }
 
 pub fn payment(row: &Row<'_>) -> StoreResult<Payment> {
+    let mut c = Columns::of(row);
     Ok(Payment {
-        payment_id: row.get("payment_id")?,
-        mentor_id: row.get("mentor_id")?,
-        lead_id: row.get("lead_id")?,
-        razorpay_order_id: row.get("razorpay_order_id")?,
-        razorpay_payment_id: row.get("razorpay_payment_id")?,
-        amount: Paise::new(row.get("amount_paise")?),
-        currency: row.get("currency")?,
-        status: parsed(row, "status", PaymentStatus::from_stored)?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
+        payment_id: c.get("payment_id")?,
+        mentor_id: c.get("mentor_id")?,
+        lead_id: c.get("lead_id")?,
+        razorpay_order_id: c.get("razorpay_order_id")?,
+        razorpay_payment_id: c.get("razorpay_payment_id")?,
+        amount: Paise::new(c.get("amount_paise")?),
+        currency: c.get("currency")?,
+        status: c.parsed("status", PaymentStatus::from_stored)?,
+        created_at: c.ts("created_at")?,
+        updated_at: c.ts("updated_at")?,
     })
 }
 
+/// Reads `audit_id, actor_id, action, target_id, reason, created_at`, in that order.
 pub fn audit(row: &Row<'_>) -> StoreResult<AuditEntry> {
+    let mut c = Columns::of(row);
     Ok(AuditEntry {
-        audit_id: row.get("audit_id")?,
-        actor_id: row.get("actor_id")?,
-        action: parsed(row, "action", AuditAction::from_stored)?,
-        target_id: row.get("target_id")?,
-        reason: row.get("reason")?,
-        created_at: ts(row, "created_at")?,
+        audit_id: c.get("audit_id")?,
+        actor_id: c.get("actor_id")?,
+        action: c.parsed("action", AuditAction::from_stored)?,
+        target_id: c.get("target_id")?,
+        reason: c.get("reason")?,
+        created_at: c.ts("created_at")?,
     })
 }
 
