@@ -82,6 +82,12 @@ pub struct Config {
     /// Redis for the bus between nodes (`redis://`); absent: one node, the
     /// in-process bus.
     pub redis_url: Option<String>,
+    /// Rate limits on sign-in, registration, booking and socket connects (`off` only for
+    /// load tests).
+    pub rate_limits: bool,
+    /// Whether the client address is the last `X-Forwarded-For` hop (set only behind a
+    /// proxy that writes it; otherwise anyone could pick their own address).
+    pub trust_forwarded_for: bool,
     pub log_filter: String,
 }
 
@@ -262,6 +268,15 @@ impl Config {
             }
         };
 
+        let switch = |var: &'static str, default: bool| match get(var).as_deref() {
+            None => Ok(default),
+            Some("on" | "true" | "1") => Ok(true),
+            Some("off" | "false" | "0") => Ok(false),
+            Some(_) => Err(bad(var, "must be on or off")),
+        };
+        let rate_limits = switch("LEADBRIDGE_RATE_LIMITS", true)?;
+        let trust_forwarded_for = switch("LEADBRIDGE_TRUST_X_FORWARDED_FOR", false)?;
+
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
             .map_err(|e| bad("RUST_LOG", format!("is not a valid filter: {e}")))?;
@@ -278,6 +293,8 @@ impl Config {
             history,
             socket_limits,
             redis_url,
+            rate_limits,
+            trust_forwarded_for,
             log_filter,
         })
     }
@@ -305,6 +322,8 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_WS_IDLE_SECONDS",
     "LEADBRIDGE_WS_RECONNECT_GRACE_SECONDS",
     "LEADBRIDGE_REDIS_URL",
+    "LEADBRIDGE_RATE_LIMITS",
+    "LEADBRIDGE_TRUST_X_FORWARDED_FOR",
     "LEADBRIDGE_SCYLLA_REPLICATION",
     "LEADBRIDGE_SCYLLA_DATACENTER",
     "RUST_LOG",

@@ -19,6 +19,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod limits;
 pub mod payments;
 pub mod realtime;
 pub mod startup;

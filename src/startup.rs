@@ -17,6 +17,7 @@ use crate::config::{AdminBootstrap, Config, DatabaseUrl};
 use crate::crypto::Vault;
 use crate::domain::user::Role;
 use crate::http::{self, csrf, json};
+use crate::limits::RateLimiter;
 use crate::payments::Payments;
 use crate::realtime::Realtime;
 use crate::state::AppState;
@@ -96,6 +97,12 @@ impl Application {
             tokens: AccessTokens::new(&config.jwt_secret),
             payments: Payments::new(config.razorpay.clone())?,
             allowed_origins: config.allowed_origins.clone(),
+            limits: if config.rate_limits {
+                RateLimiter::new(config.redis_url.as_deref())?
+            } else {
+                RateLimiter::off()
+            },
+            trust_forwarded_for: config.trust_forwarded_for,
         });
 
         let listener =
@@ -124,6 +131,7 @@ impl Application {
                 .into_app()
                 .default_service(web::to(http::web::fallback))
                 .wrap(from_fn(csrf::guard))
+                .wrap(from_fn(http::headers::secure))
                 .wrap(
                     // A WebSocket's response lasts as long as the socket, and the logger
                     // would hold its per-request state (and log) only at the end of it.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::jwt::AccessTokens;
+use crate::limits::RateLimiter;
 use crate::payments::Payments;
 use crate::realtime::Realtime;
 use crate::store::Store;
@@ -16,4 +17,7 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     /// Live updates: published after each committed change.
     pub realtime: Realtime,
+    pub limits: RateLimiter,
+    /// Whether the client address comes from `X-Forwarded-For` (behind our own proxy).
+    pub trust_forwarded_for: bool,
 }

@@ -116,6 +116,8 @@ impl Cluster {
                 .env("LEADBRIDGE_DATA_KEY", "c".repeat(64))
                 .env("LEADBRIDGE_ADMIN_EMAIL", ADMIN_EMAIL)
                 .env("LEADBRIDGE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                // A load generator is thousands of sign-ins and bookings from one address.
+                .env("LEADBRIDGE_RATE_LIMITS", "off")
                 .env("RUST_LOG", "error")
                 .stdout(Stdio::null());
             if let Some(url) = &redis_url {

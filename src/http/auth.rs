@@ -9,12 +9,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{identify, AuthUser};
 use super::json::Json;
+use super::throttle;
 use super::views::MessageResponse;
 use crate::auth::{password, session_token, ACCESS_TOKEN_TTL, SESSION_COOKIE, SESSION_TTL};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
 use crate::domain::time::now;
 use crate::domain::user::{parse_name, NewPassword, Role, User};
+use crate::limits;
 use crate::state::AppState;
 use crate::store::{NewUser, Session};
 use leadbridge_actors::hub::Selector;
@@ -106,6 +108,7 @@ async fn sign_in(
         (status = 200, description = "Registered and signed in", body = SignedIn),
         (status = 403, description = "ADMIN cannot self-register", body = ErrorBody),
         (status = 409, description = "E-mail taken", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address (RATE_LIMITED); see Retry-After", body = ErrorBody),
         (status = 422, description = "Invalid e-mail, name or weak password", body = ErrorBody),
     )
 )]
@@ -115,6 +118,12 @@ async fn register(
     state: web::Data<AppState>,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    throttle::take(
+        &state,
+        &limits::REGISTER_PER_IP,
+        &throttle::client_address(&req, &state),
+    )
+    .await?;
     let body = body.0;
     let role = body.role.unwrap_or(Role::User);
     if role == Role::Admin {
@@ -151,6 +160,7 @@ async fn register(
     responses(
         (status = 200, description = "Signed in", body = SignedIn),
         (status = 401, description = "Wrong e-mail or password (indistinguishable)", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or on this account (RATE_LIMITED); see Retry-After", body = ErrorBody),
     )
 )]
 #[post("/login")]
@@ -161,6 +171,18 @@ async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let email = body.email.trim().to_lowercase();
+    throttle::take(
+        &state,
+        &limits::LOGIN_PER_IP,
+        &throttle::client_address(&req, &state),
+    )
+    .await?;
+    throttle::take(
+        &state,
+        &limits::LOGIN_PER_ACCOUNT,
+        &throttle::account_key(&email),
+    )
+    .await?;
     let credentials = state.store.credentials_by_email(&email).await?;
     let stored_hash = credentials
         .as_ref()

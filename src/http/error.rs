@@ -37,6 +37,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// 429: too many requests of this kind from this client; retry after the wait.
+    #[error("too many attempts; try again in {} s", retry_after_seconds(*.0))]
+    TooManyRequests(std::time::Duration),
     /// 503: the store is momentarily too busy; the client may retry.
     #[error("{0}")]
     Unavailable(String),
@@ -91,6 +94,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. } => code,
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::TooManyRequests(_) => "RATE_LIMITED",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
             ApiError::Gateway(_) => "PAYMENT_GATEWAY_ERROR",
@@ -116,6 +120,11 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
+/// Whole seconds for `Retry-After`, rounded up so a client that waits that long succeeds.
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -127,6 +136,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,8 +160,17 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::Unavailable(_) = self {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        match self {
+            ApiError::Unavailable(_) => {
+                response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+            }
+            ApiError::TooManyRequests(wait) => {
+                response.insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    retry_after_seconds(*wait).to_string(),
+                ));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: ErrorDetail {

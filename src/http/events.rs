@@ -9,12 +9,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Learner;
 use super::json::{Json, Query};
+use super::throttle;
 use super::views::{paged, EventView, PageParams};
 use crate::domain::event::EventFilter;
 use crate::domain::ids;
 use crate::domain::lead::{LeadStatus, VerificationStatus};
 use crate::domain::time::{now, parse_rfc3339, Timestamp};
 use crate::domain::verification::{contact_flags, parse_contact, ContactInput};
+use crate::limits;
 use crate::state::AppState;
 use crate::store::NewBooking;
 
@@ -172,6 +174,7 @@ pub struct BookingResponse {
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "EVENT_FULL, ALREADY_BOOKED or EVENT_STARTED", body = ErrorBody),
+        (status = 429, description = "Too many bookings by this learner (RATE_LIMITED); see Retry-After", body = ErrorBody),
         (status = 422, description = "INVALID_EMAIL or INVALID_PHONE", body = ErrorBody),
     )
 )]
@@ -182,6 +185,12 @@ async fn book_event(
     path: web::Path<String>,
     body: Json<BookingRequest>,
 ) -> Result<web::Json<BookingResponse>, ApiError> {
+    throttle::take(
+        &state,
+        &limits::BOOKING_PER_LEARNER,
+        &learner.0.user.user_id,
+    )
+    .await?;
     let contact = parse_contact(ContactInput {
         name: &body.0.name,
         email: &body.0.email,

@@ -104,15 +104,13 @@ fn respond(
     response
         .insert_header((header::CONTENT_TYPE, asset.content_type))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::ETAG, asset.etag.as_str()))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+        .insert_header((header::ETAG, asset.etag.as_str()));
     if asset.content_type.starts_with("text/html") {
         response
             .insert_header((
                 header::CONTENT_SECURITY_POLICY,
                 content_security_policy(state.payments.is_simulated()),
             ))
-            .insert_header((header::REFERRER_POLICY, "same-origin"))
             .insert_header((header::X_FRAME_OPTIONS, "DENY"));
     }
     let fresh = req

@@ -19,9 +19,11 @@ use super::csrf::cross_site;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{identify, AuthUser};
 use super::json::Query;
+use super::throttle;
 use crate::domain::mentor::MentorStatus;
 use crate::domain::time::now;
 use crate::domain::user::Role;
+use crate::limits;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -81,6 +83,7 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Option<Viewer>, Api
         (status = 400, description = "Not a WebSocket handshake", body = ErrorBody),
         (status = 401, description = "Credentials given but invalid or expired", body = ErrorBody),
         (status = 403, description = "Session cookie from a foreign Origin (CSRF_ORIGIN_REJECTED)", body = ErrorBody),
+        (status = 429, description = "Too many connections from this address (RATE_LIMITED); see Retry-After", body = ErrorBody),
         (status = 503, description = "Live updates are interrupted (the bus between nodes is down); retry shortly", body = ErrorBody),
     )
 )]
@@ -91,6 +94,12 @@ async fn websocket(
     state: web::Data<AppState>,
     query: Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    throttle::take(
+        &state,
+        &limits::WS_CONNECT_PER_IP,
+        &throttle::client_address(&req, &state),
+    )
+    .await?;
     if !state.realtime.available() {
         // A socket now could not promise it misses nothing; the client retries with `since`.
         return Err(ApiError::Unavailable(

@@ -10,6 +10,8 @@ mod booking;
 mod errors;
 mod events;
 mod journey;
+mod limits;
 mod payments;
 mod persistence;
+mod secrets;
 mod web;

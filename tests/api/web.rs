@@ -126,3 +126,30 @@ async fn the_config_tells_pages_how_payments_are_taken() {
     let csp = page.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("https://checkout.razorpay.com"), "{csp}");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_hsts_only_over_https() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    for path in ["/api/events", "/api/auth/me", "/", "/app.css"] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert!(!headers.contains_key("strict-transport-security"), "{path}");
+        if path.starts_with("/api/") {
+            // Success or error, an API answer is never kept by a cache.
+            assert_eq!(headers["cache-control"], "no-store", "{path}");
+        }
+    }
+    let behind_tls = client
+        .get(app.url("/api/events"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let hsts = behind_tls.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap();
+    assert!(hsts.starts_with("max-age=31536000"), "{hsts}");
+}

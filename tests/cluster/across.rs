@@ -204,3 +204,36 @@ async fn logging_out_on_one_node_closes_the_sessions_sockets_on_the_other() {
     assert_eq!(on_b.closed().await, Some(4001));
     assert_eq!(on_a.closed().await, Some(4001));
 }
+
+#[tokio::test]
+async fn rate_limits_are_shared_so_spreading_attempts_over_nodes_gains_nothing() {
+    let redis = RedisServer::start();
+    let (a, b) = two_nodes(&redis, &[("LEADBRIDGE_RATE_LIMITS", "on")]).await;
+    let mut refused = 0;
+    let mut judged = 0;
+    for i in 0..30 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let email = format!("nobody-{}@example.com", unique());
+        let (status, body) = node
+            .anonymous()
+            .post(
+                "/api/auth/login",
+                json!({"email": email, "password": "wrong-guess-1"}),
+            )
+            .await;
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(error_code(&body), "RATE_LIMITED");
+                refused += 1;
+            }
+            StatusCode::UNAUTHORIZED => judged += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    // One allowance of 20 for the address across both nodes (plus at most a refill or
+    // two while the test runs), not 20 on each.
+    assert!(
+        (20..=22).contains(&judged),
+        "{judged} judged, {refused} refused"
+    );
+}

@@ -76,6 +76,9 @@ pub fn test_vars(data_dir: &TempDir, extra: &[(&str, &str)]) -> HashMap<String, 
         ("RAZORPAY_KEY_SECRET", KEY_SECRET),
         ("RAZORPAY_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("RUST_LOG", "warn"),
+        // Suites make hundreds of sign-ins from one address; tests/api/limits.rs turns
+        // the limits back on.
+        ("LEADBRIDGE_RATE_LIMITS", "off"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -170,6 +173,20 @@ impl TestApp {
     /// The real server binary, as a separate process, on the same data directory: two
     /// processes sharing one SQLite file.
     pub async fn process_sibling(&self) -> TestApp {
+        self.process_sibling_logging(None).await
+    }
+
+    /// A sibling process whose standard output and error go to `log` (or nowhere).
+    pub async fn process_sibling_logging(&self, log: Option<&std::path::Path>) -> TestApp {
+        let output = || match log {
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map(std::process::Stdio::from)
+                .expect("log file"),
+            None => std::process::Stdio::null(),
+        };
         let mut vars = self.vars.clone();
         vars.insert(
             "LEADBRIDGE_ADDR".into(),
@@ -178,7 +195,11 @@ impl TestApp {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_leadbridge"))
             .arg("serve")
             .envs(&vars)
-            .stdout(std::process::Stdio::null())
+            .stdout(output())
+            .stderr(match log {
+                Some(_) => output(),
+                None => std::process::Stdio::inherit(),
+            })
             .spawn()
             .expect("start the leadbridge binary");
         let child = KillOnDrop(child);

@@ -114,3 +114,14 @@ async fn a_peer_that_stops_answering_pings_is_closed() {
     let (code, ()) = tokio::join!(silent_peer_close_code(&app), keep_talking);
     assert_eq!(code, 4008);
 }
+
+#[tokio::test]
+async fn socket_connects_from_one_address_are_limited() {
+    let app = crate::common::spawn_app_with(&[("LEADBRIDGE_RATE_LIMITS", "on")]).await;
+    let mut open = Vec::new();
+    for _ in 0..30 {
+        open.push(connect(&app, Auth::Anonymous).await);
+    }
+    let refused = crate::common::ws::try_connect(&app, Auth::Anonymous).await;
+    assert_eq!(refused.err(), Some(429));
+}
