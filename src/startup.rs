@@ -111,11 +111,13 @@ impl Application {
         // The spec is collected once from the route table. Swagger UI (which also serves
         // `/api/openapi.json`) is registered before the `/api` scope, which would otherwise
         // answer 404 for that path.
-        let (_, api) = App::new()
+        let (_, mut api) = App::new()
             .into_utoipa_app()
             .openapi(http::ApiDoc::openapi())
             .configure(http::routes)
             .split_for_parts();
+        http::document_common_responses(&mut api);
+        let route_table = web::Data::new(http::RouteTable::from_description(&api));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let api = api.clone();
@@ -123,6 +125,7 @@ impl Application {
                 .into_utoipa_app()
                 .map(|app| {
                     app.app_data(app_state.clone())
+                        .app_data(route_table.clone())
                         .app_data(json::path_config())
                         .route("/docs", web::get().to(http::docs_redirect))
                         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", api))

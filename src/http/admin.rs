@@ -143,6 +143,8 @@ async fn verify_mentor(
 pub struct LeadQuery {
     /// PENDING is the verification queue; all leads when absent.
     pub status: Option<LeadStatus>,
+    /// Items per page, 1–100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// 405: the path exists, answering only the listed methods.
+    #[error("this endpoint answers {}", .0.join(", "))]
+    MethodNotAllowed(Vec<&'static str>),
     /// 429: too many requests of this kind from this client; retry after the wait.
     #[error("too many attempts; try again in {} s", retry_after_seconds(*.0))]
     TooManyRequests(std::time::Duration),
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::TooManyRequests(_) => "RATE_LIMITED",
+            ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
             ApiError::Gateway(_) => "PAYMENT_GATEWAY_ERROR",
@@ -137,6 +141,7 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -169,6 +174,9 @@ impl ResponseError for ApiError {
                     actix_web::http::header::RETRY_AFTER,
                     retry_after_seconds(*wait).to_string(),
                 ));
+            }
+            ApiError::MethodNotAllowed(methods) => {
+                response.insert_header((actix_web::http::header::ALLOW, methods.join(", ")));
             }
             _ => {}
         }

@@ -39,6 +39,8 @@ pub struct EventQuery {
     pub include_past: Option<bool>,
     /// Events at or before this RFC 3339 time or date (a date includes the whole day).
     pub to: Option<String>,
+    /// Items per page, 1–100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

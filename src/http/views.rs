@@ -198,6 +198,8 @@ impl MessageResponse {
 /// `X-Next-Cursor` header.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageParams {
+    /// Items per page, 1–100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -156,7 +156,15 @@ pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             return respond(&req, &state, index, actix_web::http::StatusCode::NOT_FOUND);
         }
     }
-    super::not_found().await
+    let described = req
+        .app_data::<web::Data<super::RouteTable>>()
+        .and_then(|routes| routes.allowed(path).map(<[_]>::to_vec));
+    match described {
+        Some(methods) => actix_web::ResponseError::error_response(
+            &super::error::ApiError::MethodNotAllowed(methods),
+        ),
+        None => super::not_found().await,
+    }
 }
 
 #[cfg(test)]

@@ -14,5 +14,6 @@ mod journey;
 mod limits;
 mod payments;
 mod persistence;
+mod schema;
 mod secrets;
 mod web;
