@@ -187,44 +187,55 @@ impl TestApp {
                 .expect("log file"),
             None => std::process::Stdio::null(),
         };
-        let mut vars = self.vars.clone();
-        vars.insert(
-            "LEADBRIDGE_ADDR".into(),
-            format!("127.0.0.1:{}", free_port()),
-        );
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_leadbridge"))
-            .arg("serve")
-            .envs(&vars)
-            .stdout(output())
-            .stderr(match log {
-                Some(_) => output(),
-                None => std::process::Stdio::inherit(),
-            })
-            .spawn()
-            .expect("start the leadbridge binary");
-        let child = KillOnDrop(child);
-        let address = format!("http://{}", vars["LEADBRIDGE_ADDR"]);
-        let mut ready = false;
-        for _ in 0..200 {
-            if let Ok(response) = reqwest::get(format!("{address}/healthz")).await {
-                ready = response.status().is_success();
-                if ready {
+        // The port was free a moment ago; if another test took it meanwhile, the child
+        // exits at once (and /healthz may even be answered by that other server), so a
+        // child that is gone after turning healthy is started again on another port.
+        for _ in 0..5 {
+            let mut vars = self.vars.clone();
+            vars.insert(
+                "LEADBRIDGE_ADDR".into(),
+                format!("127.0.0.1:{}", free_port()),
+            );
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_leadbridge"))
+                .arg("serve")
+                .envs(&vars)
+                .stdout(output())
+                .stderr(match log {
+                    Some(_) => output(),
+                    None => std::process::Stdio::inherit(),
+                })
+                .spawn()
+                .expect("start the leadbridge binary");
+            let mut child = KillOnDrop(child);
+            let address = format!("http://{}", vars["LEADBRIDGE_ADDR"]);
+            let mut ready = false;
+            for _ in 0..200 {
+                if !matches!(child.0.try_wait(), Ok(None)) {
                     break;
                 }
+                if let Ok(response) = reqwest::get(format!("{address}/healthz")).await {
+                    ready = response.status().is_success();
+                    if ready {
+                        break;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if ready && matches!(child.0.try_wait(), Ok(None)) {
+                return TestApp {
+                    ws_address: address.clone(),
+                    address,
+                    data_dir: Arc::clone(&self.data_dir),
+                    store: Arc::clone(&self.store),
+                    vars,
+                    server: Server::Process(child),
+                    peers: Vec::new(),
+                    redis: None,
+                };
+            }
         }
-        assert!(ready, "the child server did not become healthy");
-        TestApp {
-            ws_address: address.clone(),
-            address,
-            data_dir: Arc::clone(&self.data_dir),
-            store: Arc::clone(&self.store),
-            vars,
-            server: Server::Process(child),
-            peers: Vec::new(),
-            redis: None,
-        }
+        panic!("the child server did not become healthy");
     }
 
     pub fn url(&self, path: &str) -> String {

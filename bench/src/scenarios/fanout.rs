@@ -200,7 +200,13 @@ pub async fn steps(target: &Target, driver: Driver, knobs: &Knobs, label: &str) 
             histogram.summary(),
             result.cpu_per_message.as_secs_f64() * 1e6,
         );
-        next = search.after(rate, result.sustained(subscribers));
+        // A step that lost frames may have had sockets closed as too slow: later steps on
+        // the same sockets could only fail, so the search ends there.
+        next = if result.delivered < result.sent * subscribers {
+            None
+        } else {
+            search.after(rate, result.sustained(subscribers))
+        };
         results.push(result);
     }
     for reader in readers {

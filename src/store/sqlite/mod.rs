@@ -144,8 +144,11 @@ impl SqliteStore {
                 None => open_connection(&inner.path)?,
             };
             let result = f(&mut conn, &inner.vault);
-            if let Ok(mut idle) = inner.idle.lock() {
-                idle.push(conn);
+            // A transaction left open (its rollback failed) must not reach the next caller.
+            if conn.is_autocommit() {
+                if let Ok(mut idle) = inner.idle.lock() {
+                    idle.push(conn);
+                }
             }
             result
         })
