@@ -11,8 +11,12 @@ use crate::common::spawn_app;
 /// Runs `st` against the description at `url` with `headers`, answering its report when
 /// it found anything.
 fn schemathesis(st: &std::path::Path, url: &str, headers: &[String]) -> Result<(), String> {
+    // Hypothesis keeps an example database in the working directory: a fresh one per run
+    // keeps the clone clean and each run the same for its seed.
+    let workdir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let mut command = Command::new(st);
     command
+        .current_dir(workdir.path())
         .arg("run")
         .arg(url)
         .args(["--checks", "all"])
