@@ -200,13 +200,8 @@ pub async fn steps(target: &Target, driver: Driver, knobs: &Knobs, label: &str) 
             histogram.summary(),
             result.cpu_per_message.as_secs_f64() * 1e6,
         );
-        // A step that lost frames may have had sockets closed as too slow: later steps on
-        // the same sockets could only fail, so the search ends there.
-        next = if result.delivered < result.sent * subscribers {
-            None
-        } else {
-            search.after(rate, result.sustained(subscribers))
-        };
+        let lost_frames = result.delivered < result.sent * subscribers;
+        next = search.after(rate, result.sustained(subscribers), lost_frames);
         results.push(result);
     }
     for reader in readers {
@@ -235,7 +230,12 @@ impl Search {
         }
     }
 
-    fn after(&mut self, rate: u64, sustained: bool) -> Option<u64> {
+    /// A step that lost frames may have had sockets closed as too slow: later steps on the
+    /// same sockets could only fail, so the search ends there.
+    fn after(&mut self, rate: u64, sustained: bool, lost_frames: bool) -> Option<u64> {
+        if lost_frames {
+            return None;
+        }
         if sustained {
             self.sustained = self.sustained.max(Some(rate));
         } else {
@@ -339,21 +339,28 @@ mod tests {
     #[test]
     fn rates_double_until_a_failure_then_narrow_the_gap() {
         let mut search = Search::new(3_200, 3);
-        assert_eq!(search.after(25, true), Some(50));
-        assert_eq!(search.after(50, true), Some(100));
-        assert_eq!(search.after(100, true), Some(200));
-        assert_eq!(search.after(200, false), Some(150));
-        assert_eq!(search.after(150, true), Some(175));
-        assert_eq!(search.after(175, false), Some(162));
-        assert_eq!(search.after(162, true), None, "refinements used up");
+        assert_eq!(search.after(25, true, false), Some(50));
+        assert_eq!(search.after(50, true, false), Some(100));
+        assert_eq!(search.after(100, true, false), Some(200));
+        assert_eq!(search.after(200, false, false), Some(150));
+        assert_eq!(search.after(150, true, false), Some(175));
+        assert_eq!(search.after(175, false, false), Some(162));
+        assert_eq!(search.after(162, true, false), None, "refinements used up");
     }
 
     #[test]
     fn the_search_stops_at_the_largest_rate_and_when_nothing_is_left_between() {
         let mut capped = Search::new(100, 3);
-        assert_eq!(capped.after(50, true), Some(100));
-        assert_eq!(capped.after(100, true), None);
+        assert_eq!(capped.after(50, true, false), Some(100));
+        assert_eq!(capped.after(100, true, false), None);
         let mut narrow = Search::new(100, 3);
-        assert_eq!(narrow.after(1, false), None, "nothing between 0 and 1");
+        assert_eq!(
+            narrow.after(1, false, false),
+            None,
+            "nothing between 0 and 1"
+        );
+        let mut lossy = Search::new(3_200, 3);
+        assert_eq!(lossy.after(25, true, false), Some(50));
+        assert_eq!(lossy.after(50, false, true), None, "sockets may be gone");
     }
 }
