@@ -64,6 +64,19 @@ pub struct RazorpaySettings {
     pub timeout: Duration,
 }
 
+/// Google sign-in (OpenID Connect), on when a client id and secret are configured.
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Whose discovery document to read (`/.well-known/openid-configuration` under it);
+    /// tests point it at a local fake provider.
+    pub issuer: String,
+    /// `LEADBRIDGE_PUBLIC_URL` + `/api/auth/google/callback`, as registered with Google.
+    pub redirect_uri: String,
+    pub timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
@@ -88,6 +101,9 @@ pub struct Config {
     /// Whether the client address is the last `X-Forwarded-For` hop (set only behind a
     /// proxy that writes it; otherwise anyone could pick their own address).
     pub trust_forwarded_for: bool,
+    /// A session unused this long ends (its absolute end is `auth::SESSION_TTL`).
+    pub session_idle: Duration,
+    pub google: Option<GoogleSettings>,
     pub log_filter: String,
 }
 
@@ -162,24 +178,9 @@ impl Config {
             sqlite => sqlite,
         };
 
-        let admin = match (
-            get("LEADBRIDGE_ADMIN_EMAIL"),
-            get("LEADBRIDGE_ADMIN_PASSWORD"),
-        ) {
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(bad(
-                    "LEADBRIDGE_ADMIN_PASSWORD",
-                    "must be set with LEADBRIDGE_ADMIN_EMAIL",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(bad(
-                    "LEADBRIDGE_ADMIN_EMAIL",
-                    "must be set with LEADBRIDGE_ADMIN_PASSWORD",
-                ))
-            }
-            (Some(email), Some(password)) => {
+        let admin = match pair(&get, "LEADBRIDGE_ADMIN_EMAIL", "LEADBRIDGE_ADMIN_PASSWORD")? {
+            None => None,
+            Some((email, password)) => {
                 let email = EmailAddress::parse("email", &email)
                     .map_err(|e| bad("LEADBRIDGE_ADMIN_EMAIL", e.message))?;
                 NewPassword::parse(&password)
@@ -276,6 +277,13 @@ impl Config {
         };
         let rate_limits = switch("LEADBRIDGE_RATE_LIMITS", true)?;
         let trust_forwarded_for = switch("LEADBRIDGE_TRUST_X_FORWARDED_FOR", false)?;
+        let session_idle = Duration::from_secs(number(
+            &get,
+            "LEADBRIDGE_SESSION_IDLE_SECONDS",
+            86_400,
+            2..=crate::auth::SESSION_TTL.num_seconds() as u64,
+        )?);
+        let google = google_settings(&get)?;
 
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
@@ -295,6 +303,8 @@ impl Config {
             redis_url,
             rate_limits,
             trust_forwarded_for,
+            session_idle,
+            google,
             log_filter,
         })
     }
@@ -324,6 +334,11 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_REDIS_URL",
     "LEADBRIDGE_RATE_LIMITS",
     "LEADBRIDGE_TRUST_X_FORWARDED_FOR",
+    "LEADBRIDGE_SESSION_IDLE_SECONDS",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_ISSUER_URL",
+    "LEADBRIDGE_PUBLIC_URL",
     "LEADBRIDGE_SCYLLA_REPLICATION",
     "LEADBRIDGE_SCYLLA_DATACENTER",
     "RUST_LOG",
@@ -461,6 +476,66 @@ fn razorpay_settings(
     })
 }
 
+/// Two variables that make sense only together: both values, or neither.
+fn pair(
+    get: &impl Fn(&str) -> Option<String>,
+    first: &'static str,
+    second: &'static str,
+) -> Result<Option<(String, String)>, ConfigError> {
+    match (get(first), get(second)) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(bad(second, format!("must be set with {first}"))),
+        (None, Some(_)) => Err(bad(first, format!("must be set with {second}"))),
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+    }
+}
+
+/// Both Google credentials or neither; with them, the public URL Google redirects back to.
+fn google_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<GoogleSettings>, ConfigError> {
+    let Some((client_id, client_secret)) = pair(get, "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET")?
+    else {
+        return Ok(None);
+    };
+    let public = get("LEADBRIDGE_PUBLIC_URL").ok_or_else(|| {
+        bad(
+            "LEADBRIDGE_PUBLIC_URL",
+            "is required with GOOGLE_CLIENT_ID: Google redirects back to <public URL>/api/auth/google/callback",
+        )
+    })?;
+    let public = normalise_origin(&public).ok_or_else(|| {
+        bad(
+            "LEADBRIDGE_PUBLIC_URL",
+            format!("{public:?} is not an http(s) origin such as https://leads.example.com"),
+        )
+    })?;
+    let issuer = get("GOOGLE_ISSUER_URL").unwrap_or_else(|| "https://accounts.google.com".into());
+    // The client secret travels to the issuer: in clear only to this machine.
+    let loopback = |url: &url::Url| match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url::Url::parse(&issuer) {
+        Ok(url) if url.scheme() == "https" || (url.scheme() == "http" && loopback(&url)) => {}
+        _ => {
+            return Err(bad(
+                "GOOGLE_ISSUER_URL",
+                format!("{issuer:?} is not an https URL (http only to this machine)"),
+            ))
+        }
+    }
+    Ok(Some(GoogleSettings {
+        client_id,
+        client_secret: Secret::new(client_secret.into_bytes()),
+        issuer: issuer.trim_end_matches('/').to_string(),
+        redirect_uri: format!("{public}/api/auth/google/callback"),
+        timeout: Duration::from_secs(10),
+    }))
+}
+
 /// Creates the data directory readable by its owner only (it holds keys, password hashes
 /// and sealed contacts); an existing directory keeps the permissions its operator chose.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -566,6 +641,62 @@ mod tests {
     fn error_var(pairs: &[(&str, &str)]) -> &'static str {
         let dir = tempfile::tempdir().unwrap();
         Config::from_vars(&vars(dir.path(), pairs)).unwrap_err().var
+    }
+
+    #[test]
+    fn google_sign_in_needs_both_credentials_and_a_public_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let off = Config::from_vars(&vars(dir.path(), &[])).unwrap();
+        assert!(off.google.is_none());
+        let on = Config::from_vars(&vars(
+            dir.path(),
+            &[
+                ("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com"),
+                ("GOOGLE_CLIENT_SECRET", "secret"),
+                ("LEADBRIDGE_PUBLIC_URL", "https://leads.example.com/"),
+            ],
+        ))
+        .unwrap();
+        let google = on.google.unwrap();
+        assert_eq!(
+            google.redirect_uri,
+            "https://leads.example.com/api/auth/google/callback"
+        );
+        assert_eq!(google.issuer, "https://accounts.google.com");
+        assert_eq!(
+            error_var(&[("GOOGLE_CLIENT_ID", "id")]),
+            "GOOGLE_CLIENT_SECRET"
+        );
+        assert_eq!(
+            error_var(&[("GOOGLE_CLIENT_SECRET", "s")]),
+            "GOOGLE_CLIENT_ID"
+        );
+        let both = [("GOOGLE_CLIENT_ID", "id"), ("GOOGLE_CLIENT_SECRET", "s")];
+        assert_eq!(error_var(&both), "LEADBRIDGE_PUBLIC_URL");
+        let mut bad_url = both.to_vec();
+        bad_url.push(("LEADBRIDGE_PUBLIC_URL", "leads.example.com"));
+        assert_eq!(error_var(&bad_url), "LEADBRIDGE_PUBLIC_URL");
+        let mut bad_issuer = both.to_vec();
+        bad_issuer.extend([
+            ("LEADBRIDGE_PUBLIC_URL", "http://127.0.0.1:8001"),
+            ("GOOGLE_ISSUER_URL", "http://issuer.example.com"),
+        ]);
+        assert_eq!(
+            error_var(&bad_issuer),
+            "GOOGLE_ISSUER_URL",
+            "secret in clear"
+        );
+    }
+
+    #[test]
+    fn the_idle_timeout_is_bounded_by_the_session_lifetime() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_vars(&vars(dir.path(), &[])).unwrap();
+        assert_eq!(config.session_idle, Duration::from_secs(86_400));
+        assert_eq!(
+            error_var(&[("LEADBRIDGE_SESSION_IDLE_SECONDS", "999999999")]),
+            "LEADBRIDGE_SESSION_IDLE_SECONDS"
+        );
     }
 
     #[test]

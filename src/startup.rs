@@ -11,8 +11,10 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::google::GoogleClient;
 use crate::auth::jwt::AccessTokens;
 use crate::auth::password;
+use crate::auth::SessionPolicy;
 use crate::config::{AdminBootstrap, Config, DatabaseUrl};
 use crate::crypto::Vault;
 use crate::domain::user::Role;
@@ -83,8 +85,10 @@ impl Application {
         if let Some(admin) = &config.admin {
             bootstrap_admin(store.as_ref(), admin).await?;
         }
+        let sessions = SessionPolicy::new(config.session_idle);
         let realtime = Realtime::start(
             Arc::clone(&store),
+            sessions,
             config.socket_limits,
             config.history,
             config.redis_url.as_deref(),
@@ -103,6 +107,13 @@ impl Application {
                 RateLimiter::off()
             },
             trust_forwarded_for: config.trust_forwarded_for,
+            sessions,
+            google: config
+                .google
+                .clone()
+                .map(GoogleClient::new)
+                .transpose()?
+                .map(Arc::new),
         });
 
         let listener =
@@ -133,6 +144,7 @@ impl Application {
                 .configure(http::routes)
                 .into_app()
                 .default_service(web::to(http::web::fallback))
+                .wrap(from_fn(http::sessions::set_rotated_cookie))
                 .wrap(from_fn(csrf::guard))
                 .wrap(from_fn(http::headers::secure))
                 .wrap(

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::auth::google::GoogleClient;
 use crate::auth::jwt::AccessTokens;
+use crate::auth::SessionPolicy;
 use crate::limits::RateLimiter;
 use crate::payments::Payments;
 use crate::realtime::Realtime;
@@ -20,4 +22,8 @@ pub struct AppState {
     pub limits: RateLimiter,
     /// Whether the client address comes from `X-Forwarded-For` (behind our own proxy).
     pub trust_forwarded_for: bool,
+    /// Idle and absolute session expiry.
+    pub sessions: SessionPolicy,
+    /// Google sign-in, when configured.
+    pub google: Option<Arc<GoogleClient>>,
 }

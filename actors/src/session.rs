@@ -31,6 +31,10 @@ const DELIVERY_BATCH: usize = 31;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
+/// How often a socket whose session outlived its expected end (used again meanwhile) looks
+/// at the session again.
+const SESSION_RECHECK: Duration = Duration::from_secs(60);
+
 /// Where a topic actor puts a session's deliveries: a bounded queue, and the way to stop the
 /// session when the queue overflows.
 #[derive(Clone)]
@@ -271,7 +275,18 @@ pub async fn run(
                 // Orders and overload first: they must not wait behind traffic.
                 biased;
                 code = sink.stopper.stopped() => Err(Stop::Close(code)),
-                _ = &mut expiry => Err(Stop::Close(close::SESSION_ENDED)),
+                // The session's end, or its idle end: used meanwhile, it lives on (looked
+                // at again a minute later), else the socket goes with it.
+                _ = &mut expiry => match &state.viewer {
+                    Some(viewer) => match services.gatekeeper.revoked(viewer).await {
+                        Some(code) => Err(Stop::Close(code)),
+                        None => {
+                            expiry.as_mut().reset(Instant::now() + SESSION_RECHECK);
+                            Ok(())
+                        }
+                    },
+                    None => Err(Stop::Close(close::SESSION_ENDED)),
+                },
                 frame = stream.next() => match frame {
                     None => Err(Stop::Gone),
                     Some(Err(ProtocolError::Overflow)) => Err(Stop::Close(close::MESSAGE_TOO_BIG)),

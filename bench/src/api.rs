@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+/// The password of every account the load generator registers.
+const PASSWORD: &str = "bench-pass-2026";
+
 #[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
@@ -56,9 +59,13 @@ impl Api {
 
     pub async fn register(&self, base: &str, email: &str, role: &str) -> String {
         let (_, body) = self
-            .send(self.http.post(format!("{base}/api/auth/register")).json(&json!({
-                "email": email, "password": "bench-pass-2026", "name": "Bench Person", "role": role
-            })))
+            .send(
+                self.http
+                    .post(format!("{base}/api/auth/register"))
+                    .json(&json!({
+                        "email": email, "password": PASSWORD, "name": "Bench Person", "role": role
+                    })),
+            )
             .await;
         body["access_token"]
             .as_str()
@@ -68,9 +75,8 @@ impl Api {
 
     /// A mentor approved by the admin: (token, mentor_id).
     pub async fn approved_mentor(&self, base: &str, admin: &str, tag: &str) -> (String, String) {
-        let mentor = self
-            .register(base, &format!("mentor-{tag}@bench.test"), "MENTOR")
-            .await;
+        let email = format!("mentor-{tag}@bench.test");
+        let mentor = self.register(base, &email, "MENTOR").await;
         let (_, profile) = self
             .send(
                 self.http
@@ -89,6 +95,8 @@ impl Api {
                 .json(&json!({"status": "APPROVED", "reason": "bench"})),
         )
         .await;
+        // Approval renews the mentor's sessions: a token client signs in again.
+        let mentor = self.login(base, &email, PASSWORD).await;
         (mentor, mentor_id)
     }
 

@@ -16,6 +16,9 @@ pub const SERVICE_RESTART: u16 = 1012;
 pub const TRY_AGAIN_LATER: u16 = 1013;
 /// The session ended (logout, expiry): sign in again.
 pub const SESSION_ENDED: u16 = 4001;
+/// The session was replaced by a new one (its account's rights changed, or this browser
+/// signed in again): reconnect in a moment, with the new cookie.
+pub const SESSION_RENEWED: u16 = 4002;
 /// The account lost the right to what it watched (e.g. a mentor's approval was revoked).
 pub const FORBIDDEN: u16 = 4003;
 /// No ping answered within the idle timeout.
@@ -31,6 +34,7 @@ pub fn reason(code: u16) -> &'static str {
         SERVICE_RESTART => "live updates interrupted; reconnect with since",
         TRY_AGAIN_LATER => "too slow to keep up; reconnect with since",
         SESSION_ENDED => "session ended; sign in again",
+        SESSION_RENEWED => "session renewed; reconnect",
         FORBIDDEN => "access revoked",
         IDLE_TIMEOUT => "no answer to pings",
         _ => "closing",

@@ -29,6 +29,14 @@ pub fn verify(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Stored for accounts made by Google sign-in: no password can match it.
+pub const NONE: &str = "!no-password";
+
+/// Whether the stored hash is a password's (not the `NONE` of a Google-only account).
+pub fn is_usable(stored: &str) -> bool {
+    stored != NONE
+}
+
 /// A hash to verify against when the e-mail is unknown, so a wrong e-mail costs as much
 /// time as a wrong password and the two cannot be told apart.
 pub fn dummy_hash() -> &'static str {
@@ -48,5 +56,6 @@ mod tests {
         assert!(!verify("learner-pass-2027", &h));
         assert!(!verify("x", "not a hash"));
         assert!(!dummy_hash().is_empty());
+        assert!(!verify("", NONE) && !is_usable(NONE) && is_usable(&h));
     }
 }

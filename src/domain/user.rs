@@ -23,6 +23,15 @@ impl Role {
         }
     }
 
+    /// Where the role's pages start (the web front end has the same table).
+    pub fn dashboard(self) -> &'static str {
+        match self {
+            Role::User => "/user/dashboard",
+            Role::Mentor => "/mentor/dashboard",
+            Role::Admin => "/admin/dashboard",
+        }
+    }
+
     pub fn from_stored(value: &str) -> Option<Self> {
         match value {
             "USER" => Some(Role::User),

@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Admin;
 use super::json::{Json, Query};
+use super::sessions;
 use super::views::{paged, AdminLeadView, MessageResponse, PageParams};
 use crate::domain::audit::AuditEntry;
 use crate::domain::bounded_text;
@@ -16,9 +17,7 @@ use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::time::now;
 use crate::domain::user::User;
 use crate::state::AppState;
-use crate::store::{Analytics, LeadClaim, LeadDecision, MentorDecision};
-use leadbridge_actors::hub::Selector;
-use leadbridge_actors::protocol::close;
+use crate::store::{Analytics, Conflict, LeadClaim, LeadDecision, MentorDecision, StoreError};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(analytics)
@@ -117,26 +116,50 @@ async fn verify_mentor(
         body.status == MentorStatus::Rejected,
         body.reason.as_deref(),
     )?;
-    let mentor = state
+    let mentor_id = path.into_inner();
+    let decided = state
         .store
         .decide_mentor(MentorDecision {
-            mentor_id: path.into_inner(),
+            mentor_id: mentor_id.clone(),
             status: body.status,
             reason,
             admin_id: admin.0.user.user_id.clone(),
         })
-        .await?;
-    if mentor.verification_status != MentorStatus::Approved {
-        // Their live feed was a privilege of approval.
-        state
-            .realtime
-            .close(Selector::User(mentor.user_id.clone()), close::FORBIDDEN)
-            .await;
-    }
+        .await;
+    let mentor = match decided {
+        Ok(mentor) => mentor,
+        Err(StoreError::Conflict(Conflict::AlreadyDecided(why))) => {
+            // The same decision again (a retry after the step below failed): it stands,
+            // and its effect on the mentor's sessions is applied once more.
+            let same = state
+                .store
+                .mentor(&mentor_id)
+                .await?
+                .filter(|m| m.verification_status == body.status);
+            if let Some(mentor) = same {
+                apply_to_sessions(&state, &mentor).await?;
+            }
+            return Err(Conflict::AlreadyDecided(why).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    apply_to_sessions(&state, &mentor).await?;
     Ok(web::Json(MentorDecisionResponse {
         message: "Mentor verification updated".into(),
         mentor,
     }))
+}
+
+/// A decision changes the mentor's rights. Approval: each session is swapped for a new id
+/// at its next request (their sockets were public-only while pending; nothing to close).
+/// Rejection: no way in is kept; every session ends, every socket closes.
+async fn apply_to_sessions(state: &AppState, mentor: &MentorProfile) -> Result<(), ApiError> {
+    if mentor.verification_status == MentorStatus::Approved {
+        state.store.rotate_user_sessions(&mentor.user_id).await?;
+    } else {
+        sessions::end_all(state, &mentor.user_id).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

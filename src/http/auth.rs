@@ -1,6 +1,5 @@
 //! `/api/auth`: registration, password login, the current user, logout.
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,17 +8,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{identify, AuthUser};
 use super::json::Json;
+use super::sessions;
 use super::throttle;
 use super::views::MessageResponse;
-use crate::auth::{password, session_token, ACCESS_TOKEN_TTL, SESSION_COOKIE, SESSION_TTL};
+use crate::auth::{password, ACCESS_TOKEN_TTL};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
 use crate::domain::time::now;
 use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::limits;
 use crate::state::AppState;
-use crate::store::{NewUser, Session};
-use leadbridge_actors::hub::Selector;
+use crate::store::NewUser;
 use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -27,7 +26,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(login)
         .service(me)
         .service(current_session)
-        .service(logout);
+        .service(logout)
+        .configure(sessions::routes)
+        .configure(super::google::routes);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,33 +67,18 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
 }
 
-/// Starts a session: a new random token (stored hashed), the cookie and an access token.
-async fn sign_in(
+/// Signs the user in: a new session (see `sessions::start`), its cookie and an access token.
+pub(super) async fn sign_in(
     req: &HttpRequest,
     state: &AppState,
     user: User,
 ) -> Result<HttpResponse, ApiError> {
-    let token = session_token::generate();
-    let token_hash = session_token::digest(&token);
-    let created_at = now();
-    state
-        .store
-        .create_session(Session {
-            token_hash: token_hash.clone(),
-            user_id: user.user_id.clone(),
-            created_at,
-            expires_at: created_at + SESSION_TTL,
-        })
-        .await?;
-    let access_token = state.tokens.issue(&user.user_id, &token_hash, created_at)?;
-    let cookie = Cookie::build(SESSION_COOKIE, token)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(CookieDuration::seconds(SESSION_TTL.num_seconds()))
-        .secure(req.connection_info().scheme() == "https")
-        .finish();
-    Ok(HttpResponse::Ok().cookie(cookie).json(SignedIn {
+    let started = sessions::start(req, state, &user).await?;
+    let access_token =
+        state
+            .tokens
+            .issue(&user.user_id, &started.session_hash, started.created_at)?;
+    Ok(HttpResponse::Ok().cookie(started.cookie).json(SignedIn {
         user,
         access_token,
         token_type: "Bearer",
@@ -184,14 +170,19 @@ async fn login(
     )
     .await?;
     let credentials = state.store.credentials_by_email(&email).await?;
+    // An unknown e-mail, or an account that signs in with Google only, costs the same
+    // hashing time as a wrong password.
     let stored_hash = credentials
         .as_ref()
         .map(|c| c.password_hash.clone())
+        .filter(|hash| password::is_usable(hash))
         .unwrap_or_else(|| password::dummy_hash().to_string());
     let given = body.password;
     let matches = blocking(move || password::verify(&given, &stored_hash)).await?;
     match credentials {
-        Some(credentials) if matches => sign_in(&req, &state, credentials.user).await,
+        Some(credentials) if matches && password::is_usable(&credentials.password_hash) => {
+            sign_in(&req, &state, credentials.user).await
+        }
         _ => Err(ApiError::Unauthorized("wrong e-mail or password".into())),
     }
 }
@@ -238,20 +229,8 @@ async fn current_session(req: HttpRequest) -> Result<web::Json<SessionInfo>, Api
 )]
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    state.store.delete_session(&auth.session_hash).await?;
-    state
-        .realtime
-        .close(
-            Selector::Session(auth.session_hash.clone()),
-            close::SESSION_ENDED,
-        )
-        .await;
-    let mut expired = Cookie::build(SESSION_COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .finish();
-    expired.make_removal();
+    sessions::end_one(&state, &auth.session_hash, close::SESSION_ENDED).await?;
     Ok(HttpResponse::Ok()
-        .cookie(expired)
+        .cookie(sessions::removal_cookie())
         .json(MessageResponse::new("Logged out")))
 }

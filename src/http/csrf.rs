@@ -55,6 +55,16 @@ pub fn cross_site(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
     }
 }
 
+/// Whether a browser says this request (a top-level navigation too) was started by another
+/// site: `Sec-Fetch-Site` other than `same-origin` or `none` (typed or bookmarked).
+/// Clients that send no such header are not browsers and are let through.
+pub fn is_cross_site_navigation(req: &actix_web::HttpRequest) -> bool {
+    req.headers()
+        .get(SEC_FETCH_SITE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+}
+
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -46,6 +46,9 @@ pub enum ApiError {
     /// 503: the store is momentarily too busy; the client may retry.
     #[error("{0}")]
     Unavailable(String),
+    /// 502: Google sign-in's provider did not answer as it should.
+    #[error("{0}")]
+    IdentityProvider(String),
     /// 502 / 504: the payment gateway failed us.
     #[error(transparent)]
     Gateway(#[from] GatewayError),
@@ -88,7 +91,7 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &str {
+    pub fn code(&self) -> &str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Forbidden { code, .. }
@@ -100,6 +103,7 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "RATE_LIMITED",
             ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::IdentityProvider(_) => "IDENTITY_PROVIDER_ERROR",
             ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
             ApiError::Gateway(_) => "PAYMENT_GATEWAY_ERROR",
             ApiError::Internal(_) => "INTERNAL_ERROR",
@@ -142,6 +146,7 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::IdentityProvider(_) => StatusCode::BAD_GATEWAY,
             ApiError::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Gateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -157,6 +162,11 @@ impl ResponseError for ApiError {
             ApiError::Gateway(cause) => {
                 tracing::warn!(error = %cause, "payment gateway failure");
                 cause.to_string()
+            }
+            ApiError::IdentityProvider(cause) => {
+                tracing::warn!(error = %cause, "identity provider failure");
+                "Google sign-in is unavailable right now; try again, or sign in with your password"
+                    .into()
             }
             other => other.to_string(),
         };

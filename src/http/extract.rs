@@ -19,8 +19,9 @@ pub struct AuthUser {
     pub user: User,
     /// The store key of the session (SHA-256 of its token).
     pub session_hash: String,
-    /// When the session ends (live sockets close then).
-    pub session_expires_at: crate::domain::time::Timestamp,
+    /// When the session ends unless used again: its absolute end, or sooner its idle end
+    /// (a live socket checks the session again then).
+    pub session_live_until: crate::domain::time::Timestamp,
 }
 
 pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -115,9 +116,30 @@ pub async fn identify(
         .session(&session_hash)
         .await?
         .ok_or_else(expired)?;
-    if session.expires_at <= now() || expected_user.is_some_and(|u| u != session.user_id) {
+    let now = now();
+    if !state.sessions.is_live(&session, now) || expected_user.is_some_and(|u| u != session.user_id)
+    {
         return Err(expired());
     }
+    let mut session_hash = session_hash;
+    let mut used_at = session.last_seen_at;
+    if session.rotate {
+        // Only a cookie can be replaced; a token of the old session signs in again.
+        if !from_cookie {
+            return Err(expired());
+        }
+        if let Some(fresh) = super::sessions::rotate(req, &state, &session).await? {
+            session_hash = fresh.session_hash;
+            used_at = now;
+        }
+    } else if state.sessions.needs_touch(&session, now) {
+        // Best effort: a missed touch only brings the idle end closer.
+        match state.store.touch_session(&session_hash, now).await {
+            Ok(()) => used_at = now,
+            Err(e) => tracing::warn!(error = ?e, "recording a session's use failed"),
+        }
+    }
+    let session_live_until = session.expires_at.min(used_at + state.sessions.idle);
     let user = state
         .store
         .user(&session.user_id)
@@ -127,7 +149,7 @@ pub async fn identify(
         AuthUser {
             user,
             session_hash,
-            session_expires_at: session.expires_at,
+            session_live_until,
         },
         from_cookie,
     )))

@@ -8,11 +8,13 @@ pub mod csrf;
 pub mod error;
 mod events;
 pub mod extract;
+mod google;
 pub mod headers;
 mod health;
 pub mod json;
 mod mentor;
 mod payments;
+pub mod sessions;
 mod site;
 mod throttle;
 pub mod views;
@@ -80,6 +82,9 @@ fn needs_sign_in(method: &str, path: &str) -> bool {
             (method, path),
             ("GET", "/api/auth/me")
                 | ("POST", "/api/auth/logout")
+                | ("POST", "/api/auth/logout-everywhere")
+                | ("GET", "/api/auth/sessions")
+                | ("DELETE", "/api/auth/sessions/{session_id}")
                 | ("POST", "/api/events/{event_id}/book")
                 | ("POST", "/api/payments/verify")
                 | ("POST", "/api/payments/simulated-checkout")

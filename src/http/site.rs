@@ -11,6 +11,8 @@ pub struct SiteConfig {
     /// `simulated` (checkout completed by `/api/payments/simulated-checkout`) or `razorpay`
     /// (Razorpay's checkout.js).
     pub payments: &'static str,
+    /// Whether "Continue with Google" is offered (`/api/auth/google/start`).
+    pub google_sign_in: bool,
 }
 
 /// Public settings the web pages read at start.
@@ -22,5 +24,8 @@ pub async fn config(state: web::Data<AppState>) -> web::Json<SiteConfig> {
     } else {
         "razorpay"
     };
-    web::Json(SiteConfig { payments })
+    web::Json(SiteConfig {
+        payments,
+        google_sign_in: state.google.is_some(),
+    })
 }

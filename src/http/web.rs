@@ -26,6 +26,7 @@ const PAGES: &[&str] = &[
     "/mentor/dashboard",
     "/admin/dashboard",
     "/checkout/*",
+    "/account",
 ];
 
 struct Asset {

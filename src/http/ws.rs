@@ -118,7 +118,7 @@ async fn websocket(
             if from_cookie {
                 check_origin(&req, &state)?;
             }
-            let left = (auth.session_expires_at - now())
+            let left = (auth.session_live_until - now())
                 .to_std()
                 .unwrap_or_default();
             match viewer(&state, &auth).await? {

@@ -7,17 +7,19 @@ use leadbridge_actors::access::{Viewer, ViewerRole};
 use leadbridge_actors::protocol::close;
 use leadbridge_actors::session::Gatekeeper;
 
+use crate::auth::SessionPolicy;
 use crate::domain::mentor::MentorStatus;
 use crate::domain::time::now;
 use crate::store::Store;
 
 pub struct StoreGatekeeper {
     store: Arc<dyn Store>,
+    sessions: SessionPolicy,
 }
 
 impl StoreGatekeeper {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, sessions: SessionPolicy) -> Self {
+        Self { store, sessions }
     }
 }
 
@@ -26,7 +28,7 @@ impl Gatekeeper for StoreGatekeeper {
     async fn revoked(&self, viewer: &Viewer) -> Option<u16> {
         // A store failure keeps the socket: the store is checked again on the next subscribe.
         let session = self.store.session(&viewer.session_hash).await.ok()?;
-        if session.is_none_or(|s| s.expires_at <= now()) {
+        if session.is_none_or(|s| !self.sessions.is_live(&s, now())) {
             return Some(close::SESSION_ENDED);
         }
         if let ViewerRole::Mentor { mentor_id } = &viewer.role {

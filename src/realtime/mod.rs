@@ -39,6 +39,7 @@ impl Realtime {
     /// under `main` and under a plain tokio test runtime.
     pub async fn start(
         store: Arc<dyn Store>,
+        sessions: crate::auth::SessionPolicy,
         limits: Limits,
         history: HistoryLimits,
         redis_url: Option<&str>,
@@ -69,7 +70,10 @@ impl Realtime {
                 hub,
                 bus,
                 snapshots: Arc::new(snapshots::StoreSnapshots::new(Arc::clone(&store))),
-                gatekeeper: Arc::new(gatekeeper::StoreGatekeeper::new(Arc::clone(&store))),
+                gatekeeper: Arc::new(gatekeeper::StoreGatekeeper::new(
+                    Arc::clone(&store),
+                    sessions,
+                )),
                 limits,
             },
             store,

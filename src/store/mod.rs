@@ -80,6 +80,33 @@ pub struct Session {
     pub token_hash: String,
     pub user_id: String,
     pub created_at: Timestamp,
+    /// The absolute end; the idle end is `last_seen_at` plus the idle timeout.
+    pub expires_at: Timestamp,
+    /// Last use, recorded at most every few minutes (`auth::SessionPolicy`).
+    pub last_seen_at: Timestamp,
+    /// What the user sees in their session list: the browser that signed in.
+    pub device: String,
+    /// The account's rights changed since this session began: the next request with its
+    /// cookie swaps it for a fresh session (see `http::extract`).
+    pub rotate: bool,
+}
+
+/// A Google sign-in between its start and its callback. Single use: the callback takes
+/// it (read and delete in one step), so a replayed `state` finds nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginAttempt {
+    /// SHA-256 of the `state` parameter.
+    pub state_hash: String,
+    /// The PKCE verifier sent with the code exchange.
+    pub code_verifier: String,
+    /// Must come back inside the ID token.
+    pub nonce: String,
+    /// The signed-in account that asked to link Google, if any.
+    pub link_user_id: Option<String>,
+    /// The role of an account the callback creates (USER or MENTOR).
+    pub role: Role,
+    /// A same-site path to land on afterwards.
+    pub next: Option<String>,
     pub expires_at: Timestamp,
 }
 
@@ -198,6 +225,43 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, session: Session) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Records a use of the session (its idle clock restarts).
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    /// The user's sessions, newest first (expired ones may be included; callers filter).
+    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>>;
+    /// Marks every session of the user for rotation (their rights changed).
+    async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()>;
+    /// Swaps a session marked for rotation for `fresh`, once: the call that wins stores
+    /// `fresh` and makes the old session end at `grace_until` (requests already on their
+    /// way with it still succeed) and answers true; every other call answers false.
+    async fn rotate_session(
+        &self,
+        old_hash: &str,
+        fresh: Session,
+        grace_until: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Ends every session of the user but `keep`; answers the token hashes ended.
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
+
+    // Google sign-in.
+    async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()>;
+    /// Takes the attempt out of the store: `None` if unknown, expired or already taken.
+    async fn take_login_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<LoginAttempt>>;
+    /// The account a Google subject is linked to.
+    async fn google_account(&self, sub: &str) -> StoreResult<Option<String>>;
+    /// Links the subject to the account unless it is linked already (compare-and-set);
+    /// answers the account it is linked to now.
+    async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String>;
+    /// Removes the link if it still names `user_id` (a claim whose account could not be made).
+    async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()>;
 
     // Mentors.
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>>;

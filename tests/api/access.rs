@@ -67,6 +67,12 @@ async fn world(app: &TestApp) -> World {
     let review_lead = review["lead_id"].as_str().expect("lead").to_string();
     let (_, spare) = app.book(&learner, &spare_event).await;
     let spare_lead = spare["lead_id"].as_str().expect("lead").to_string();
+    // A session of someone who is none of the callers.
+    let (_, sessions) = app.learner().await.get("/api/auth/sessions").await;
+    let session_id = sessions[0]["session_id"]
+        .as_str()
+        .expect("session")
+        .to_string();
     let mut callers = HashMap::new();
     callers.insert("anonymous", app.anonymous());
     callers.insert("learner", learner);
@@ -82,6 +88,7 @@ async fn world(app: &TestApp) -> World {
         ("spare_lead", spare_lead),
         ("review_lead", review_lead),
         ("mentor_id", mentor_id),
+        ("session_id", session_id),
     ]);
     World { callers, ids }
 }
@@ -102,6 +109,19 @@ fn rows() -> Vec<Row> {
             [200; 7],
         ),
         row("GET /api/auth/session", "/api/auth/session", None, [200; 7]),
+        // This server has no Google sign-in configured: absent for everyone alike.
+        row(
+            "GET /api/auth/google/start",
+            "/api/auth/google/start",
+            None,
+            [404; 7],
+        ),
+        row(
+            "GET /api/auth/google/callback",
+            "/api/auth/google/callback?code=c&state=s",
+            None,
+            [404; 7],
+        ),
         // Not a handshake: refused alike, whoever asks.
         row("GET /api/ws", "/api/ws", None, [400; 7]),
         row(
@@ -117,6 +137,19 @@ fn rows() -> Vec<Row> {
             "/api/auth/me",
             None,
             [401, 200, 200, 200, 200, 200, 200],
+        ),
+        row(
+            "GET /api/auth/sessions",
+            "/api/auth/sessions",
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        // Only one's own sessions can be ended; someone else's is not found.
+        row(
+            "DELETE /api/auth/sessions/{session_id}",
+            "/api/auth/sessions/{session_id}",
+            None,
+            [401, 404, 404, 404, 404, 404, 404],
         ),
         // Learners.
         row(
@@ -275,6 +308,14 @@ fn rows() -> Vec<Row> {
             "/api/auth/logout",
             None,
             [401, 200, 200, 200, 200, 200, 200],
+        ),
+        // After the logout row nobody is signed in (tests/api/sessions.rs signs out
+        // everywhere while signed in).
+        row(
+            "POST /api/auth/logout-everywhere",
+            "/api/auth/logout-everywhere",
+            None,
+            [401; 7],
         ),
     ]
 }

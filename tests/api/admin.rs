@@ -92,6 +92,13 @@ async fn rejections_need_a_reason_and_decisions_are_not_repeated() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_code(&body), "ALREADY_DECIDED");
+    // The rejection ended their sessions; signed in again, they see why.
+    assert_eq!(
+        mentor.get("/api/mentor/profile").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut mentor = mentor;
+    mentor.sign_in_again().await;
     let (_, profile) = mentor.get("/api/mentor/profile").await;
     assert_eq!(profile["verification_status"], "REJECTED");
     assert_eq!(profile["verification_reason"], "No portfolio");

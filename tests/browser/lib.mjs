@@ -87,6 +87,8 @@ export async function mentorWithEvent(name, slots = 3, title = unique('Event')) 
   const mentor = await register('MENTOR', name);
   const profile = await call(mentor.token, 'GET', '/api/mentor/profile');
   await call(await adminToken(), 'PUT', `/api/admin/mentors/${profile.mentor_id}/verify`, { status: 'APPROVED' });
+  // Approval renews the mentor's session: an API client signs in again.
+  mentor.token = (await call(null, 'POST', '/api/auth/login', { email: mentor.email, password: PASSWORD })).access_token;
   const event = await call(mentor.token, 'POST', '/api/mentor/events', {
     title,
     description: 'A hands-on session.',

@@ -22,7 +22,8 @@ async fn browser_flows() {
         );
         return;
     }
-    let app = common::spawn_app().await;
+    let google = common::fake_google::FakeGoogle::start().await;
+    let app = common::spawn_app_with_google(&google, &[]).await;
     let second_admin = app.another_admin().await;
     let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts");
     let mut node = tokio::process::Command::new("node");

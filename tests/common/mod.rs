@@ -2,6 +2,7 @@
 //! as learners, mentors and admins over HTTP.
 #![allow(dead_code)]
 
+pub mod fake_google;
 pub mod fake_razorpay;
 pub mod install;
 pub mod redis;
@@ -95,6 +96,25 @@ pub fn test_vars(data_dir: &TempDir, extra: &[(&str, &str)]) -> HashMap<String, 
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
+}
+
+/// A server with Google sign-in against `google`. Its port is chosen first: the public URL
+/// (Google's redirect target) must name it.
+pub async fn spawn_app_with_google(
+    google: &fake_google::FakeGoogle,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let public = format!("http://127.0.0.1:{port}");
+    let google_vars = google.vars();
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("LEADBRIDGE_ADDR", &addr),
+        ("LEADBRIDGE_PUBLIC_URL", &public),
+    ];
+    vars.extend(google_vars.iter().map(|(k, v)| (*k, v.as_str())));
+    vars.extend_from_slice(extra);
+    spawn_app_with(&vars).await
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
@@ -338,6 +358,9 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "approve: {body}");
+        // Approval rotates the mentor's sessions: a bearer client signs in again.
+        let mut mentor = mentor;
+        mentor.sign_in_again().await;
         (mentor, mentor_id)
     }
 
@@ -438,6 +461,18 @@ impl Actor {
             .get("x-next-cursor")
             .map(|v| v.to_str().expect("ascii cursor").to_string());
         (read(response).await.1, cursor)
+    }
+
+    /// Signs in with the password again (a fresh session and access token).
+    pub async fn sign_in_again(&mut self) {
+        let (status, body) = self
+            .post(
+                "/api/auth/login",
+                json!({"email": self.email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "sign in again: {body}");
+        self.access_token = body["access_token"].as_str().expect("token").to_string();
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {

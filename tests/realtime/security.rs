@@ -2,8 +2,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::ws::{connect, session_cookie, try_connect, Auth};
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD};
-use crate::nodes::spawn_app;
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD};
+use crate::nodes::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn forbidden_subscriptions_get_an_error_and_the_socket_stays_open() {
@@ -133,8 +133,19 @@ async fn revoking_a_mentor_closes_their_sockets() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(feed.closed().await, Some(4003));
-    // They may still watch public pages, but not come back for the feed.
+    assert_eq!(feed.closed().await, Some(4001), "their session ended");
+    assert_eq!(
+        try_connect(&app, Auth::Bearer(&mentor.access_token))
+            .await
+            .err(),
+        Some(401),
+        "the old token died with the session"
+    );
+    let (status, _) = mentor.get("/api/auth/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the cookie too");
+    // Signed in again, they may watch public pages, but not come back for the feed.
+    let mut mentor = mentor;
+    mentor.sign_in_again().await;
     let mut again = connect(&app, Auth::Bearer(&mentor.access_token)).await;
     assert_eq!(
         again.subscribe(&format!("mentor:{mentor_id}")).await["code"],
@@ -159,6 +170,9 @@ async fn a_socket_closes_when_its_session_expires() {
             user_id: learner.user_id.clone(),
             created_at: now,
             expires_at: now + chrono::Duration::seconds(3),
+            last_seen_at: now,
+            device: "test".into(),
+            rotate: false,
         })
         .await
         .unwrap();
@@ -206,4 +220,40 @@ async fn one_socket_watches_at_most_64_topics() {
         socket.subscribe("event:event_64").await["code"],
         "TOO_MANY_SUBSCRIPTIONS"
     );
+}
+
+#[tokio::test]
+async fn a_socket_closes_once_its_session_is_left_idle() {
+    let app = spawn_app_with(&[("LEADBRIDGE_SESSION_IDLE_SECONDS", "3")]).await;
+    let learner = app.learner().await;
+    let cookie = session_cookie(&app, &learner.email, PASSWORD).await;
+    let mut socket = connect(&app, Auth::Cookie(&cookie, &app.ws_address)).await;
+    assert_eq!(
+        socket.subscribe(&format!("user:{}", learner.user_id)).await["type"],
+        "subscribed"
+    );
+    // Nobody uses the session: the socket goes with it at its idle end.
+    assert_eq!(socket.closed().await, Some(4001));
+}
+
+#[tokio::test]
+async fn signing_in_again_in_the_same_browser_renews_its_sockets() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let cookie = session_cookie(&app, &learner.email, PASSWORD).await;
+    let mut socket = connect(&app, Auth::Cookie(&cookie, &app.ws_address)).await;
+    assert_eq!(
+        socket.subscribe(&format!("user:{}", learner.user_id)).await["type"],
+        "subscribed"
+    );
+    // Another tab of the same browser signs in again: its cookie goes along.
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .header("cookie", &cookie)
+        .json(&json!({"email": learner.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(socket.closed().await, Some(4002), "reconnect, not sign out");
 }

@@ -12,8 +12,8 @@ use leadbridge::domain::payment::{Payment, PaymentStatus};
 use leadbridge::domain::time::{now, Timestamp};
 use leadbridge::domain::user::Role;
 use leadbridge::store::{
-    Conflict, LeadDecision, MentorDecision, NewBooking, NewUser, PageRequest, PaymentReport,
-    Session, Store, StoreError,
+    Conflict, LeadDecision, LoginAttempt, MentorDecision, NewBooking, NewUser, PageRequest,
+    PaymentReport, Session, Store, StoreError,
 };
 
 type S = Arc<dyn Store>;
@@ -251,19 +251,232 @@ pub async fn bootstrap_admin_is_created_then_updated(store: S) {
     );
 }
 
+fn session_of(token_hash: &str, user_id: &str, created_at: Timestamp, ttl: Duration) -> Session {
+    Session {
+        token_hash: token_hash.into(),
+        user_id: user_id.into(),
+        created_at,
+        expires_at: created_at + ttl,
+        last_seen_at: created_at,
+        device: "Firefox on Linux".into(),
+        rotate: false,
+    }
+}
+
 pub async fn sessions_are_stored_found_and_deleted(store: S) {
     let user_id = user(&store, Role::User).await;
-    let session = Session {
-        token_hash: "abc".into(),
-        user_id,
-        created_at: now(),
-        expires_at: now() + Duration::days(7),
-    };
+    let session = session_of("abc", &user_id, now(), Duration::days(7));
     store.create_session(session.clone()).await.unwrap();
     let found = store.session("abc").await.unwrap().unwrap();
     assert_eq!(found.user_id, session.user_id);
+    assert_eq!(found.device, "Firefox on Linux");
     store.delete_session("abc").await.unwrap();
     assert!(store.session("abc").await.unwrap().is_none());
+    // A touch after the end brings nothing back.
+    store.touch_session("abc", now()).await.unwrap();
+    assert!(store.session("abc").await.unwrap().is_none());
+}
+
+pub async fn sessions_are_listed_touched_and_ended_together(store: S) {
+    let user_id = user(&store, Role::User).await;
+    let other = user(&store, Role::User).await;
+    let t = now();
+    for (hash, at) in [
+        ("s1", t),
+        ("s2", t + Duration::seconds(1)),
+        ("s3", t + Duration::seconds(2)),
+    ] {
+        store
+            .create_session(session_of(hash, &user_id, at, Duration::days(7)))
+            .await
+            .unwrap();
+    }
+    store
+        .create_session(session_of("o1", &other, t, Duration::days(7)))
+        .await
+        .unwrap();
+    let listed: Vec<String> = store
+        .user_sessions(&user_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.token_hash)
+        .collect();
+    assert_eq!(listed, ["s3", "s2", "s1"], "newest first, only this user's");
+
+    let later = t + Duration::minutes(30);
+    store.touch_session("s1", later).await.unwrap();
+    let touched = store.session("s1").await.unwrap().unwrap();
+    assert_eq!(touched.last_seen_at.timestamp(), later.timestamp());
+    assert_eq!(
+        touched.expires_at.timestamp(),
+        (t + Duration::days(7)).timestamp()
+    );
+
+    let mut ended = store.end_user_sessions(&user_id, Some("s2")).await.unwrap();
+    ended.sort();
+    assert_eq!(ended, ["s1", "s3"]);
+    assert!(store.session("s1").await.unwrap().is_none());
+    assert!(
+        store.session("s2").await.unwrap().is_some(),
+        "the kept one lives"
+    );
+    assert!(
+        store.session("o1").await.unwrap().is_some(),
+        "other users untouched"
+    );
+    assert_eq!(
+        store.end_user_sessions(&user_id, None).await.unwrap(),
+        ["s2"]
+    );
+    assert!(store.user_sessions(&user_id).await.unwrap().is_empty());
+}
+
+pub async fn a_marked_session_is_swapped_once_however_many_ask(store: S) {
+    let user_id = user(&store, Role::Mentor).await;
+    let t = now();
+    store
+        .create_session(session_of("old", &user_id, t, Duration::days(7)))
+        .await
+        .unwrap();
+    store
+        .create_session(session_of("other", &user_id, t, Duration::days(7)))
+        .await
+        .unwrap();
+    store.rotate_user_sessions(&user_id).await.unwrap();
+    assert!(store.session("old").await.unwrap().unwrap().rotate);
+    assert!(store.session("other").await.unwrap().unwrap().rotate);
+
+    let grace = now() + Duration::seconds(30);
+    let swaps = concurrently((0..8).collect::<Vec<u32>>(), |n| {
+        let store = store.clone();
+        let user_id = user_id.clone();
+        async move {
+            let fresh = session_of(&format!("new-{n}"), &user_id, now(), Duration::days(1));
+            store.rotate_session("old", fresh, grace).await.unwrap()
+        }
+    })
+    .await;
+    let winners: Vec<usize> = (0..8).filter(|n| swaps[*n]).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "one of eight concurrent requests swaps it"
+    );
+    let fresh = store
+        .session(&format!("new-{}", winners[0]))
+        .await
+        .unwrap()
+        .expect("the winner's session is stored");
+    assert!(!fresh.rotate);
+    let old = store
+        .session("old")
+        .await
+        .unwrap()
+        .expect("alive for the grace");
+    assert!(!old.rotate, "swapped once");
+    assert!(old.expires_at <= grace, "and ending with the grace");
+    for n in (0..8).filter(|n| *n != winners[0]) {
+        assert!(store.session(&format!("new-{n}")).await.unwrap().is_none());
+    }
+    // Not marked: nothing to swap.
+    let spare = session_of("spare", &user_id, now(), Duration::days(1));
+    assert!(!store
+        .rotate_session("new-none", spare.clone(), grace)
+        .await
+        .unwrap());
+    assert!(!store
+        .rotate_session(&fresh.token_hash, spare, grace)
+        .await
+        .unwrap());
+}
+
+fn attempt(state_hash: &str, expires_at: Timestamp) -> LoginAttempt {
+    LoginAttempt {
+        state_hash: state_hash.into(),
+        code_verifier: "verifier".into(),
+        nonce: "nonce".into(),
+        link_user_id: Some("user_1".into()),
+        role: Role::Mentor,
+        next: Some("/events".into()),
+        expires_at,
+    }
+}
+
+pub async fn login_attempts_are_taken_once(store: S) {
+    let saved = attempt("state-1", now() + Duration::minutes(10));
+    store.save_login_attempt(saved.clone()).await.unwrap();
+    let takers = concurrently(vec![(); 8], |_| {
+        let store = store.clone();
+        async move { store.take_login_attempt("state-1", now()).await.unwrap() }
+    })
+    .await;
+    let taken: Vec<LoginAttempt> = takers.into_iter().flatten().collect();
+    assert_eq!(
+        taken.len(),
+        1,
+        "one of eight concurrent callbacks gets the attempt"
+    );
+    assert_eq!(taken[0].nonce, saved.nonce);
+    assert_eq!(taken[0].role, Role::Mentor);
+    assert_eq!(taken[0].link_user_id.as_deref(), Some("user_1"));
+    assert_eq!(taken[0].next.as_deref(), Some("/events"));
+    assert!(store
+        .take_login_attempt("state-1", now())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .take_login_attempt("never-saved", now())
+        .await
+        .unwrap()
+        .is_none());
+
+    // An attempt past its end is gone, even if still stored.
+    store
+        .save_login_attempt(attempt("state-2", now() + Duration::seconds(5)))
+        .await
+        .unwrap();
+    let late = now() + Duration::minutes(1);
+    assert!(store
+        .take_login_attempt("state-2", late)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn google_subjects_link_to_one_account(store: S) {
+    let first = user(&store, Role::User).await;
+    let second = user(&store, Role::User).await;
+    assert!(store.google_account("sub-1").await.unwrap().is_none());
+    let owners = concurrently(vec![first.clone(), second.clone()], |user_id| {
+        let store = store.clone();
+        async move { store.link_google_account("sub-1", &user_id).await.unwrap() }
+    })
+    .await;
+    assert_eq!(owners[0], owners[1], "both callers see the one winner");
+    assert_eq!(
+        store.google_account("sub-1").await.unwrap(),
+        Some(owners[0].clone())
+    );
+    let winner = owners[0].clone();
+    let loser = if winner == first { &second } else { &first };
+    assert_eq!(
+        store.link_google_account("sub-1", loser).await.unwrap(),
+        winner
+    );
+    assert_eq!(
+        store.link_google_account("sub-2", loser).await.unwrap(),
+        *loser
+    );
+    // A claim is given back only by the account it names.
+    store.unlink_google_account("sub-2", &winner).await.unwrap();
+    assert_eq!(
+        store.google_account("sub-2").await.unwrap().as_ref(),
+        Some(loser)
+    );
+    store.unlink_google_account("sub-2", loser).await.unwrap();
+    assert!(store.google_account("sub-2").await.unwrap().is_none());
 }
 
 pub async fn concurrent_bookings_never_oversell(store: S) {
@@ -680,12 +893,12 @@ pub async fn bootstrap_admin_never_takes_over_another_account(store: S) {
         .await
         .unwrap();
     store
-        .create_session(Session {
-            token_hash: "admin-session".into(),
-            user_id: admin.user_id.clone(),
-            created_at: now(),
-            expires_at: now() + Duration::days(1),
-        })
+        .create_session(session_of(
+            "admin-session",
+            &admin.user_id,
+            now(),
+            Duration::days(1),
+        ))
         .await
         .unwrap();
     store

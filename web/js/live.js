@@ -4,11 +4,14 @@
 // replays exactly what was missed, or answers with a fresh snapshot when it cannot.
 
 const MAX_BACKOFF_MS = 10_000;
+/** After close 4002 (session renewed): long enough for the answer with the new cookie. */
+const RENEWED_DELAY_MS = 1_000;
 
 export class Live {
   /**
    * @param {object} hooks `onState(state)` with 'connecting' | 'live' | 'reconnecting' | 'offline';
-   *   `onSessionEnded()` on close 4001; `onRevoked()` on close 4003.
+   *   `onSessionEnded()` on close 4001; `onRevoked()` on close 4003. Close 4002 (session
+   *   renewed) reconnects after a moment, with the browser's new cookie.
    */
   constructor(hooks) {
     this.hooks = hooks;
@@ -94,12 +97,14 @@ export class Live {
       return;
     }
     this.setState('reconnecting');
-    // Session ends reconnect at once (as an anonymous socket); anything else backs off with
+    // Session ends reconnect at once (as an anonymous socket); a renewed session in a moment,
+    // once the answer that carries the new cookie has landed; anything else backs off with
     // jitter so a restarted server is not stampeded.
     const immediate = code === 4001 || code === 4003;
     const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempts);
     this.attempts += 1;
-    this.timer = setTimeout(() => this.open(), immediate ? 0 : base * (0.5 + Math.random() / 2));
+    const delay = immediate ? 0 : code === 4002 ? RENEWED_DELAY_MS : base * (0.5 + Math.random() / 2);
+    this.timer = setTimeout(() => this.open(), delay);
   }
 
   receive(data) {

@@ -6,6 +6,7 @@ import { Live } from './live.js';
 import { match, navigate, onNavigate } from './router.js';
 import { landingFor, session } from './session.js';
 import { errorNote } from './views.js';
+import * as account from './pages/account.js';
 import * as admin from './pages/admin.js';
 import * as auth from './pages/auth.js';
 import * as checkout from './pages/checkout.js';
@@ -23,6 +24,7 @@ const routes = [
   { path: '/mentor/dashboard', page: mentor, role: 'MENTOR' },
   { path: '/admin/dashboard', page: admin, role: 'ADMIN' },
   { path: '/checkout/:orderId', page: checkout, role: 'MENTOR' },
+  { path: '/account', page: account, signedIn: true },
 ];
 
 const main = document.getElementById('main');
@@ -68,6 +70,7 @@ function renderNav(user) {
   if (user) {
     const label = { USER: 'My bookings', MENTOR: 'Mentor dashboard', ADMIN: 'Admin dashboard' }[user.role];
     items.push(h('a', { href: landingFor(user) }, label));
+    items.push(h('a', { href: '/account' }, 'Account'));
     items.push(h('span', { class: 'who' }, `Signed in as ${user.name}`));
     items.push(h('button', {
       type: 'button',
@@ -91,6 +94,10 @@ async function render() {
   const current = () => mine === generation;
   const found = match(routes, location.pathname);
   const user = session.user;
+  if (found && found.route.signedIn && !user) {
+    navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+    return;
+  }
   if (found && found.route.role && (!user || user.role !== found.route.role)) {
     const next = encodeURIComponent(location.pathname + location.search);
     navigate(user ? landingFor(user) : `/login?next=${next}`, { replace: true });

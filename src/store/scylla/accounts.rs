@@ -3,16 +3,16 @@
 use super::admin::Stat;
 use super::exec::Ttl;
 use super::listing::{day, Key, Order, Walk};
-use super::rows::{MentorRow, SessionRow, UserRow};
+use super::rows::{LoginAttemptRow, MentorRow, SessionRow, UserRow};
 use super::{cql, ScyllaStore};
 use crate::domain::audit::AuditAction;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
-use crate::domain::time::{now, to_storage};
+use crate::domain::time::{now, to_storage, Timestamp};
 use crate::domain::user::User;
 use crate::store::sealed::{self, Identity};
 use crate::store::{
-    bootstrap_admin_account, Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest,
-    Session, StoreError, StoreResult,
+    bootstrap_admin_account, Conflict, Credentials, LoginAttempt, MentorDecision, NewUser, Page,
+    PageRequest, Session, StoreError, StoreResult,
 };
 
 /// The statuses a mentor can be in, for listing all of them.
@@ -125,14 +125,7 @@ impl ScyllaStore {
             ],
         )
         .await?;
-        let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![&user_id]).await?;
-        for (token_hash,) in tokens {
-            self.batch(vec![
-                (cql::SESSION_DELETE, values![&token_hash]),
-                (cql::SESSION_OF_USER_DELETE, values![&user_id, &token_hash]),
-            ])
-            .await?;
-        }
+        self.end_sessions_of(&user_id, None).await?;
         self.user_row(&user_id)
             .await?
             .map(|c| c.user)
@@ -182,6 +175,9 @@ impl ScyllaStore {
                     &session.user_id,
                     to_storage(&session.created_at),
                     to_storage(&session.expires_at),
+                    to_storage(&session.last_seen_at),
+                    &session.device,
+                    session.rotate,
                     ttl
                 ],
             ),
@@ -194,24 +190,196 @@ impl ScyllaStore {
     }
 
     pub(super) async fn session_row(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        self.one::<SessionRow>(cql::SESSION_GET, values![token_hash])
+        Ok(self
+            .one::<SessionRow>(cql::SESSION_GET, values![token_hash])
             .await?
             .map(SessionRow::session)
-            .transpose()
+            .transpose()?
+            .flatten())
+    }
+
+    /// The new `last_seen_at` cell expires with the session's other cells.
+    pub(super) async fn touch_session_row(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let Some(session) = self.session_row(token_hash).await? else {
+            return Ok(());
+        };
+        let left = (session.expires_at - now).num_seconds();
+        if left <= 0 {
+            return Ok(());
+        }
+        self.run(
+            cql::SESSION_TOUCH,
+            values![Ttl(left), to_storage(&now), token_hash],
+        )
+        .await
+    }
+
+    /// The claim is an LWT on its own table (`sessions_by_token` takes plain writes only);
+    /// the winner stores the fresh session, then gives the old one's cells a TTL that ends
+    /// at the grace end.
+    pub(super) async fn rotate_session_row(
+        &self,
+        old_hash: &str,
+        fresh: &Session,
+        grace_until: Timestamp,
+    ) -> StoreResult<bool> {
+        let Some(old) = self.session_row(old_hash).await? else {
+            return Ok(false);
+        };
+        if !old.rotate {
+            return Ok(false);
+        }
+        let left = (old.expires_at - now()).num_seconds().max(1);
+        if !self
+            .cas(
+                cql::SESSION_ROTATION_CLAIM,
+                values![old_hash, &fresh.token_hash, Ttl(left)],
+            )
+            .await?
+        {
+            return Ok(false);
+        }
+        self.insert_session(fresh).await?;
+        let grace = (grace_until - now()).num_seconds().max(1);
+        self.run(
+            cql::SESSION_RETIRE,
+            values![
+                Ttl(grace),
+                to_storage(&grace_until.min(old.expires_at)),
+                false,
+                old_hash
+            ],
+        )
+        .await?;
+        Ok(true)
+    }
+
+    pub(super) async fn rotate_sessions_of(&self, user_id: &str) -> StoreResult<()> {
+        let now = now();
+        for session in self.sessions_of(user_id).await? {
+            let left = (session.expires_at - now).num_seconds();
+            if left > 0 {
+                self.run(
+                    cql::SESSION_ROTATE,
+                    values![Ttl(left), true, &session.token_hash],
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     pub(super) async fn remove_session(&self, token_hash: &str) -> StoreResult<()> {
         let Some(session) = self.session_row(token_hash).await? else {
             return Ok(());
         };
+        self.forget_session(&session.user_id, token_hash).await
+    }
+
+    async fn forget_session(&self, user_id: &str, token_hash: &str) -> StoreResult<()> {
         self.batch(vec![
             (cql::SESSION_DELETE, values![token_hash]),
-            (
-                cql::SESSION_OF_USER_DELETE,
-                values![&session.user_id, token_hash],
-            ),
+            (cql::SESSION_OF_USER_DELETE, values![user_id, token_hash]),
         ])
         .await
+    }
+
+    /// Newest first, from the user's partition of session keys.
+    pub(super) async fn sessions_of(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![user_id]).await?;
+        let mut sessions = Vec::with_capacity(tokens.len());
+        for (token_hash,) in tokens {
+            if let Some(session) = self.session_row(&token_hash).await? {
+                sessions.push(session);
+            }
+        }
+        sessions.sort_by(|a, b| (b.created_at, &a.token_hash).cmp(&(a.created_at, &b.token_hash)));
+        Ok(sessions)
+    }
+
+    pub(super) async fn end_sessions_of(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![user_id]).await?;
+        let mut ended = Vec::new();
+        for (token_hash,) in tokens {
+            if Some(token_hash.as_str()) != keep {
+                self.forget_session(user_id, &token_hash).await?;
+                ended.push(token_hash);
+            }
+        }
+        Ok(ended)
+    }
+
+    pub(super) async fn insert_login_attempt(&self, attempt: &LoginAttempt) -> StoreResult<()> {
+        let ttl = Ttl((attempt.expires_at - now()).num_seconds().max(1));
+        let applied = self
+            .cas(
+                cql::LOGIN_ATTEMPT_INSERT,
+                values![
+                    &attempt.state_hash,
+                    &attempt.code_verifier,
+                    &attempt.nonce,
+                    attempt.link_user_id.as_deref(),
+                    attempt.role.as_str(),
+                    attempt.next.as_deref(),
+                    to_storage(&attempt.expires_at),
+                    ttl
+                ],
+            )
+            .await?;
+        if !applied {
+            return Err(StoreError::Backend(anyhow::anyhow!(
+                "a sign-in attempt with this state exists already"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A serial read, then a delete that only one caller can apply.
+    pub(super) async fn take_login_attempt_row(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<LoginAttempt>> {
+        let Some(row) = self
+            .one_serial::<LoginAttemptRow>(cql::LOGIN_ATTEMPT_GET, values![state_hash])
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !self
+            .cas(cql::LOGIN_ATTEMPT_TAKE, values![state_hash])
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(row.attempt()?).filter(|a| a.expires_at > now))
+    }
+
+    pub(super) async fn google_identity(&self, sub: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .one_serial::<(String,)>(cql::GOOGLE_IDENTITY_GET, values![sub])
+            .await?
+            .map(|(user_id,)| user_id))
+    }
+
+    pub(super) async fn link_google_identity(
+        &self,
+        sub: &str,
+        user_id: &str,
+    ) -> StoreResult<String> {
+        self.cas(cql::GOOGLE_IDENTITY_CLAIM, values![sub, user_id])
+            .await?;
+        self.google_identity(sub)
+            .await?
+            .ok_or(StoreError::NotFound("google identity"))
     }
 
     pub(super) async fn mentor_row(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {

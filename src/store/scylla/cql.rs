@@ -35,12 +35,24 @@ statements! {
     EMAIL_LOOKUP = "SELECT user_id FROM users_by_email WHERE email_index = ?";
     USER_BY_DAY_INSERT = "INSERT INTO users_by_day (day, created_at, user_id) VALUES (?, ?, ?)";
     USERS_OF_DAY = "SELECT created_at, user_id FROM users_by_day WHERE day = ? AND (created_at, user_id) > (?, ?) LIMIT ?";
-    SESSION_INSERT = "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) USING TTL ?";
+    SESSION_INSERT = "INSERT INTO sessions_by_token (token_hash, user_id, created_at, expires_at, last_seen_at, device, rotate) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?";
     SESSION_OF_USER_INSERT = "INSERT INTO sessions_by_user (user_id, token_hash) VALUES (?, ?) USING TTL ?";
-    SESSION_GET = "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = ?";
-    SESSION_DELETE = "DELETE FROM sessions WHERE token_hash = ?";
+    SESSION_GET = "SELECT token_hash, user_id, created_at, expires_at, last_seen_at, device, rotate FROM sessions_by_token WHERE token_hash = ?";
+    SESSION_ROTATE = "UPDATE sessions_by_token USING TTL ? SET rotate = ? WHERE token_hash = ?";
+    SESSION_ROTATION_CLAIM = "INSERT INTO session_rotations (token_hash, replaced_by) VALUES (?, ?) IF NOT EXISTS USING TTL ?";
+    SESSION_RETIRE = "UPDATE sessions_by_token USING TTL ? SET expires_at = ?, rotate = ? WHERE token_hash = ?";
+    SESSION_TOUCH = "UPDATE sessions_by_token USING TTL ? SET last_seen_at = ? WHERE token_hash = ?";
+    SESSION_DELETE = "DELETE FROM sessions_by_token WHERE token_hash = ?";
     SESSION_OF_USER_DELETE = "DELETE FROM sessions_by_user WHERE user_id = ? AND token_hash = ?";
     SESSIONS_OF_USER = "SELECT token_hash FROM sessions_by_user WHERE user_id = ?";
+
+    // Google sign-in. An attempt is written and taken by compare-and-set only.
+    LOGIN_ATTEMPT_INSERT = "INSERT INTO login_attempts (state_hash, code_verifier, nonce, link_user_id, role, next, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?";
+    LOGIN_ATTEMPT_GET = "SELECT state_hash, code_verifier, nonce, link_user_id, role, next, expires_at FROM login_attempts WHERE state_hash = ?";
+    LOGIN_ATTEMPT_TAKE = "DELETE FROM login_attempts WHERE state_hash = ? IF EXISTS";
+    GOOGLE_IDENTITY_CLAIM = "INSERT INTO google_identities (sub, user_id) VALUES (?, ?) IF NOT EXISTS";
+    GOOGLE_IDENTITY_GET = "SELECT user_id FROM google_identities WHERE sub = ?";
+    GOOGLE_IDENTITY_RELEASE = "DELETE FROM google_identities WHERE sub = ? IF user_id = ?";
 
     // Mentors. The profile row changes only by compare-and-set, never by a blind write.
     MENTOR_INSERT = "INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience, verification_status, verification_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";

@@ -43,6 +43,12 @@ impl Cql for i64 {
     }
 }
 
+impl Cql for bool {
+    fn cql(self) -> Option<CqlValue> {
+        Some(CqlValue::Boolean(self))
+    }
+}
+
 impl Cql for i32 {
     fn cql(self) -> Option<CqlValue> {
         Some(CqlValue::Int(self))

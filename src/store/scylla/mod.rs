@@ -266,6 +266,61 @@ impl Store for ScyllaStore {
         self.remove_session(token_hash).await
     }
 
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        self.touch_session_row(token_hash, now).await
+    }
+
+    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        self.sessions_of(user_id).await
+    }
+
+    async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()> {
+        self.rotate_sessions_of(user_id).await
+    }
+
+    async fn rotate_session(
+        &self,
+        old_hash: &str,
+        fresh: Session,
+        grace_until: Timestamp,
+    ) -> StoreResult<bool> {
+        self.rotate_session_row(old_hash, &fresh, grace_until).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        self.end_sessions_of(user_id, keep).await
+    }
+
+    async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()> {
+        self.insert_login_attempt(&attempt).await
+    }
+
+    async fn take_login_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<LoginAttempt>> {
+        self.take_login_attempt_row(state_hash, now).await
+    }
+
+    async fn google_account(&self, sub: &str) -> StoreResult<Option<String>> {
+        self.google_identity(sub).await
+    }
+
+    async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
+        self.cas(cql::GOOGLE_IDENTITY_RELEASE, values![sub, user_id])
+            .await
+            .map(|_| ())
+    }
+
+    async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String> {
+        self.link_google_identity(sub, user_id).await
+    }
+
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
         match self
             .one::<(String,)>(cql::MENTOR_OF_USER, values![user_id])

@@ -14,7 +14,7 @@ use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{parse_rfc3339, Timestamp};
 use crate::domain::user::{Role, User};
 use crate::store::sealed::{self, Identity};
-use crate::store::{Credentials, Session, StoreError, StoreResult};
+use crate::store::{Credentials, LoginAttempt, Session, StoreError, StoreResult};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(anyhow!("stored {what} is unreadable: {value:?}"))
@@ -60,21 +60,63 @@ impl UserRow {
     }
 }
 
+/// Columns are optional: a touch racing a sign-out can leave a row holding only
+/// `last_seen_at` (until its TTL), which is no session.
 #[derive(DeserializeRow)]
 pub struct SessionRow {
     token_hash: String,
-    user_id: String,
-    created_at: String,
-    expires_at: String,
+    user_id: Option<String>,
+    created_at: Option<String>,
+    expires_at: Option<String>,
+    last_seen_at: Option<String>,
+    device: Option<String>,
+    rotate: Option<bool>,
 }
 
 impl SessionRow {
-    pub fn session(self) -> StoreResult<Session> {
-        Ok(Session {
-            created_at: ts(&self.created_at)?,
-            expires_at: ts(&self.expires_at)?,
+    pub fn session(self) -> StoreResult<Option<Session>> {
+        let (Some(user_id), Some(created_at), Some(expires_at)) =
+            (self.user_id, self.created_at, self.expires_at)
+        else {
+            return Ok(None);
+        };
+        let created_at = ts(&created_at)?;
+        Ok(Some(Session {
+            last_seen_at: match self.last_seen_at {
+                Some(seen) => ts(&seen)?,
+                None => created_at,
+            },
+            created_at,
+            expires_at: ts(&expires_at)?,
+            device: self.device.unwrap_or_default(),
+            rotate: self.rotate.unwrap_or(false),
             token_hash: self.token_hash,
-            user_id: self.user_id,
+            user_id,
+        }))
+    }
+}
+
+#[derive(DeserializeRow)]
+pub struct LoginAttemptRow {
+    state_hash: String,
+    code_verifier: String,
+    nonce: String,
+    link_user_id: Option<String>,
+    role: String,
+    next: Option<String>,
+    expires_at: String,
+}
+
+impl LoginAttemptRow {
+    pub fn attempt(self) -> StoreResult<LoginAttempt> {
+        Ok(LoginAttempt {
+            role: parsed("role", &self.role, Role::from_stored)?,
+            expires_at: ts(&self.expires_at)?,
+            state_hash: self.state_hash,
+            code_verifier: self.code_verifier,
+            nonce: self.nonce,
+            link_user_id: self.link_user_id,
+            next: self.next,
         })
     }
 }

@@ -10,111 +10,130 @@
 /// Each entry upgrades the schema by one version (recorded in `schema_migrations`). A
 /// migration is a list of statements, each idempotent (`IF NOT EXISTS`), so two nodes
 /// starting together both succeed.
-pub const MIGRATIONS: &[&[&str]] = &[&[
-    // Store-wide facts, e.g. a value sealed with the data key to detect a wrong key.
-    "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value blob)",
-    // Accounts. Name and e-mail are sealed; log-in finds the row by the e-mail's blind
-    // index, which `users_by_email` also makes unique (INSERT ... IF NOT EXISTS).
-    "CREATE TABLE IF NOT EXISTS users (
+pub const MIGRATIONS: &[&[&str]] = &[
+    &[
+        // Store-wide facts, e.g. a value sealed with the data key to detect a wrong key.
+        "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value blob)",
+        // Accounts. Name and e-mail are sealed; log-in finds the row by the e-mail's blind
+        // index, which `users_by_email` also makes unique (INSERT ... IF NOT EXISTS).
+        "CREATE TABLE IF NOT EXISTS users (
         user_id text PRIMARY KEY, email_index text, identity_sealed blob, role text,
         password_hash text, picture text, created_at text)",
-    "CREATE TABLE IF NOT EXISTS users_by_email (email_index text PRIMARY KEY, user_id text)",
-    "CREATE TABLE IF NOT EXISTS users_by_day (
+        "CREATE TABLE IF NOT EXISTS users_by_email (email_index text PRIMARY KEY, user_id text)",
+        "CREATE TABLE IF NOT EXISTS users_by_day (
         day text, created_at text, user_id text,
         PRIMARY KEY ((day), created_at, user_id))",
-    // The days a listing has rows for (`users`, `leads`, `leads:PENDING`, `events`,
-    // `events:<category>`, `audit`): a few hundred rows a year per listing.
-    "CREATE TABLE IF NOT EXISTS listing_days (
+        // The days a listing has rows for (`users`, `leads`, `leads:PENDING`, `events`,
+        // `events:<category>`, `audit`): a few hundred rows a year per listing.
+        "CREATE TABLE IF NOT EXISTS listing_days (
         listing text, day text, PRIMARY KEY ((listing), day))",
-    // Sessions expire by TTL; `sessions_by_user` lets a password reset end them all.
-    "CREATE TABLE IF NOT EXISTS sessions (
+        // Sessions expire by TTL; `sessions_by_user` lets a password reset end them all.
+        "CREATE TABLE IF NOT EXISTS sessions (
         token_hash text PRIMARY KEY, user_id text, created_at text, expires_at text)",
-    "CREATE TABLE IF NOT EXISTS sessions_by_user (
+        "CREATE TABLE IF NOT EXISTS sessions_by_user (
         user_id text, token_hash text, PRIMARY KEY ((user_id), token_hash))",
-    // Mentors.
-    "CREATE TABLE IF NOT EXISTS mentors (
+        // Mentors.
+        "CREATE TABLE IF NOT EXISTS mentors (
         mentor_id text PRIMARY KEY, user_id text, name text, email_sealed blob, bio text,
         expertise list<text>, experience text, verification_status text,
         verification_reason text, created_at text, updated_at text)",
-    "CREATE TABLE IF NOT EXISTS mentors_by_user (user_id text PRIMARY KEY, mentor_id text)",
-    "CREATE TABLE IF NOT EXISTS mentors_by_status (
+        "CREATE TABLE IF NOT EXISTS mentors_by_user (user_id text PRIMARY KEY, mentor_id text)",
+        "CREATE TABLE IF NOT EXISTS mentors_by_status (
         verification_status text, created_at text, mentor_id text,
         PRIMARY KEY ((verification_status), created_at, mentor_id))",
-    // Events. `booked_slots` only ever changes by compare-and-set (IF booked_slots = ?).
-    "CREATE TABLE IF NOT EXISTS events (
+        // Events. `booked_slots` only ever changes by compare-and-set (IF booked_slots = ?).
+        "CREATE TABLE IF NOT EXISTS events (
         event_id text PRIMARY KEY, mentor_id text, mentor_name text, title text,
         description text, category text, event_datetime text, duration bigint,
         total_slots bigint, booked_slots bigint, price_per_lead bigint, created_at text,
         updated_at text)",
-    "CREATE TABLE IF NOT EXISTS events_by_mentor (
+        "CREATE TABLE IF NOT EXISTS events_by_mentor (
         mentor_id text, event_datetime text, event_id text,
         PRIMARY KEY ((mentor_id), event_datetime, event_id))",
-    "CREATE TABLE IF NOT EXISTS events_by_day (
+        "CREATE TABLE IF NOT EXISTS events_by_day (
         day text, event_datetime text, event_id text,
         PRIMARY KEY ((day), event_datetime, event_id))",
-    // `category` is lower-cased: the filter matches without regard to case.
-    "CREATE TABLE IF NOT EXISTS events_by_category_day (
+        // `category` is lower-cased: the filter matches without regard to case.
+        "CREATE TABLE IF NOT EXISTS events_by_category_day (
         category text, day text, event_datetime text, event_id text,
         PRIMARY KEY ((category, day), event_datetime, event_id))",
-    // Leads.
-    "CREATE TABLE IF NOT EXISTS leads (
+        // Leads.
+        "CREATE TABLE IF NOT EXISTS leads (
         lead_id text PRIMARY KEY, event_id text, event_title text, event_datetime text,
         mentor_id text, user_id text, contact_sealed blob, status text,
         verification_status text, verification_notes list<text>, purchased_by text,
         payment_id text, created_at text, updated_at text)",
-    "CREATE TABLE IF NOT EXISTS leads_by_event (
+        "CREATE TABLE IF NOT EXISTS leads_by_event (
         event_id text, lead_id text, PRIMARY KEY ((event_id), lead_id))",
-    "CREATE TABLE IF NOT EXISTS leads_by_learner (
+        "CREATE TABLE IF NOT EXISTS leads_by_learner (
         user_id text, created_at text, lead_id text,
         PRIMARY KEY ((user_id), created_at, lead_id))",
-    "CREATE TABLE IF NOT EXISTS leads_by_mentor (
+        "CREATE TABLE IF NOT EXISTS leads_by_mentor (
         mentor_id text, created_at text, lead_id text,
         PRIMARY KEY ((mentor_id), created_at, lead_id))",
-    // The admin listings; `status = 'PENDING'` is the verification queue.
-    "CREATE TABLE IF NOT EXISTS leads_by_status_day (
+        // The admin listings; `status = 'PENDING'` is the verification queue.
+        "CREATE TABLE IF NOT EXISTS leads_by_status_day (
         status text, day text, created_at text, lead_id text,
         PRIMARY KEY ((status, day), created_at, lead_id))
         WITH CLUSTERING ORDER BY (created_at DESC, lead_id DESC)",
-    "CREATE TABLE IF NOT EXISTS leads_by_day (
+        "CREATE TABLE IF NOT EXISTS leads_by_day (
         day text, created_at text, lead_id text, PRIMARY KEY ((day), created_at, lead_id))
         WITH CLUSTERING ORDER BY (created_at DESC, lead_id DESC)",
-    // One live booking per learner per event (INSERT ... IF NOT EXISTS).
-    "CREATE TABLE IF NOT EXISTS event_bookings (
+        // One live booking per learner per event (INSERT ... IF NOT EXISTS).
+        "CREATE TABLE IF NOT EXISTS event_bookings (
         event_id text, user_id text, lead_id text, PRIMARY KEY ((event_id), user_id))",
-    // Blind indexes of live leads' e-mail and phone, per event, for duplicate detection.
-    "CREATE TABLE IF NOT EXISTS contact_index (
+        // Blind indexes of live leads' e-mail and phone, per event, for duplicate detection.
+        "CREATE TABLE IF NOT EXISTS contact_index (
         event_id text, blind_index text, lead_id text, user_id text,
         PRIMARY KEY ((event_id, blind_index), lead_id))",
-    // Payments.
-    "CREATE TABLE IF NOT EXISTS payments (
+        // Payments.
+        "CREATE TABLE IF NOT EXISTS payments (
         payment_id text PRIMARY KEY, razorpay_order_id text, razorpay_payment_id text,
         mentor_id text, lead_id text, amount_paise bigint, currency text, status text,
         created_at text, updated_at text)",
-    "CREATE TABLE IF NOT EXISTS payments_by_order (
+        "CREATE TABLE IF NOT EXISTS payments_by_order (
         razorpay_order_id text PRIMARY KEY, payment_id text)",
-    "CREATE TABLE IF NOT EXISTS payments_by_lead (
+        "CREATE TABLE IF NOT EXISTS payments_by_lead (
         lead_id text, payment_id text, PRIMARY KEY ((lead_id), payment_id))",
-    // The one open (CREATED) order per lead (INSERT ... IF NOT EXISTS).
-    "CREATE TABLE IF NOT EXISTS lead_open_orders (lead_id text PRIMARY KEY, payment_id text)",
-    // Webhook deliveries seen, kept for 30 days (TTL) — longer than Razorpay retries.
-    "CREATE TABLE IF NOT EXISTS webhook_events (event_id text PRIMARY KEY, received_at text)",
-    // Review leases: the CAS row per lead, and the admin queue's one partition of live
-    // claims (small: one row per lead being reviewed right now).
-    "CREATE TABLE IF NOT EXISTS lead_claims (
+        // The one open (CREATED) order per lead (INSERT ... IF NOT EXISTS).
+        "CREATE TABLE IF NOT EXISTS lead_open_orders (lead_id text PRIMARY KEY, payment_id text)",
+        // Webhook deliveries seen, kept for 30 days (TTL) — longer than Razorpay retries.
+        "CREATE TABLE IF NOT EXISTS webhook_events (event_id text PRIMARY KEY, received_at text)",
+        // Review leases: the CAS row per lead, and the admin queue's one partition of live
+        // claims (small: one row per lead being reviewed right now).
+        "CREATE TABLE IF NOT EXISTS lead_claims (
         lead_id text PRIMARY KEY, admin_id text, expires_at text)",
-    "CREATE TABLE IF NOT EXISTS active_claims (
+        "CREATE TABLE IF NOT EXISTS active_claims (
         queue text, lead_id text, admin_id text, expires_at text,
         PRIMARY KEY ((queue), lead_id))",
-    "CREATE TABLE IF NOT EXISTS verification_logs (
+        "CREATE TABLE IF NOT EXISTS verification_logs (
         lead_id text, timestamp text, log_id text, verified_by text, status text, reason text,
         PRIMARY KEY ((lead_id), timestamp, log_id))",
-    "CREATE TABLE IF NOT EXISTS audit_by_day (
+        "CREATE TABLE IF NOT EXISTS audit_by_day (
         day text, created_at text, audit_id text, actor_id text, action text,
         target_id text, reason text, PRIMARY KEY ((day), created_at, audit_id))
         WITH CLUSTERING ORDER BY (created_at DESC, audit_id DESC)",
-    // Analytics without scans: counters moved with the domain writes.
-    "CREATE TABLE IF NOT EXISTS stats (name text PRIMARY KEY, value counter)",
-]];
+        // Analytics without scans: counters moved with the domain writes.
+        "CREATE TABLE IF NOT EXISTS stats (name text PRIMARY KEY, value counter)",
+    ],
+    &[
+        // Sessions with idle expiry and what the session list shows. This supersedes
+        // migration 1's `sessions`, which is no longer read: sessions from before the upgrade
+        // end, and their users sign in again.
+        "CREATE TABLE IF NOT EXISTS sessions_by_token (
+        token_hash text PRIMARY KEY, user_id text, created_at text, expires_at text,
+        last_seen_at text, device text, rotate boolean)",
+        // Which session replaced a rotated one: the compare-and-set that lets one request
+    // swap it (INSERT ... IF NOT EXISTS), kept while the old session could live.
+    "CREATE TABLE IF NOT EXISTS session_rotations (token_hash text PRIMARY KEY, replaced_by text)",
+    // Google sign-ins between start and callback, gone after ten minutes (TTL).
+        "CREATE TABLE IF NOT EXISTS login_attempts (
+        state_hash text PRIMARY KEY, code_verifier text, nonce text, link_user_id text,
+        role text, next text, expires_at text)",
+        // Google subjects and the account each signs in to (INSERT ... IF NOT EXISTS).
+        "CREATE TABLE IF NOT EXISTS google_identities (sub text PRIMARY KEY, user_id text)",
+    ],
+];
 
 /// Records which migrations ran; created before any of them.
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -5,13 +5,13 @@ use super::{admin::append_audit, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
-use crate::domain::time::{now, to_storage};
+use crate::domain::time::{now, to_storage, Timestamp};
 use crate::domain::user::User;
 use crate::store::cursor;
 use crate::store::sealed::Identity;
 use crate::store::{
-    bootstrap_admin_account, Conflict, Credentials, MentorDecision, NewUser, Page, PageRequest,
-    Session, StoreError, StoreResult,
+    bootstrap_admin_account, Conflict, Credentials, LoginAttempt, MentorDecision, NewUser, Page,
+    PageRequest, Session, StoreError, StoreResult,
 };
 
 pub fn create_user(tx: &Connection, vault: &Vault, new: &NewUser) -> StoreResult<User> {
@@ -125,12 +125,16 @@ pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> Store
 pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {
     exec(
         tx,
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, device, rotate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             session.token_hash,
             session.user_id,
             to_storage(&session.created_at),
-            to_storage(&session.expires_at)
+            to_storage(&session.expires_at),
+            to_storage(&session.last_seen_at),
+            session.device,
+            session.rotate
         ],
     )?;
     // Expired sessions of this user are swept as new ones are made (no background job needed).
@@ -143,9 +147,11 @@ pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {
 }
 
 pub fn session(conn: &Connection, token_hash: &str) -> StoreResult<Option<Session>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = ?1",
-    )?;
+    let sql = format!(
+        "SELECT {} FROM sessions WHERE token_hash = ?1",
+        rows::SESSION_COLUMNS
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([token_hash])?;
     rows.next()?.map(rows::session).transpose()
 }
@@ -157,6 +163,133 @@ pub fn delete_session(tx: &Connection, token_hash: &str) -> StoreResult<()> {
         [token_hash],
     )?;
     Ok(())
+}
+
+pub fn touch_session(tx: &Connection, token_hash: &str, now: &Timestamp) -> StoreResult<()> {
+    exec(
+        tx,
+        "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
+        params![token_hash, to_storage(now)],
+    )?;
+    Ok(())
+}
+
+pub fn rotate_user_sessions(tx: &Connection, user_id: &str) -> StoreResult<()> {
+    exec(
+        tx,
+        "UPDATE sessions SET rotate = 1 WHERE user_id = ?1",
+        [user_id],
+    )?;
+    Ok(())
+}
+
+/// The compare-and-set is on `rotate`: one caller clears it, and only that one inserts.
+pub fn rotate_session(
+    tx: &Connection,
+    old_hash: &str,
+    fresh: &Session,
+    grace_until: &Timestamp,
+) -> StoreResult<bool> {
+    let claimed = exec(
+        tx,
+        "UPDATE sessions SET rotate = 0, expires_at = MIN(expires_at, ?2)
+         WHERE token_hash = ?1 AND rotate = 1",
+        params![old_hash, to_storage(grace_until)],
+    )?;
+    if claimed == 0 {
+        return Ok(false);
+    }
+    create_session(tx, fresh)?;
+    Ok(true)
+}
+
+pub fn user_sessions(conn: &Connection, user_id: &str) -> StoreResult<Vec<Session>> {
+    let sql = format!(
+        "SELECT {} FROM sessions WHERE user_id = ?1 ORDER BY created_at DESC, token_hash",
+        rows::SESSION_COLUMNS
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([user_id])?;
+    rows::collect(&mut rows, rows::session)
+}
+
+pub fn end_user_sessions(
+    tx: &Connection,
+    user_id: &str,
+    keep: Option<&str>,
+) -> StoreResult<Vec<String>> {
+    let ended: Vec<String> = user_sessions(tx, user_id)?
+        .into_iter()
+        .map(|s| s.token_hash)
+        .filter(|hash| Some(hash.as_str()) != keep)
+        .collect();
+    for hash in &ended {
+        delete_session(tx, hash)?;
+    }
+    Ok(ended)
+}
+
+pub fn save_login_attempt(tx: &Connection, attempt: &LoginAttempt) -> StoreResult<()> {
+    exec(
+        tx,
+        "INSERT INTO login_attempts (state_hash, code_verifier, nonce, link_user_id, role, next, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            attempt.state_hash,
+            attempt.code_verifier,
+            attempt.nonce,
+            attempt.link_user_id,
+            attempt.role.as_str(),
+            attempt.next,
+            to_storage(&attempt.expires_at)
+        ],
+    )?;
+    // Abandoned attempts are swept as new ones start.
+    exec(
+        tx,
+        "DELETE FROM login_attempts WHERE expires_at < ?1",
+        [to_storage(&now())],
+    )?;
+    Ok(())
+}
+
+/// Read and delete under one write lock: of two callbacks with one `state`, one gets it.
+pub fn take_login_attempt(
+    tx: &Connection,
+    state_hash: &str,
+    now: &Timestamp,
+) -> StoreResult<Option<LoginAttempt>> {
+    let mut stmt = tx.prepare_cached(
+        "DELETE FROM login_attempts WHERE state_hash = ?1
+         RETURNING state_hash, code_verifier, nonce, link_user_id, role, next, expires_at",
+    )?;
+    let mut rows = stmt.query([state_hash])?;
+    let attempt = rows.next()?.map(rows::login_attempt).transpose()?;
+    Ok(attempt.filter(|a| a.expires_at > *now))
+}
+
+pub fn google_account(conn: &Connection, sub: &str) -> StoreResult<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT user_id FROM google_identities WHERE sub = ?1")?;
+    let mut rows = stmt.query([sub])?;
+    Ok(rows.next()?.map(|row| row.get(0)).transpose()?)
+}
+
+pub fn unlink_google_account(tx: &Connection, sub: &str, user_id: &str) -> StoreResult<()> {
+    exec(
+        tx,
+        "DELETE FROM google_identities WHERE sub = ?1 AND user_id = ?2",
+        params![sub, user_id],
+    )?;
+    Ok(())
+}
+
+pub fn link_google_account(tx: &Connection, sub: &str, user_id: &str) -> StoreResult<String> {
+    exec(
+        tx,
+        "INSERT INTO google_identities (sub, user_id) VALUES (?1, ?2) ON CONFLICT (sub) DO NOTHING",
+        params![sub, user_id],
+    )?;
+    google_account(tx, sub)?.ok_or(StoreError::NotFound("google identity"))
 }
 
 const MENTOR_COLUMNS: &str = "mentor_id, user_id, name, email_sealed, bio, expertise, experience,

@@ -299,6 +299,79 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |tx, _| accounts::touch_session(tx, &token_hash, &now))
+            .await
+    }
+
+    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        let user_id = user_id.to_string();
+        self.read(move |conn, _| accounts::user_sessions(conn, &user_id))
+            .await
+    }
+
+    async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()> {
+        let user_id = user_id.to_string();
+        self.write(move |tx, _| accounts::rotate_user_sessions(tx, &user_id))
+            .await
+    }
+
+    async fn rotate_session(
+        &self,
+        old_hash: &str,
+        fresh: Session,
+        grace_until: Timestamp,
+    ) -> StoreResult<bool> {
+        let old_hash = old_hash.to_string();
+        self.write(move |tx, _| accounts::rotate_session(tx, &old_hash, &fresh, &grace_until))
+            .await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        let user_id = user_id.to_string();
+        let keep = keep.map(str::to_string);
+        self.write(move |tx, _| accounts::end_user_sessions(tx, &user_id, keep.as_deref()))
+            .await
+    }
+
+    async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()> {
+        self.write(move |tx, _| accounts::save_login_attempt(tx, &attempt))
+            .await
+    }
+
+    async fn take_login_attempt(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<LoginAttempt>> {
+        let state_hash = state_hash.to_string();
+        self.write(move |tx, _| accounts::take_login_attempt(tx, &state_hash, &now))
+            .await
+    }
+
+    async fn google_account(&self, sub: &str) -> StoreResult<Option<String>> {
+        let sub = sub.to_string();
+        self.lookup(move |conn, _| accounts::google_account(conn, &sub))
+            .await
+    }
+
+    async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
+        let (sub, user_id) = (sub.to_string(), user_id.to_string());
+        self.write(move |tx, _| accounts::unlink_google_account(tx, &sub, &user_id))
+            .await
+    }
+
+    async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String> {
+        let (sub, user_id) = (sub.to_string(), user_id.to_string());
+        self.write(move |tx, _| accounts::link_google_account(tx, &sub, &user_id))
+            .await
+    }
+
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
         let user_id = user_id.to_string();
         self.lookup(move |conn, vault| accounts::mentor_where(conn, vault, "user_id", &user_id))

@@ -16,7 +16,7 @@ use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{from_storage, Timestamp};
 use crate::domain::user::{Role, User};
 use crate::store::sealed::{self, Identity};
-use crate::store::{Session, StoreError, StoreResult};
+use crate::store::{LoginAttempt, Session, StoreError, StoreResult};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(anyhow!("stored {what} is unreadable: {value:?}"))
@@ -92,6 +92,25 @@ pub fn session(row: &Row<'_>) -> StoreResult<Session> {
         token_hash: c.get("token_hash")?,
         user_id: c.get("user_id")?,
         created_at: c.ts("created_at")?,
+        expires_at: c.ts("expires_at")?,
+        last_seen_at: c.ts("last_seen_at")?,
+        device: c.get("device")?,
+        rotate: c.get("rotate")?,
+    })
+}
+
+pub const SESSION_COLUMNS: &str =
+    "token_hash, user_id, created_at, expires_at, last_seen_at, device, rotate";
+
+pub fn login_attempt(row: &Row<'_>) -> StoreResult<LoginAttempt> {
+    let mut c = Columns::of(row);
+    Ok(LoginAttempt {
+        state_hash: c.get("state_hash")?,
+        code_verifier: c.get("code_verifier")?,
+        nonce: c.get("nonce")?,
+        link_user_id: c.get("link_user_id")?,
+        role: c.parsed("role", Role::from_stored)?,
+        next: c.get("next")?,
         expires_at: c.ts("expires_at")?,
     })
 }

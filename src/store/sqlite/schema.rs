@@ -4,7 +4,8 @@
 use rusqlite::Connection;
 
 /// Each entry upgrades the schema by one version (tracked in `PRAGMA user_version`).
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Store-wide facts, e.g. a value sealed with the data key to detect a wrong key at start.
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -165,7 +166,33 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-"#];
+"#,
+    r#"
+-- Idle expiry and the user's session list.
+ALTER TABLE sessions ADD COLUMN last_seen_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN rotate INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET last_seen_at = created_at;
+
+-- Google sign-ins between start and callback; the callback deletes its row.
+CREATE TABLE login_attempts (
+    state_hash    TEXT PRIMARY KEY,
+    code_verifier TEXT NOT NULL,
+    nonce         TEXT NOT NULL,
+    link_user_id  TEXT,
+    role          TEXT NOT NULL,
+    next          TEXT,
+    expires_at    TEXT NOT NULL
+);
+CREATE INDEX login_attempts_by_expiry ON login_attempts (expires_at);
+
+-- Google subjects (`sub`) and the account each signs in to.
+CREATE TABLE google_identities (
+    sub     TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL
+);
+"#,
+];
 
 /// Brings the schema to the latest version inside one immediate transaction, so two
 /// processes starting on one file do not both migrate.

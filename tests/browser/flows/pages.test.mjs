@@ -127,7 +127,8 @@ test('a mentor applies, is approved by an admin, and manages events and profile'
   await row.getByRole('button', { name: 'Approve' }).click();
   await adminTab.page.getByText('Mo Mentor: approved').waitFor();
 
-  // Approved, the mentor creates, edits and deletes an event.
+  // Approved, the mentor reloads (the session id is renewed on the way: approval changed
+  // the account's rights) and creates, edits and deletes an event.
   await page.reload();
   await page.locator('.status', { hasText: 'APPROVED' }).waitFor();
   assert.equal(await page.locator('#mentor-status-note').count(), 0);

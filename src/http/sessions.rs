@@ -1,0 +1,290 @@
+//! Sessions as the user sees them: starting one (password or Google sign-in), the list of
+//! where they are signed in, ending one of them, and signing out everywhere.
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::USER_AGENT;
+use actix_web::middleware::Next;
+use actix_web::{delete, get, post, web, HttpMessage, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::AuthUser;
+use super::views::MessageResponse;
+use crate::auth::{session_token, SESSION_COOKIE, SESSION_TTL};
+use crate::domain::time::{now, serialize_wire, Timestamp};
+use crate::domain::user::User;
+use crate::state::AppState;
+use crate::store::Session;
+use leadbridge_actors::hub::Selector;
+use leadbridge_actors::protocol::close;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_sessions)
+        .service(end_session)
+        .service(logout_everywhere);
+}
+
+/// The longest device description kept (a User-Agent can be kilobytes).
+const DEVICE_MAX: usize = 160;
+
+/// A session started for `user`: its cookie and the store key of the session.
+pub struct Started {
+    pub cookie: Cookie<'static>,
+    pub session_hash: String,
+    pub created_at: Timestamp,
+    session: Session,
+}
+
+/// Starts a session: a fresh random token, stored hashed. A session the request came with
+/// ends here, so a session id planted before sign-in (fixation) never becomes a signed-in one.
+pub async fn start(req: &HttpRequest, state: &AppState, user: &User) -> Result<Started, ApiError> {
+    if let Some(previous) = req.cookie(SESSION_COOKIE).filter(|c| !c.value().is_empty()) {
+        // Other tabs of this browser hold the cookie about to change: they reconnect.
+        end_one(
+            state,
+            &session_token::digest(previous.value()),
+            close::SESSION_RENEWED,
+        )
+        .await?;
+    }
+    let started = new_session(req, &user.user_id, now() + SESSION_TTL);
+    state.store.create_session(started.session.clone()).await?;
+    Ok(started)
+}
+
+/// How long a rotated session keeps working for requests already on their way with it.
+const ROTATION_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Swaps a session whose account's rights changed for a fresh one with the same end; the
+/// response carries the new cookie. Of concurrent requests with the old cookie one swaps it,
+/// the others go on with the old session, which ends after a short grace. `None` when this
+/// request did not swap it.
+pub async fn rotate(
+    req: &HttpRequest,
+    state: &AppState,
+    old: &Session,
+) -> Result<Option<Started>, ApiError> {
+    let fresh = new_session(req, &old.user_id, old.expires_at);
+    let swapped = state
+        .store
+        .rotate_session(
+            &old.token_hash,
+            fresh.session.clone(),
+            now() + ROTATION_GRACE,
+        )
+        .await?;
+    if !swapped {
+        return Ok(None);
+    }
+    req.extensions_mut().insert(Rotated(fresh.cookie.clone()));
+    // Sockets on the old session reconnect, with the new cookie, before it ends.
+    state
+        .realtime
+        .close(
+            Selector::Session(old.token_hash.clone()),
+            close::SESSION_RENEWED,
+        )
+        .await;
+    Ok(Some(fresh))
+}
+
+/// A rotated session's cookie, waiting for the response (see [`set_rotated_cookie`]).
+#[derive(Clone)]
+struct Rotated(Cookie<'static>);
+
+/// Sets the cookie of a session rotated while answering this request.
+pub async fn set_rotated_cookie(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    let rotated = response.request().extensions().get::<Rotated>().cloned();
+    // A handler that set the session cookie itself (a sign-in, a sign-out) has the last word.
+    let handler_set_one = response
+        .response()
+        .cookies()
+        .any(|c| c.name() == SESSION_COOKIE);
+    if let (Some(Rotated(cookie)), false) = (rotated, handler_set_one) {
+        response.response_mut().add_cookie(&cookie)?;
+    }
+    Ok(response)
+}
+
+/// A new session (not yet stored) and its cookie.
+fn new_session(req: &HttpRequest, user_id: &str, expires_at: Timestamp) -> Started {
+    let token = session_token::generate();
+    let session_hash = session_token::digest(&token);
+    let created_at = now();
+    let device = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown device")
+        .chars()
+        .take(DEVICE_MAX)
+        .collect();
+    let session = Session {
+        token_hash: session_hash.clone(),
+        user_id: user_id.to_string(),
+        created_at,
+        expires_at,
+        last_seen_at: created_at,
+        device,
+        rotate: false,
+    };
+    let cookie = Cookie::build(SESSION_COOKIE, token)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        // Whole seconds, rounded up: the cookie outlives the session by under a second.
+        .max_age(CookieDuration::seconds(
+            ((expires_at - created_at).num_milliseconds().max(0) + 999) / 1000,
+        ))
+        .secure(req.connection_info().scheme() == "https")
+        .finish();
+    Started {
+        cookie,
+        session_hash,
+        created_at,
+        session,
+    }
+}
+
+/// The cookie that clears the session cookie.
+pub fn removal_cookie() -> Cookie<'static> {
+    let mut expired = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .finish();
+    expired.make_removal();
+    expired
+}
+
+/// Ends one session and closes its sockets with `code`.
+pub async fn end_one(state: &AppState, session_hash: &str, code: u16) -> Result<(), ApiError> {
+    state.store.delete_session(session_hash).await?;
+    state
+        .realtime
+        .close(Selector::Session(session_hash.to_string()), code)
+        .await;
+    Ok(())
+}
+
+/// Ends every session of the user (HTTP and sockets): sign out everywhere, a rejected
+/// mentor. Answers how many sessions ended.
+pub async fn end_all(state: &AppState, user_id: &str) -> Result<usize, ApiError> {
+    let ended = state.store.end_user_sessions(user_id, None).await?;
+    state
+        .realtime
+        .close(Selector::User(user_id.to_string()), close::SESSION_ENDED)
+        .await;
+    Ok(ended.len())
+}
+
+/// How a session is named to its user: a prefix of its store key (never the token).
+fn public_id(session_hash: &str) -> &str {
+    &session_hash[..session_hash.len().min(16)]
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Names the session for `DELETE /api/auth/sessions/{session_id}`.
+    pub session_id: String,
+    /// The browser that signed in (its User-Agent).
+    pub device: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
+    pub last_seen_at: Timestamp,
+    /// When it ends however much it is used.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(serialize_with = "serialize_wire")]
+    pub expires_at: Timestamp,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+/// Where you are signed in, newest first.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = [SessionView]), (status = 401, body = ErrorBody))
+)]
+#[get("/sessions")]
+async fn list_sessions(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<web::Json<Vec<SessionView>>, ApiError> {
+    let now = now();
+    let sessions = state.store.user_sessions(&auth.user.user_id).await?;
+    Ok(web::Json(
+        sessions
+            .into_iter()
+            .filter(|s| state.sessions.is_live(s, now))
+            .map(|s| SessionView {
+                session_id: public_id(&s.token_hash).to_string(),
+                current: s.token_hash == auth.session_hash,
+                device: s.device,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// End one of your sessions (a lost phone, a shared computer). Ending the current one signs
+/// this browser out too.
+#[utoipa::path(
+    tag = "auth",
+    params(("session_id" = String, Path, description = "From the session list")),
+    responses(
+        (status = 200, body = MessageResponse),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such session of yours", body = ErrorBody),
+    )
+)]
+#[delete("/sessions/{session_id}")]
+async fn end_session(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let wanted = path.into_inner();
+    let session = state
+        .store
+        .user_sessions(&auth.user.user_id)
+        .await?
+        .into_iter()
+        .find(|s| wanted.len() == 16 && public_id(&s.token_hash) == wanted)
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    end_one(&state, &session.token_hash, close::SESSION_ENDED).await?;
+    let mut response = HttpResponse::Ok();
+    if session.token_hash == auth.session_hash {
+        response.cookie(removal_cookie());
+    }
+    Ok(response.json(MessageResponse::new("Session ended")))
+}
+
+/// Sign out everywhere: every session of this account ends, this one included, and every
+/// live connection closes.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody))
+)]
+#[post("/logout-everywhere")]
+async fn logout_everywhere(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let ended = end_all(&state, &auth.user.user_id).await?;
+    tracing::info!(user_id = %auth.user.user_id, ended, "signed out everywhere");
+    Ok(HttpResponse::Ok()
+        .cookie(removal_cookie())
+        .json(MessageResponse::new("Signed out everywhere")))
+}

@@ -1,0 +1,242 @@
+//! Sessions as users meet them: idle expiry, the session list, ending one or all of them, a
+//! fresh session id at every sign-in and when a mentor's rights change.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{
+    error_code, read, spawn_app, spawn_app_with, unique, Actor, TestApp, PASSWORD,
+};
+
+/// A browser with its own cookie jar and User-Agent, signed in as `email`.
+async fn browser(app: &TestApp, email: &str, agent: &str) -> Actor {
+    let browser = Actor {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .user_agent(agent)
+            .build()
+            .unwrap(),
+        ..app.anonymous()
+    };
+    let (status, body) = browser
+        .post(
+            "/api/auth/login",
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    browser
+}
+
+#[tokio::test]
+async fn a_session_ends_when_left_idle_but_not_while_used() {
+    let app = spawn_app_with(&[("LEADBRIDGE_SESSION_IDLE_SECONDS", "3")]).await;
+    let learner = app.learner().await;
+    // Used every 1.5 s for 6 s: longer than the idle timeout in all.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(learner.get("/api/auth/me").await.0, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let (status, body) = learner.get("/api/auth/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+#[tokio::test]
+async fn the_session_list_names_each_browser_and_one_can_be_ended() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let laptop = browser(&app, &learner.email, "Laptop Firefox/140").await;
+    let phone = browser(&app, &learner.email, "Phone Chrome/156").await;
+
+    let (status, sessions) = laptop.get("/api/auth/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = sessions.as_array().unwrap().clone();
+    assert_eq!(
+        sessions.len(),
+        3,
+        "registration, laptop, phone: {sessions:?}"
+    );
+    let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["device"], "Laptop Firefox/140");
+    let phone_id = sessions
+        .iter()
+        .find(|s| s["device"] == "Phone Chrome/156")
+        .expect("the phone is listed")["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Another account cannot end it, nor see it.
+    let other = app.learner().await;
+    let (status, _) = other
+        .delete(&format!("/api/auth/sessions/{phone_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other
+            .get("/api/auth/sessions")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let (status, _) = laptop
+        .delete(&format!("/api/auth/sessions/{phone_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(phone.get("/api/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(laptop.get("/api/auth/me").await.0, StatusCode::OK);
+    assert_eq!(learner.get("/api/auth/me").await.0, StatusCode::OK);
+    let (status, body) = laptop
+        .delete(&format!("/api/auth/sessions/{phone_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_of_the_account() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let other_browser = browser(&app, &learner.email, "Tablet").await;
+    let bystander = app.learner().await;
+    let (status, _) = other_browser
+        .post("/api/auth/logout-everywhere", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for actor in [&learner, &other_browser] {
+        assert_eq!(actor.get("/api/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // Access tokens die with their sessions.
+    let bearer = app
+        .anonymous()
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(&learner.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(bystander.get("/api/auth/me").await.0, StatusCode::OK);
+    browser(&app, &learner.email, "Back again").await;
+}
+
+/// The session cookie a response sets, if any.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("session_token=") && !c.starts_with("session_token=;"))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+async fn with_cookie(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+) -> (StatusCode, Option<String>, Value) {
+    let response = reqwest::Client::new()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let set = session_cookie(&response);
+    let (status, body) = read(response).await;
+    (status, set, body)
+}
+
+#[tokio::test]
+async fn signing_in_never_keeps_the_session_id_the_browser_came_with() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let client = reqwest::Client::new();
+    let login = |cookie: Option<String>| {
+        let mut request = client
+            .post(app.url("/api/auth/login"))
+            .json(&json!({"email": learner.email, "password": PASSWORD}));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let first = session_cookie(&login(None).await.unwrap()).expect("a session cookie");
+    let second = session_cookie(&login(Some(first.clone())).await.unwrap()).expect("a new one");
+    assert_ne!(first, second);
+    assert_eq!(
+        with_cookie(&app, &first, "/api/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        with_cookie(&app, &second, "/api/auth/me").await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn approval_swaps_the_mentors_session_and_rejection_ends_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let email = format!("mentor-{}@example.com", unique());
+    let registered = reqwest::Client::new()
+        .post(app.url("/api/auth/register"))
+        .json(&json!({"email": email, "password": PASSWORD, "name": "Mo Mentor", "role": "MENTOR"}))
+        .send()
+        .await
+        .unwrap();
+    let before = session_cookie(&registered).expect("session cookie");
+    let (_, _, profile) = with_cookie(&app, &before, "/api/mentor/profile").await;
+    let mentor_id = profile["mentor_id"].as_str().unwrap().to_string();
+    let verify = format!("/api/admin/mentors/{mentor_id}/verify");
+
+    let (status, _) = admin
+        .put(&verify, json!({"status": "APPROVED", "reason": "ok"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The dashboard's next requests (several at once) carry the old id: all are answered,
+    // and exactly one brings a new id.
+    let answers = futures_util::future::join_all(
+        (0..4).map(|_| with_cookie(&app, &before, "/api/mentor/profile")),
+    )
+    .await;
+    for (status, _, profile) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{profile}");
+        assert_eq!(profile["verification_status"], "APPROVED");
+    }
+    let renewed: Vec<String> = answers.into_iter().filter_map(|(_, set, _)| set).collect();
+    assert_eq!(renewed.len(), 1, "one new session, no orphans");
+    let after = renewed[0].clone();
+    assert_ne!(after, before);
+    // The old id ends within moments (requests already on their way still pass).
+    let (_, _, listed) = with_cookie(&app, &after, "/api/auth/sessions").await;
+    let listed = listed.as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let old = listed.iter().find(|s| s["current"] == false).unwrap();
+    let ends = chrono::DateTime::parse_from_rfc3339(old["expires_at"].as_str().unwrap()).unwrap();
+    assert!(
+        ends < chrono::Utc::now() + chrono::Duration::seconds(31),
+        "{old}"
+    );
+    let (status, again, _) = with_cookie(&app, &after, "/api/auth/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, None, "rotated once, not on every request");
+
+    let (status, _) = admin
+        .put(
+            &verify,
+            json!({"status": "REJECTED", "reason": "fake credentials"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = with_cookie(&app, &after, "/api/auth/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&body), "UNAUTHORIZED");
+}

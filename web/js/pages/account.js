@@ -1,0 +1,77 @@
+// The signed-in account: where it is signed in (ending one session or all), and linking
+// Google sign-in to it.
+
+import { api, withQuery } from '../api.js';
+import { append, fill, h, time } from '../dom.js';
+import { session } from '../session.js';
+import { errorNote } from '../views.js';
+
+export async function render(ctx) {
+  ctx.title('Account');
+  const list = h('div', { id: 'sessions' });
+  const note = h('div', {});
+
+  const draw = async () => {
+    const sessions = await api.get('/api/auth/sessions');
+    if (!ctx.current()) return;
+    fill(list, h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', {}, 'Where you are signed in'),
+      h('thead', {}, h('tr', {}, ['Device', 'Signed in', 'Last active', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, sessions.map((s) => h('tr', { 'data-session': s.session_id },
+        h('td', {}, s.device, s.current ? h('span', { class: 'small muted' }, ' (this browser)') : null),
+        h('td', {}, time(s.created_at)),
+        h('td', {}, time(s.last_seen_at)),
+        h('td', {}, s.current ? null : h('button', {
+          type: 'button',
+          class: 'secondary',
+          onclick: () => end(s.session_id),
+        }, 'Sign out'))))))));
+  };
+
+  const end = async (id) => {
+    try {
+      await api.delete(`/api/auth/sessions/${encodeURIComponent(id)}`);
+      ctx.flash('That session has ended.');
+      await draw();
+    } catch (error) {
+      fill(note, errorNote(error.message));
+    }
+  };
+
+  const everywhere = h('button', {
+    type: 'button',
+    class: 'danger',
+    id: 'sign-out-everywhere',
+    onclick: async () => {
+      try {
+        await api.post('/api/auth/logout-everywhere');
+      } catch (error) {
+        fill(note, errorNote(error.message));
+        return;
+      }
+      session.ended();
+      ctx.flash('You are signed out on every device.');
+      ctx.navigate('/login');
+    },
+  }, 'Sign out everywhere');
+
+  const google = ctx.config.google_sign_in
+    ? h('section', { 'aria-labelledby': 'google-title' },
+      h('h2', { id: 'google-title' }, 'Google sign-in'),
+      h('p', {}, 'Link your Google account to sign in with it instead of your password.'),
+      h('a', {
+        class: 'button secondary',
+        id: 'link-google',
+        href: withQuery('/api/auth/google/start', { link: 'true', next: '/account' }),
+      }, 'Link Google account'))
+    : null;
+
+  append(ctx.main,
+    h('h1', {}, 'Account'),
+    h('p', {}, `${ctx.user.name} · ${ctx.user.email} · ${ctx.user.role}`),
+    note,
+    list,
+    h('p', {}, everywhere),
+    google);
+  await draw();
+}
