@@ -16,6 +16,8 @@ pub enum AuditAction {
     PaymentCompleted,
     PaymentFailed,
     PaymentRefundDue,
+    /// Someone closed their own account.
+    AccountClosed,
 }
 
 impl AuditAction {
@@ -29,6 +31,7 @@ impl AuditAction {
             AuditAction::PaymentCompleted => "PAYMENT_COMPLETED",
             AuditAction::PaymentFailed => "PAYMENT_FAILED",
             AuditAction::PaymentRefundDue => "PAYMENT_REFUND_DUE",
+            AuditAction::AccountClosed => "ACCOUNT_CLOSED",
         }
     }
 
@@ -42,6 +45,7 @@ impl AuditAction {
             AuditAction::PaymentCompleted,
             AuditAction::PaymentFailed,
             AuditAction::PaymentRefundDue,
+            AuditAction::AccountClosed,
         ]
         .into_iter()
         .find(|a| a.as_str() == value)

@@ -1,6 +1,6 @@
 //! `/api/auth`: registration, password login, the current user, logout.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -19,12 +19,14 @@ use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::limits;
 use crate::state::AppState;
 use crate::store::NewUser;
+use leadbridge_actors::hub::Selector;
 use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(login)
         .service(me)
+        .service(close_account)
         .service(current_session)
         .service(logout)
         .configure(sessions::routes)
@@ -77,7 +79,7 @@ pub(super) async fn sign_in(
     let access_token =
         state
             .tokens
-            .issue(&user.user_id, &started.session_hash, started.created_at)?;
+            .issue(&user.user_id, &started.session_hash, started.issued_at)?;
     Ok(HttpResponse::Ok().cookie(started.cookie).json(SignedIn {
         user,
         access_token,
@@ -198,6 +200,100 @@ async fn login(
 #[get("/me")]
 async fn me(auth: AuthUser) -> web::Json<User> {
     web::Json(auth.user)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CloseAccountRequest {
+    /// The account's password. An account that signs in with Google only leaves it out, and
+    /// must have signed in within the last 10 minutes.
+    pub password: Option<String>,
+}
+
+/// How recent a Google-only sign-in must be to close the account (instead of a password).
+const RECENT_SIGN_IN: chrono::Duration = chrono::Duration::minutes(10);
+
+/// That the person at the keyboard owns the account: its password, or a fresh sign-in.
+async fn confirm_owner(
+    state: &AppState,
+    auth: &AuthUser,
+    given: Option<String>,
+) -> Result<(), ApiError> {
+    let again = |message: &str| ApiError::forbidden("REAUTHENTICATION_REQUIRED", message);
+    let credentials = state
+        .store
+        .credentials_by_email(&auth.user.email)
+        .await?
+        .filter(|c| c.user.user_id == auth.user.user_id)
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    if password::is_usable(&credentials.password_hash) {
+        throttle::take(
+            state,
+            &limits::LOGIN_PER_ACCOUNT,
+            &throttle::account_key(&auth.user.email),
+        )
+        .await?;
+        let stored = credentials.password_hash;
+        let given = given.unwrap_or_default();
+        if !blocking(move || password::verify(&given, &stored)).await? {
+            return Err(again("the password is not right"));
+        }
+        return Ok(());
+    }
+    let session = state
+        .store
+        .session(&auth.session_hash)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized("session expired or signed out; sign in again".into())
+        })?;
+    if now() - session.created_at > RECENT_SIGN_IN {
+        return Err(again(
+            "sign in with Google again, then close the account within 10 minutes",
+        ));
+    }
+    Ok(())
+}
+
+/// Close your own account: a learner's live bookings are cancelled (their slots freed), the
+/// account, its e-mail, sessions and Google link are removed, every connection closes. Leads
+/// already sold stay with the mentor who paid; a mentor must delete their events first.
+#[utoipa::path(
+    tag = "auth",
+    request_body = CloseAccountRequest,
+    responses(
+        (status = 200, body = MessageResponse),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Wrong password or no recent sign-in (REAUTHENTICATION_REQUIRED); admin accounts are the operator's (ADMIN_ACCOUNT)", body = ErrorBody),
+        (status = 409, description = "A mentor with events (ACCOUNT_HAS_EVENTS)", body = ErrorBody),
+        (status = 429, description = "Too many password attempts on this account (RATE_LIMITED)", body = ErrorBody),
+    )
+)]
+#[delete("/me")]
+async fn close_account(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: Json<CloseAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if auth.user.role == Role::Admin {
+        return Err(ApiError::forbidden(
+            "ADMIN_ACCOUNT",
+            "admin accounts are configured by the operator",
+        ));
+    }
+    confirm_owner(&state, &auth, body.0.password).await?;
+    let user_id = &auth.user.user_id;
+    let closed = state.store.close_account(user_id, now()).await?;
+    for change in &closed.cancelled {
+        state.realtime.lead_changed(change).await;
+    }
+    state
+        .realtime
+        .close(Selector::User(user_id.clone()), close::SESSION_ENDED)
+        .await;
+    tracing::info!(user_id = %user_id, "account closed");
+    Ok(HttpResponse::Ok()
+        .cookie(sessions::removal_cookie())
+        .json(MessageResponse::new("Account closed")))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

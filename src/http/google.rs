@@ -311,12 +311,28 @@ async fn account_for(
     // The subject is claimed for a new account id before the account is made: a first
     // sign-in that dies halfway leaves a claim the next one completes, never an account
     // nobody can sign in to.
-    let user_id = state
+    let fresh_id = ids::new_id(ids::USER);
+    let mut user_id = state
         .store
-        .link_google_account(&identity.sub, &ids::new_id(ids::USER))
+        .link_google_account(&identity.sub, &fresh_id)
         .await?;
     if let Some(found) = state.store.user(&user_id).await? {
         return Ok(found);
+    }
+    if user_id != fresh_id {
+        // Linked to an account that is gone (closed, or a first sign-in that died
+        // halfway): a new account under a new id, never the old one revived.
+        state
+            .store
+            .unlink_google_account(&identity.sub, &user_id)
+            .await?;
+        user_id = state
+            .store
+            .link_google_account(&identity.sub, &fresh_id)
+            .await?;
+        if user_id != fresh_id {
+            return user(state, &user_id).await;
+        }
     }
     let email = EmailAddress::parse("email", &identity.email)?;
     let name = identity

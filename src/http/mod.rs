@@ -81,6 +81,7 @@ fn needs_sign_in(method: &str, path: &str) -> bool {
         || matches!(
             (method, path),
             ("GET", "/api/auth/me")
+                | ("DELETE", "/api/auth/me")
                 | ("POST", "/api/auth/logout")
                 | ("POST", "/api/auth/logout-everywhere")
                 | ("GET", "/api/auth/sessions")

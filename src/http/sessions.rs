@@ -35,7 +35,8 @@ const DEVICE_MAX: usize = 160;
 pub struct Started {
     pub cookie: Cookie<'static>,
     pub session_hash: String,
-    pub created_at: Timestamp,
+    /// When its cookie (and an access token issued with it) was made.
+    pub issued_at: Timestamp,
     session: Session,
 }
 
@@ -51,7 +52,8 @@ pub async fn start(req: &HttpRequest, state: &AppState, user: &User) -> Result<S
         )
         .await?;
     }
-    let started = new_session(req, &user.user_id, now() + SESSION_TTL);
+    let now = now();
+    let started = new_session(req, &user.user_id, now, now + SESSION_TTL);
     state.store.create_session(started.session.clone()).await?;
     Ok(started)
 }
@@ -68,7 +70,8 @@ pub async fn rotate(
     state: &AppState,
     old: &Session,
 ) -> Result<Option<Started>, ApiError> {
-    let fresh = new_session(req, &old.user_id, old.expires_at);
+    // The same sign-in, under a new id: when it began and when it ends stay.
+    let fresh = new_session(req, &old.user_id, old.created_at, old.expires_at);
     let swapped = state
         .store
         .rotate_session(
@@ -115,10 +118,15 @@ pub async fn set_rotated_cookie(
 }
 
 /// A new session (not yet stored) and its cookie.
-fn new_session(req: &HttpRequest, user_id: &str, expires_at: Timestamp) -> Started {
+fn new_session(
+    req: &HttpRequest,
+    user_id: &str,
+    signed_in_at: Timestamp,
+    expires_at: Timestamp,
+) -> Started {
     let token = session_token::generate();
     let session_hash = session_token::digest(&token);
-    let created_at = now();
+    let issued_at = now();
     let device = req
         .headers()
         .get(USER_AGENT)
@@ -130,9 +138,9 @@ fn new_session(req: &HttpRequest, user_id: &str, expires_at: Timestamp) -> Start
     let session = Session {
         token_hash: session_hash.clone(),
         user_id: user_id.to_string(),
-        created_at,
+        created_at: signed_in_at,
         expires_at,
-        last_seen_at: created_at,
+        last_seen_at: issued_at,
         device,
         rotate: false,
     };
@@ -142,14 +150,14 @@ fn new_session(req: &HttpRequest, user_id: &str, expires_at: Timestamp) -> Start
         .path("/")
         // Whole seconds, rounded up: the cookie outlives the session by under a second.
         .max_age(CookieDuration::seconds(
-            ((expires_at - created_at).num_milliseconds().max(0) + 999) / 1000,
+            ((expires_at - issued_at).num_milliseconds().max(0) + 999) / 1000,
         ))
         .secure(req.connection_info().scheme() == "https")
         .finish();
     Started {
         cookie,
         session_hash,
-        created_at,
+        issued_at,
         session,
     }
 }

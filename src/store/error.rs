@@ -43,6 +43,8 @@ pub enum Conflict {
     SlotsBelowBooked { booked: i64 },
     #[error("the event has {live} live bookings; cancel or resolve them first")]
     EventHasBookings { live: i64 },
+    #[error("a mentor with events cannot close the account; delete the events first (events with bookings stay as the marketplace's records: ask an admin)")]
+    AccountHasEvents,
 }
 
 impl Conflict {
@@ -59,6 +61,7 @@ impl Conflict {
             Conflict::AlreadyDecided(_) => "ALREADY_DECIDED",
             Conflict::SlotsBelowBooked { .. } => "SLOTS_BELOW_BOOKED",
             Conflict::EventHasBookings { .. } => "EVENT_HAS_BOOKINGS",
+            Conflict::AccountHasEvents => "ACCOUNT_HAS_EVENTS",
         }
     }
 }

@@ -110,6 +110,15 @@ pub struct LoginAttempt {
     pub expires_at: Timestamp,
 }
 
+/// What closing an account changed, for the live views.
+#[derive(Debug, Clone)]
+pub struct ClosedAccount {
+    /// Session hashes ended.
+    pub sessions: Vec<String>,
+    /// Bookings cancelled (their seats freed).
+    pub cancelled: Vec<LeadChange>,
+}
+
 /// An admin's decision on a mentor application.
 #[derive(Debug, Clone)]
 pub struct MentorDecision {
@@ -262,6 +271,12 @@ pub trait Store: Send + Sync + 'static {
     async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String>;
     /// Removes the link if it still names `user_id` (a claim whose account could not be made).
     async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()>;
+
+    /// Removes an account: a learner's live bookings are cancelled first (seats freed), then
+    /// its row and e-mail (the address can register again), a mentor's profile
+    /// (`Conflict::AccountHasEvents` while they have events), its sessions and Google links,
+    /// with an audit entry. Its other leads stay, as the marketplace's records.
+    async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount>;
 
     // Mentors.
     async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>>;

@@ -138,6 +138,13 @@ fn rows() -> Vec<Row> {
             None,
             [401, 200, 200, 200, 200, 200, 200],
         ),
+        // Without the password nobody closes an account; admins never do.
+        row(
+            "DELETE /api/auth/me",
+            "/api/auth/me",
+            empty(),
+            [401, 403, 403, 403, 403, 403, 403],
+        ),
         row(
             "GET /api/auth/sessions",
             "/api/auth/sessions",

@@ -118,6 +118,24 @@ async fn signing_in_with_google_creates_the_account_then_finds_it_by_subject() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // Closing a Google-only account needs a recent sign-in, not a password; the next
+    // Google sign-in then starts a new, empty account.
+    let (status, body) = browser
+        .call(reqwest::Method::DELETE, "/api/auth/me", Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        other_browser.get("/api/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = stepping_browser(&app);
+    let (status, _, _) = sign_in(&fresh, "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, reborn) = fresh.get("/api/auth/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reborn["email"], renamed.email.as_str());
+    assert_ne!(reborn["user_id"], me["user_id"]);
+
     // A mentor can sign up with Google too; the landing page follows the role.
     google.sign_in_as(&Person::new("mira"));
     let (_, to, _) = sign_in(&stepping_browser(&app), "?role=MENTOR").await;
@@ -346,4 +364,66 @@ async fn an_unreachable_provider_is_a_502_not_a_hang_or_a_500() {
     let (status, body) = app.anonymous().get("/api/auth/google/start").await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(error_code(&body), "IDENTITY_PROVIDER_ERROR");
+}
+
+#[tokio::test]
+async fn a_google_only_account_closes_only_soon_after_signing_in() {
+    let google = FakeGoogle::start().await;
+    let app = spawn_app_with_google(&google, &[]).await;
+    let browser = stepping_browser(&app);
+    sign_in(&browser, "").await;
+    let (_, me) = browser.get("/api/auth/me").await;
+    let user_id = me["user_id"].as_str().unwrap().to_string();
+    // A session of that account from half an hour ago, presented as a bearer token.
+    let token = leadbridge::auth::session_token::generate();
+    let then = chrono::Utc::now() - chrono::Duration::minutes(30);
+    app.store
+        .create_session(leadbridge::store::Session {
+            token_hash: leadbridge::auth::session_token::digest(&token),
+            user_id: user_id.clone(),
+            created_at: then,
+            expires_at: then + chrono::Duration::days(7),
+            last_seen_at: chrono::Utc::now(),
+            device: "old laptop".into(),
+            rotate: false,
+        })
+        .await
+        .unwrap();
+    let close = |bearer: Option<&str>| {
+        let mut request = app
+            .anonymous()
+            .client
+            .delete(app.url("/api/auth/me"))
+            .json(&json!({}));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        request
+    };
+    let (status, body) = read(close(Some(&token)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(error_code(&body), "REAUTHENTICATION_REQUIRED");
+    assert_eq!(
+        browser.get("/api/auth/me").await.0,
+        StatusCode::OK,
+        "still there"
+    );
+
+    // A link left to an account that is gone gives a new account, not the old one back.
+    app.store
+        .link_google_account("sub-of-a-closed-account", "user_gone")
+        .await
+        .unwrap();
+    google.sign_in_as(&Person {
+        sub: "sub-of-a-closed-account".into(),
+        ..Person::new("ghost")
+    });
+    let ghost = stepping_browser(&app);
+    let (status, _, body) = sign_in(&ghost, "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, who) = ghost.get("/api/auth/me").await;
+    assert!(
+        who["user_id"].as_str().is_some_and(|id| id != "user_gone"),
+        "{who}"
+    );
 }

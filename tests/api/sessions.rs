@@ -240,3 +240,57 @@ async fn approval_swaps_the_mentors_session_and_rejection_ends_it() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&body), "UNAUTHORIZED");
 }
+
+async fn close(actor: &Actor, body: Value) -> (StatusCode, Value) {
+    actor
+        .call(reqwest::Method::DELETE, "/api/auth/me", Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn closing_an_account_frees_its_seats_ends_its_sessions_and_its_email() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, _) = app.approved_mentor(&admin).await;
+    let event = app.create_event(&mentor, 2, 500).await;
+    let learner = app.learner().await;
+    let (status, _) = app.book(&learner, &event).await;
+    assert_eq!(status, StatusCode::OK);
+    let phone = browser(&app, &learner.email, "Phone").await;
+    let (status, body) = close(&learner, json!({"password": "not-the-password-1"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "REAUTHENTICATION_REQUIRED");
+    assert_eq!(learner.get("/api/auth/me").await.0, StatusCode::OK);
+
+    let (status, body) = close(&learner, json!({"password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for actor in [&learner, &phone] {
+        assert_eq!(actor.get("/api/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (_, listed) = app.anonymous().get(&format!("/api/events/{event}")).await;
+    assert_eq!(listed["available_slots"], 2, "the seat is free again");
+    let (_, log) = admin.get("/api/admin/audit-log").await;
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "ACCOUNT_CLOSED" && e["target_id"] == learner.user_id.as_str()));
+    // The address can make a new account, which starts empty.
+    let (status, again) = app
+        .anonymous()
+        .post(
+            "/api/auth/register",
+            json!({"email": learner.email, "password": PASSWORD, "name": "Lena Again"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_ne!(again["user_id"], learner.user_id.as_str());
+
+    // A mentor with events deletes them first; an admin account is the operator's.
+    let (status, body) = close(&mentor, json!({"password": PASSWORD})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_code(&body), "ACCOUNT_HAS_EVENTS");
+    let (status, body) = close(&admin, json!({"password": "anything-1"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "ADMIN_ACCOUNT");
+}

@@ -257,3 +257,23 @@ async fn signing_in_again_in_the_same_browser_renews_its_sockets() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(socket.closed().await, Some(4002), "reconnect, not sign out");
 }
+
+#[tokio::test]
+async fn closing_an_account_closes_its_sockets() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let mut socket = connect(&app, Auth::Bearer(&learner.access_token)).await;
+    assert_eq!(
+        socket.subscribe(&format!("user:{}", learner.user_id)).await["type"],
+        "subscribed"
+    );
+    let (status, body) = learner
+        .call(
+            reqwest::Method::DELETE,
+            "/api/auth/me",
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(socket.closed().await, Some(4001));
+}

@@ -135,6 +135,7 @@ every_backend!([
     sessions_are_stored_found_and_deleted,
     sessions_are_listed_touched_and_ended_together,
     a_marked_session_is_swapped_once_however_many_ask,
+    closing_an_account_removes_it_and_frees_its_email,
     login_attempts_are_taken_once,
     google_subjects_link_to_one_account,
     concurrent_bookings_never_oversell,

@@ -391,6 +391,103 @@ pub async fn a_marked_session_is_swapped_once_however_many_ask(store: S) {
         .unwrap());
 }
 
+pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
+    let email = format!("closing-{}@example.com", ids::new_id("t"));
+    let created = store
+        .create_user(NewUser {
+            user_id: ids::new_id(ids::USER),
+            email: email.clone(),
+            name: "Cara Closer".into(),
+            role: Role::User,
+            password_hash: "h".into(),
+            mentor_id: None,
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let user_id = created.user_id.clone();
+    store
+        .create_session(session_of("closing", &user_id, now(), Duration::days(1)))
+        .await
+        .unwrap();
+    store
+        .link_google_account("sub-closing", &user_id)
+        .await
+        .unwrap();
+
+    let (event, _) = verified_lead(&store).await;
+    let lead = store
+        .book_slot(booking(&event.event_id, &user_id, 901))
+        .await
+        .unwrap();
+    let seats = booked(&store, &event.event_id).await;
+
+    let users_before = store.analytics().await.unwrap().total_users;
+    let closed = store.close_account(&user_id, now()).await.unwrap();
+    assert_eq!(closed.sessions, ["closing"]);
+    assert_eq!(closed.cancelled.len(), 1);
+    assert_eq!(closed.cancelled[0].lead.lead_id, lead.lead_id);
+    assert_eq!(
+        booked(&store, &event.event_id).await,
+        seats - 1,
+        "the seat is free"
+    );
+    // A booking on its way when the account closed finds no account.
+    assert!(matches!(
+        store
+            .book_slot(booking(&event.event_id, &user_id, 902))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.user(&user_id).await.unwrap().is_none());
+    assert!(store.session("closing").await.unwrap().is_none());
+    assert!(store.credentials_by_email(&email).await.unwrap().is_none());
+    assert!(store.google_account("sub-closing").await.unwrap().is_none());
+    assert_eq!(
+        store.analytics().await.unwrap().total_users,
+        users_before - 1
+    );
+    let audit = store.audit_log(PageRequest::first(50)).await.unwrap();
+    assert!(audit
+        .items
+        .iter()
+        .any(|e| e.action == AuditAction::AccountClosed && e.target_id == user_id));
+    assert!(matches!(
+        store.close_account(&user_id, now()).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A pending mentor's profile goes with the account.
+    let pending_before = store.analytics().await.unwrap().pending_mentors;
+    let mentor_user = user(&store, Role::Mentor).await;
+    let profile = store.mentor_by_user(&mentor_user).await.unwrap().unwrap();
+    assert_eq!(
+        store.analytics().await.unwrap().pending_mentors,
+        pending_before + 1
+    );
+    store.close_account(&mentor_user, now()).await.unwrap();
+    assert!(store.mentor(&profile.mentor_id).await.unwrap().is_none());
+    assert!(store.mentor_by_user(&mentor_user).await.unwrap().is_none());
+    assert!(store
+        .list_mentors(Some(MentorStatus::Pending))
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.mentor_id != profile.mentor_id));
+    assert_eq!(
+        store.analytics().await.unwrap().pending_mentors,
+        pending_before
+    );
+
+    // A mentor with an event keeps the account until the event is gone.
+    let mentor = store.mentor(&event.mentor_id).await.unwrap().unwrap();
+    assert_eq!(
+        conflict(store.close_account(&mentor.user_id, now()).await),
+        Conflict::AccountHasEvents
+    );
+    assert!(store.user(&mentor.user_id).await.unwrap().is_some());
+}
+
 fn attempt(state_hash: &str, expires_at: Timestamp) -> LoginAttempt {
     LoginAttempt {
         state_hash: state_hash.into(),

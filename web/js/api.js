@@ -47,7 +47,7 @@ export const api = {
   get: async (path) => (await request('GET', path)).data,
   post: async (path, body) => (await request('POST', path, body)).data,
   put: async (path, body) => (await request('PUT', path, body)).data,
-  delete: async (path) => (await request('DELETE', path)).data,
+  delete: async (path, body) => (await request('DELETE', path, body)).data,
   /** One page of a listing: its items and the cursor of the next page (or null). */
   page: async (path) => {
     const { data, next } = await request('GET', path);

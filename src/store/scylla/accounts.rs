@@ -11,8 +11,8 @@ use crate::domain::time::{now, to_storage, Timestamp};
 use crate::domain::user::User;
 use crate::store::sealed::{self, Identity};
 use crate::store::{
-    bootstrap_admin_account, Conflict, Credentials, LoginAttempt, MentorDecision, NewUser, Page,
-    PageRequest, Session, StoreError, StoreResult,
+    bootstrap_admin_account, ClosedAccount, Conflict, Credentials, LoginAttempt, MentorDecision,
+    NewUser, Page, PageRequest, Session, StoreError, StoreResult,
 };
 
 /// The statuses a mentor can be in, for listing all of them.
@@ -165,7 +165,8 @@ impl ScyllaStore {
 
     /// The session row and its entry under the user expire together, at the session's end.
     pub(super) async fn insert_session(&self, session: &Session) -> StoreResult<()> {
-        let ttl = Ttl((session.expires_at - session.created_at).num_seconds());
+        // Until its end from now (a rotated session keeps the time it was first signed in).
+        let ttl = Ttl((session.expires_at - now()).num_seconds().max(1));
         let ttl_again = Ttl(ttl.0);
         self.batch(vec![
             (
@@ -370,16 +371,141 @@ impl ScyllaStore {
             .map(|(user_id,)| user_id))
     }
 
+    /// The account's index row first, so a claim never exists without it (a lost claim's
+    /// row is taken back).
     pub(super) async fn link_google_identity(
         &self,
         sub: &str,
         user_id: &str,
     ) -> StoreResult<String> {
+        self.run(cql::GOOGLE_SUBJECT_OF_USER_INSERT, values![user_id, sub])
+            .await?;
         self.cas(cql::GOOGLE_IDENTITY_CLAIM, values![sub, user_id])
             .await?;
-        self.google_identity(sub)
+        let owner = self
+            .google_identity(sub)
             .await?
-            .ok_or(StoreError::NotFound("google identity"))
+            .ok_or(StoreError::NotFound("google identity"))?;
+        if owner != user_id {
+            self.run(cql::GOOGLE_SUBJECT_OF_USER_DELETE, values![user_id, sub])
+                .await?;
+        }
+        Ok(owner)
+    }
+
+    pub(super) async fn unlink_google_identity(&self, sub: &str, user_id: &str) -> StoreResult<()> {
+        if self
+            .cas(cql::GOOGLE_IDENTITY_RELEASE, values![sub, user_id])
+            .await?
+        {
+            self.run(cql::GOOGLE_SUBJECT_OF_USER_DELETE, values![user_id, sub])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Each piece goes by its own key. Releasing the e-mail (compare-and-set) comes first
+    /// and decides: of two closings one goes on, the other finds no account.
+    pub(super) async fn close_account_row(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<ClosedAccount> {
+        let user = self
+            .user_row(user_id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?
+            .user;
+        let mentor_id = self
+            .one::<(String,)>(cql::MENTOR_OF_USER, values![user_id])
+            .await?
+            .map(|(id,)| id);
+        if let Some(mentor_id) = &mentor_id {
+            if !self.events_of_mentor(mentor_id).await?.is_empty() {
+                return Err(Conflict::AccountHasEvents.into());
+            }
+        }
+        let email_index = self.vault().email_index(&user.email);
+        if !self
+            .cas(cql::EMAIL_RELEASE, values![&email_index, user_id])
+            .await?
+        {
+            return Err(StoreError::NotFound("user"));
+        }
+        let mut cancelled = Vec::new();
+        for lead in self.leads_of(cql::LEADS_OF_LEARNER, user_id).await? {
+            if !lead.status.holds_slot() {
+                continue;
+            }
+            match self.cancel(user_id, &lead.lead_id, now).await {
+                Ok(change) => cancelled.push(change),
+                // One that can no longer be cancelled (its event started) stays on record.
+                Err(StoreError::Conflict(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        let mut stats = vec![(Stat::Users, -1)];
+        if let Some(mentor_id) = &mentor_id {
+            if let Some(status) = self.remove_mentor_row(mentor_id).await? {
+                stats.push((Stat::Mentors, -1));
+                if status == MentorStatus::Pending {
+                    stats.push((Stat::PendingMentors, -1));
+                }
+            }
+            self.run(cql::MENTOR_OF_USER_DELETE, values![user_id])
+                .await?;
+        }
+        let sessions = self.end_sessions_of(user_id, None).await?;
+        let subjects: Vec<(String,)> = self
+            .rows(cql::GOOGLE_SUBJECTS_OF_USER, values![user_id])
+            .await?;
+        for (sub,) in subjects {
+            self.unlink_google_identity(&sub, user_id).await?;
+        }
+        let created = to_storage(&user.created_at);
+        self.batch(vec![
+            (
+                cql::USER_BY_DAY_DELETE,
+                values![day(&created), &created, user_id],
+            ),
+            (cql::USER_DELETE, values![user_id]),
+        ])
+        .await?;
+        self.count(&stats).await;
+        self.audit(user_id, AuditAction::AccountClosed, user_id, None, now)
+            .await?;
+        Ok(ClosedAccount {
+            sessions,
+            cancelled,
+        })
+    }
+
+    /// Deletes the profile by compare-and-set on the status read (an admin's decision may
+    /// land meanwhile: read again), then its listing row. Answers the status it had.
+    async fn remove_mentor_row(&self, mentor_id: &str) -> StoreResult<Option<MentorStatus>> {
+        for _ in 0..3 {
+            let Some(mentor) = self
+                .one_serial::<MentorRow>(cql::MENTOR_GET, values![mentor_id])
+                .await?
+                .map(|row| row.profile(self.vault()))
+                .transpose()?
+            else {
+                return Ok(None);
+            };
+            let status = mentor.verification_status;
+            if self
+                .cas(cql::MENTOR_DELETE, values![mentor_id, status.as_str()])
+                .await?
+            {
+                self.run(
+                    cql::MENTOR_BY_STATUS_DELETE,
+                    values![status.as_str(), to_storage(&mentor.created_at), mentor_id],
+                )
+                .await?;
+                return Ok(Some(status));
+            }
+        }
+        Err(StoreError::Busy)
     }
 
     pub(super) async fn mentor_row(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {

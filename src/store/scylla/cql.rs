@@ -33,6 +33,8 @@ statements! {
     USER_SET_IDENTITY = "UPDATE users SET identity_sealed = ?, password_hash = ? WHERE user_id = ?";
     EMAIL_CLAIM = "INSERT INTO users_by_email (email_index, user_id) VALUES (?, ?) IF NOT EXISTS";
     EMAIL_LOOKUP = "SELECT user_id FROM users_by_email WHERE email_index = ?";
+    EMAIL_RELEASE = "DELETE FROM users_by_email WHERE email_index = ? IF user_id = ?";
+    USER_BY_DAY_DELETE = "DELETE FROM users_by_day WHERE day = ? AND created_at = ? AND user_id = ?";
     USER_BY_DAY_INSERT = "INSERT INTO users_by_day (day, created_at, user_id) VALUES (?, ?, ?)";
     USERS_OF_DAY = "SELECT created_at, user_id FROM users_by_day WHERE day = ? AND (created_at, user_id) > (?, ?) LIMIT ?";
     SESSION_INSERT = "INSERT INTO sessions_by_token (token_hash, user_id, created_at, expires_at, last_seen_at, device, rotate) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?";
@@ -53,6 +55,9 @@ statements! {
     GOOGLE_IDENTITY_CLAIM = "INSERT INTO google_identities (sub, user_id) VALUES (?, ?) IF NOT EXISTS";
     GOOGLE_IDENTITY_GET = "SELECT user_id FROM google_identities WHERE sub = ?";
     GOOGLE_IDENTITY_RELEASE = "DELETE FROM google_identities WHERE sub = ? IF user_id = ?";
+    GOOGLE_SUBJECT_OF_USER_INSERT = "INSERT INTO google_subjects_by_user (user_id, sub) VALUES (?, ?)";
+    GOOGLE_SUBJECT_OF_USER_DELETE = "DELETE FROM google_subjects_by_user WHERE user_id = ? AND sub = ?";
+    GOOGLE_SUBJECTS_OF_USER = "SELECT sub FROM google_subjects_by_user WHERE user_id = ?";
 
     // Mentors. The profile row changes only by compare-and-set, never by a blind write.
     MENTOR_INSERT = "INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience, verification_status, verification_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
@@ -61,6 +66,8 @@ statements! {
     MENTOR_DECIDE = "UPDATE mentors SET verification_status = ?, verification_reason = ?, updated_at = ? WHERE mentor_id = ? IF verification_status = ?";
     MENTOR_OF_USER_INSERT = "INSERT INTO mentors_by_user (user_id, mentor_id) VALUES (?, ?)";
     MENTOR_OF_USER = "SELECT mentor_id FROM mentors_by_user WHERE user_id = ?";
+    MENTOR_OF_USER_DELETE = "DELETE FROM mentors_by_user WHERE user_id = ?";
+    MENTOR_DELETE = "DELETE FROM mentors WHERE mentor_id = ? IF verification_status = ?";
     MENTOR_BY_STATUS_INSERT = "INSERT INTO mentors_by_status (verification_status, created_at, mentor_id) VALUES (?, ?, ?)";
     MENTOR_BY_STATUS_DELETE = "DELETE FROM mentors_by_status WHERE verification_status = ? AND created_at = ? AND mentor_id = ?";
     MENTORS_OF_STATUS = "SELECT mentor_id FROM mentors_by_status WHERE verification_status = ?";

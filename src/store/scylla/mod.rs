@@ -311,10 +311,12 @@ impl Store for ScyllaStore {
         self.google_identity(sub).await
     }
 
+    async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount> {
+        self.close_account_row(user_id, now).await
+    }
+
     async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
-        self.cas(cql::GOOGLE_IDENTITY_RELEASE, values![sub, user_id])
-            .await
-            .map(|_| ())
+        self.unlink_google_identity(sub, user_id).await
     }
 
     async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String> {

@@ -133,6 +133,13 @@ pub const MIGRATIONS: &[&[&str]] = &[
         // Google subjects and the account each signs in to (INSERT ... IF NOT EXISTS).
         "CREATE TABLE IF NOT EXISTS google_identities (sub text PRIMARY KEY, user_id text)",
     ],
+    &[
+        // The subjects linked to an account, so closing it unlinks them. (Links made under
+        // migration 2 alone have no row here: a sign-in with one whose account is gone
+        // replaces the link rather than reviving the account.)
+        "CREATE TABLE IF NOT EXISTS google_subjects_by_user (
+        user_id text, sub text, PRIMARY KEY ((user_id), sub))",
+    ],
 ];
 
 /// Records which migrations ran; created before any of them.

@@ -1,7 +1,7 @@
 use rusqlite::{params, Connection};
 
 use super::exec;
-use super::{admin::append_audit, rows};
+use super::{admin::append_audit, bookings, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
@@ -10,8 +10,8 @@ use crate::domain::user::User;
 use crate::store::cursor;
 use crate::store::sealed::Identity;
 use crate::store::{
-    bootstrap_admin_account, Conflict, Credentials, LoginAttempt, MentorDecision, NewUser, Page,
-    PageRequest, Session, StoreError, StoreResult,
+    bootstrap_admin_account, ClosedAccount, Conflict, Credentials, LoginAttempt, MentorDecision,
+    NewUser, Page, PageRequest, Session, StoreError, StoreResult,
 };
 
 pub fn create_user(tx: &Connection, vault: &Vault, new: &NewUser) -> StoreResult<User> {
@@ -272,6 +272,51 @@ pub fn google_account(conn: &Connection, sub: &str) -> StoreResult<Option<String
     let mut stmt = conn.prepare_cached("SELECT user_id FROM google_identities WHERE sub = ?1")?;
     let mut rows = stmt.query([sub])?;
     Ok(rows.next()?.map(|row| row.get(0)).transpose()?)
+}
+
+/// One transaction: no booking can slip in between the cancellations and the removal.
+pub fn close_account(
+    tx: &Connection,
+    vault: &Vault,
+    user_id: &str,
+    now: &Timestamp,
+) -> StoreResult<ClosedAccount> {
+    user(tx, vault, user_id)?.ok_or(StoreError::NotFound("user"))?;
+    if let Some(mentor) = mentor_where(tx, vault, "user_id", user_id)? {
+        let mut stmt = tx.prepare_cached("SELECT 1 FROM events WHERE mentor_id = ?1 LIMIT 1")?;
+        if stmt.exists([&mentor.mentor_id])? {
+            return Err(Conflict::AccountHasEvents.into());
+        }
+        exec(
+            tx,
+            "DELETE FROM mentors WHERE mentor_id = ?1",
+            [&mentor.mentor_id],
+        )?;
+    }
+    let mut cancelled = Vec::new();
+    for lead in bookings::leads_where(tx, vault, "user_id", user_id)? {
+        if !lead.status.holds_slot() {
+            continue;
+        }
+        match bookings::cancel_booking(tx, vault, user_id, &lead.lead_id, *now) {
+            Ok(change) => cancelled.push(change),
+            // One that can no longer be cancelled (its event started) stays on record.
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let sessions = end_user_sessions(tx, user_id, None)?;
+    exec(
+        tx,
+        "DELETE FROM google_identities WHERE user_id = ?1",
+        [user_id],
+    )?;
+    exec(tx, "DELETE FROM users WHERE user_id = ?1", [user_id])?;
+    append_audit(tx, user_id, AuditAction::AccountClosed, user_id, None, *now)?;
+    Ok(ClosedAccount {
+        sessions,
+        cancelled,
+    })
 }
 
 pub fn unlink_google_account(tx: &Connection, sub: &str, user_id: &str) -> StoreResult<()> {

@@ -32,6 +32,11 @@ fn mentor_accepts_bookings(tx: &Connection, mentor_id: &str) -> StoreResult<bool
 /// Takes a slot with three compare-and-sets under the write lock: the learner's one booking
 /// on the event, a slot (`booked_slots < total_slots`), then the duplicate check.
 pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreResult<Lead> {
+    // An account closed while this request was on its way books nothing.
+    let mut account = tx.prepare_cached("SELECT 1 FROM users WHERE user_id = ?1")?;
+    if !account.exists([&booking.user_id])? {
+        return Err(StoreError::NotFound("account"));
+    }
     let event = catalog::event(tx, &booking.event_id)?.ok_or(StoreError::NotFound("event"))?;
     if event.has_started(booking.now) {
         return Err(Conflict::EventStarted.into());

@@ -360,6 +360,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount> {
+        let user_id = user_id.to_string();
+        self.write(move |tx, vault| accounts::close_account(tx, vault, &user_id, &now))
+            .await
+    }
+
     async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
         let (sub, user_id) = (sub.to_string(), user_id.to_string());
         self.write(move |tx, _| accounts::unlink_google_account(tx, &sub, &user_id))

@@ -192,6 +192,10 @@ CREATE TABLE google_identities (
     user_id TEXT NOT NULL
 );
 "#,
+    r#"
+-- Closing an account unlinks its Google subjects.
+CREATE INDEX google_identities_by_user ON google_identities (user_id);
+"#,
 ];
 
 /// Brings the schema to the latest version inside one immediate transaction, so two

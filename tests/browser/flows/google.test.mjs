@@ -48,3 +48,32 @@ test('an account links Google, then Google signs it in elsewhere; sessions end o
   await laptop.page.waitForURL((url) => url.pathname === '/login');
   for (const tab of [laptop, phone, elsewhere]) await tab.done();
 });
+
+test('a learner closes the account from the account page, with the password', async () => {
+  const learner = await register('USER', 'Cleo Closer');
+  const tab = await open(browser);
+  const { page } = tab;
+  await signIn(page, learner);
+  await page.goto('/account');
+  await page.locator('#sessions tbody tr').first().waitFor();
+  await screenshot(page, 'account-close');
+  const form = page.locator('#close-account');
+  await form.getByLabel('Password').fill('not-my-password-1');
+  await form.getByRole('button', { name: 'Close my account' }).click();
+  await form.getByText('the password is not right').waitFor();
+  await form.getByLabel('Password').fill(learner.password);
+  await form.getByRole('button', { name: 'Close my account' }).click();
+  await page.getByText('Your account is closed.').waitFor();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  await signInFails(page, learner);
+  await tab.done();
+});
+
+/** The sign-in page refuses the account (it no longer exists). */
+async function signInFails(page, who) {
+  await page.goto('/login');
+  await page.getByLabel('E-mail').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('wrong e-mail or password').waitFor();
+}

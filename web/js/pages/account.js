@@ -4,6 +4,7 @@
 import { api, withQuery } from '../api.js';
 import { append, fill, h, time } from '../dom.js';
 import { session } from '../session.js';
+import { bindForm, field } from '../forms.js';
 import { errorNote } from '../views.js';
 
 export async function render(ctx) {
@@ -72,6 +73,29 @@ export async function render(ctx) {
     note,
     list,
     h('p', {}, everywhere),
-    google);
+    google,
+    ctx.user.role === 'ADMIN' ? null : closeAccount(ctx));
   await draw();
+}
+
+/** Closing the account, confirmed with the password (or a recent Google sign-in). */
+function closeAccount(ctx) {
+  const form = h('form', { class: 'form', id: 'close-account', 'aria-labelledby': 'close-title' },
+    h('h2', { id: 'close-title' }, 'Close account'),
+    h('p', {}, 'Your live bookings are cancelled and you are signed out everywhere. Leads a mentor has already bought stay with them.'),
+    field({
+      label: 'Password',
+      name: 'password',
+      type: 'password',
+      autocomplete: 'current-password',
+      hint: 'Signed up with Google? Leave it empty; if asked, sign in with Google again first.',
+    }),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'danger' }, 'Close my account')));
+  bindForm(form, async ({ password }) => {
+    await api.delete('/api/auth/me', password ? { password } : {});
+    session.ended();
+    ctx.flash('Your account is closed.');
+    ctx.navigate('/');
+  });
+  return form;
 }
