@@ -144,7 +144,6 @@ impl Application {
                 .configure(http::routes)
                 .into_app()
                 .default_service(web::to(http::web::fallback))
-                .wrap(from_fn(http::sessions::set_rotated_cookie))
                 .wrap(from_fn(csrf::guard))
                 .wrap(from_fn(http::headers::secure))
                 .wrap(

@@ -1,5 +1,6 @@
-//! Headers every response carries. The pages' Content-Security-Policy and frame denial are
-//! set with the pages themselves (`web.rs`); these hold for the API too.
+//! Headers every response carries (and the cookie of a session renewed on the way). The
+//! pages' Content-Security-Policy and frame denial are set with the pages themselves
+//! (`web.rs`); these hold for the API too.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -20,6 +21,7 @@ pub async fn secure(
     let https = req.connection_info().scheme() == "https";
     let api = req.path().starts_with("/api/");
     let mut response = next.call(req).await?;
+    super::sessions::apply_rotated_cookie(&mut response)?;
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if !headers.contains_key(REFERRER_POLICY) {

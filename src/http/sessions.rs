@@ -1,11 +1,9 @@
 //! Sessions as the user sees them: starting one (password or Google sign-in), the list of
 //! where they are signed in, ending one of them, and signing out everywhere.
 
-use actix_web::body::MessageBody;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::header::USER_AGENT;
-use actix_web::middleware::Next;
 use actix_web::{delete, get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -99,22 +97,24 @@ pub async fn rotate(
 #[derive(Clone)]
 struct Rotated(Cookie<'static>);
 
-/// Sets the cookie of a session rotated while answering this request.
-pub async fn set_rotated_cookie(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut response = next.call(req).await?;
+/// Sets the cookie of a session rotated while answering this request. Called from the
+/// middleware every response already passes through (`headers::secure`), not a layer of its
+/// own: a layer costs every request, and rotations are rare.
+pub fn apply_rotated_cookie<B>(response: &mut ServiceResponse<B>) -> Result<(), actix_web::Error> {
     let rotated = response.request().extensions().get::<Rotated>().cloned();
+    let Some(Rotated(cookie)) = rotated else {
+        return Ok(());
+    };
     // A handler that set the session cookie itself (a sign-in, a sign-out) has the last word.
-    let handler_set_one = response
+    if response
         .response()
         .cookies()
-        .any(|c| c.name() == SESSION_COOKIE);
-    if let (Some(Rotated(cookie)), false) = (rotated, handler_set_one) {
-        response.response_mut().add_cookie(&cookie)?;
+        .any(|c| c.name() == SESSION_COOKIE)
+    {
+        return Ok(());
     }
-    Ok(response)
+    response.response_mut().add_cookie(&cookie)?;
+    Ok(())
 }
 
 /// A new session (not yet stored) and its cookie.
