@@ -70,16 +70,17 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Signs the user in: a new session (see `sessions::start`), its cookie and an access token.
-pub(super) async fn sign_in(
+async fn sign_in(
     req: &HttpRequest,
     state: &AppState,
     user: User,
 ) -> Result<HttpResponse, ApiError> {
     let started = sessions::start(req, state, &user).await?;
-    let access_token =
-        state
-            .tokens
-            .issue(&user.user_id, &started.session_hash, started.issued_at)?;
+    let access_token = state.tokens.issue(
+        &user.user_id,
+        &started.session.token_hash,
+        started.issued_at,
+    )?;
     Ok(HttpResponse::Ok().cookie(started.cookie).json(SignedIn {
         user,
         access_token,

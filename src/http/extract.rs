@@ -129,7 +129,7 @@ pub async fn identify(
             return Err(expired());
         }
         if let Some(fresh) = super::sessions::rotate(req, &state, &session).await? {
-            session_hash = fresh.session_hash;
+            session_hash = fresh.session.token_hash;
             used_at = now;
         }
     } else if state.sessions.needs_touch(&session, now) {

@@ -29,13 +29,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// The longest device description kept (a User-Agent can be kilobytes).
 const DEVICE_MAX: usize = 160;
 
-/// A session started for `user`: its cookie and the store key of the session.
+/// A session started for `user`: the session as stored, and its cookie.
 pub struct Started {
+    pub session: Session,
     pub cookie: Cookie<'static>,
-    pub session_hash: String,
     /// When its cookie (and an access token issued with it) was made.
     pub issued_at: Timestamp,
-    session: Session,
 }
 
 /// Starts a session: a fresh random token, stored hashed. A session the request came with
@@ -93,7 +92,7 @@ pub async fn rotate(
     Ok(Some(fresh))
 }
 
-/// A rotated session's cookie, waiting for the response (see [`set_rotated_cookie`]).
+/// A rotated session's cookie, waiting for the response (see [`apply_rotated_cookie`]).
 #[derive(Clone)]
 struct Rotated(Cookie<'static>);
 
@@ -125,7 +124,6 @@ fn new_session(
     expires_at: Timestamp,
 ) -> Started {
     let token = session_token::generate();
-    let session_hash = session_token::digest(&token);
     let issued_at = now();
     let device = req
         .headers()
@@ -136,7 +134,7 @@ fn new_session(
         .take(DEVICE_MAX)
         .collect();
     let session = Session {
-        token_hash: session_hash.clone(),
+        token_hash: session_token::digest(&token),
         user_id: user_id.to_string(),
         created_at: signed_in_at,
         expires_at,
@@ -155,10 +153,9 @@ fn new_session(
         .secure(req.connection_info().scheme() == "https")
         .finish();
     Started {
-        cookie,
-        session_hash,
-        issued_at,
         session,
+        cookie,
+        issued_at,
     }
 }
 
@@ -185,7 +182,7 @@ pub async fn end_one(state: &AppState, session_hash: &str, code: u16) -> Result<
 /// Ends every session of the user (HTTP and sockets): sign out everywhere, a rejected
 /// mentor. Answers how many sessions ended.
 pub async fn end_all(state: &AppState, user_id: &str) -> Result<usize, ApiError> {
-    let ended = state.store.end_user_sessions(user_id, None).await?;
+    let ended = state.store.end_user_sessions(user_id).await?;
     state
         .realtime
         .close(Selector::User(user_id.to_string()), close::SESSION_ENDED)

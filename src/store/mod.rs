@@ -249,12 +249,8 @@ pub trait Store: Send + Sync + 'static {
         fresh: Session,
         grace_until: Timestamp,
     ) -> StoreResult<bool>;
-    /// Ends every session of the user but `keep`; answers the token hashes ended.
-    async fn end_user_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>>;
+    /// Ends every session of the user; answers the token hashes ended.
+    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
     // Google sign-in.
     async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()>;

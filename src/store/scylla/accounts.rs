@@ -125,7 +125,7 @@ impl ScyllaStore {
             ],
         )
         .await?;
-        self.end_sessions_of(&user_id, None).await?;
+        self.end_sessions_of(&user_id).await?;
         self.user_row(&user_id)
             .await?
             .map(|c| c.user)
@@ -302,18 +302,12 @@ impl ScyllaStore {
         Ok(sessions)
     }
 
-    pub(super) async fn end_sessions_of(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
+    pub(super) async fn end_sessions_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![user_id]).await?;
-        let mut ended = Vec::new();
+        let mut ended = Vec::with_capacity(tokens.len());
         for (token_hash,) in tokens {
-            if Some(token_hash.as_str()) != keep {
-                self.forget_session(user_id, &token_hash).await?;
-                ended.push(token_hash);
-            }
+            self.forget_session(user_id, &token_hash).await?;
+            ended.push(token_hash);
         }
         Ok(ended)
     }
@@ -455,7 +449,7 @@ impl ScyllaStore {
             self.run(cql::MENTOR_OF_USER_DELETE, values![user_id])
                 .await?;
         }
-        let sessions = self.end_sessions_of(user_id, None).await?;
+        let sessions = self.end_sessions_of(user_id).await?;
         let subjects: Vec<(String,)> = self
             .rows(cql::GOOGLE_SUBJECTS_OF_USER, values![user_id])
             .await?;

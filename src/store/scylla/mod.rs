@@ -287,12 +287,8 @@ impl Store for ScyllaStore {
         self.rotate_session_row(old_hash, &fresh, grace_until).await
     }
 
-    async fn end_user_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
-        self.end_sessions_of(user_id, keep).await
+    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        self.end_sessions_of(user_id).await
     }
 
     async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()> {

@@ -213,15 +213,10 @@ pub fn user_sessions(conn: &Connection, user_id: &str) -> StoreResult<Vec<Sessio
     rows::collect(&mut rows, rows::session)
 }
 
-pub fn end_user_sessions(
-    tx: &Connection,
-    user_id: &str,
-    keep: Option<&str>,
-) -> StoreResult<Vec<String>> {
+pub fn end_user_sessions(tx: &Connection, user_id: &str) -> StoreResult<Vec<String>> {
     let ended: Vec<String> = user_sessions(tx, user_id)?
         .into_iter()
         .map(|s| s.token_hash)
-        .filter(|hash| Some(hash.as_str()) != keep)
         .collect();
     for hash in &ended {
         delete_session(tx, hash)?;
@@ -305,7 +300,7 @@ pub fn close_account(
             Err(other) => return Err(other),
         }
     }
-    let sessions = end_user_sessions(tx, user_id, None)?;
+    let sessions = end_user_sessions(tx, user_id)?;
     exec(
         tx,
         "DELETE FROM google_identities WHERE user_id = ?1",

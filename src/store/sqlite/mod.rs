@@ -328,14 +328,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn end_user_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
+    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
-        let keep = keep.map(str::to_string);
-        self.write(move |tx, _| accounts::end_user_sessions(tx, &user_id, keep.as_deref()))
+        self.write(move |tx, _| accounts::end_user_sessions(tx, &user_id))
             .await
     }
 
