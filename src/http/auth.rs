@@ -11,7 +11,7 @@ use super::json::Json;
 use super::sessions;
 use super::throttle;
 use super::views::MessageResponse;
-use crate::auth::{password, ACCESS_TOKEN_TTL};
+use crate::auth::{password, session_token, ACCESS_TOKEN_TTL, SESSION_COOKIE};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
 use crate::domain::time::now;
@@ -325,8 +325,21 @@ async fn current_session(req: HttpRequest) -> Result<web::Json<SessionInfo>, Api
     )
 )]
 #[post("/logout")]
-async fn logout(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, ApiError> {
     sessions::end_one(&state, &auth.session_hash, close::SESSION_ENDED).await?;
+    // A cookie swapped on the way (its session's rights changed) still names the session it
+    // came with, alive for the swap's grace: it ends too.
+    let presented = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| session_token::digest(c.value()))
+        .filter(|hash| *hash != auth.session_hash);
+    if let Some(hash) = presented {
+        sessions::end_one(&state, &hash, close::SESSION_ENDED).await?;
+    }
     Ok(HttpResponse::Ok()
         .cookie(sessions::removal_cookie())
         .json(MessageResponse::new("Logged out")))

@@ -427,3 +427,12 @@ async fn a_google_only_account_closes_only_soon_after_signing_in() {
         "{who}"
     );
 }
+
+#[tokio::test]
+async fn a_client_secret_google_refuses_is_the_servers_fault_not_the_users() {
+    let google = FakeGoogle::start().await;
+    let app = spawn_app_with_google(&google, &[("GOOGLE_CLIENT_SECRET", "not-our-secret")]).await;
+    let (status, _, body) = sign_in(&stepping_browser(&app), "").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(error_code(&body), "IDENTITY_PROVIDER_ERROR");
+}

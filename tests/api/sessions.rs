@@ -294,3 +294,51 @@ async fn closing_an_account_frees_its_seats_ends_its_sessions_and_its_email() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(error_code(&body), "ADMIN_ACCOUNT");
 }
+
+#[tokio::test]
+async fn signing_out_with_a_session_waiting_to_be_swapped_ends_it_and_clears_the_cookie() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let email = format!("mentor-{}@example.com", unique());
+    let registered = reqwest::Client::new()
+        .post(app.url("/api/auth/register"))
+        .json(
+            &json!({"email": email, "password": PASSWORD, "name": "Max Mentor", "role": "MENTOR"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let before = session_cookie(&registered).expect("session cookie");
+    let (_, _, profile) = with_cookie(&app, &before, "/api/mentor/profile").await;
+    let mentor_id = profile["mentor_id"].as_str().unwrap().to_string();
+    let (status, _) = admin
+        .put(
+            &format!("/api/admin/mentors/{mentor_id}/verify"),
+            json!({"status": "APPROVED", "reason": "ok"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/logout"))
+        .header("cookie", &before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let set: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|c| c.starts_with("session_token="))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(set.len(), 1, "only the sign-out's cookie: {set:?}");
+    assert!(set[0].starts_with("session_token=;"), "{set:?}");
+    // Nothing of the sign-in lives on, not even for the swap's grace.
+    assert_eq!(
+        with_cookie(&app, &before, "/api/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
