@@ -10,7 +10,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data leadbridge \
-    && mkdir -p /data && chown leadbridge /data
+    && install -d -m 0700 -o leadbridge /data
 COPY --from=build /src/target/release/leadbridge /usr/local/bin/leadbridge
 USER leadbridge
 ENV LEADBRIDGE_ADDR=0.0.0.0:8001 \

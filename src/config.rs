@@ -11,9 +11,11 @@ use std::time::Duration;
 use base64::Engine;
 use rand::RngCore;
 
+use crate::auth::password_pool::PoolLimits;
 use crate::crypto::{Secret, KEY_LEN};
 use crate::domain::contact::EmailAddress;
 use crate::domain::user::NewPassword;
+use crate::private_files;
 use crate::store::scylla::ScyllaConfig;
 use leadbridge_actors::bus::HistoryLimits;
 use leadbridge_actors::session::Limits;
@@ -104,7 +106,11 @@ pub struct Config {
     /// A session unused this long ends (its absolute end is `auth::SESSION_TTL`).
     pub session_idle: Duration,
     pub google: Option<GoogleSettings>,
+    /// How many password hashes run at once and how many may wait.
+    pub password_hashing: PoolLimits,
     pub log_filter: String,
+    /// What was wrong but could be fixed while reading the settings, logged at start.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -155,6 +161,23 @@ impl Config {
                 format!("cannot create {}: {e}", data_dir.display()),
             )
         })?;
+        let mut warnings = Vec::new();
+        match private_files::make_private_dir(&data_dir) {
+            Ok(None) => {}
+            Ok(Some(mode)) => warnings.push(format!(
+                "LEADBRIDGE_DATA_DIR {} was open to other users (mode {mode:o}); it is now 0700",
+                data_dir.display()
+            )),
+            Err(e) => {
+                return Err(bad(
+                    "LEADBRIDGE_DATA_DIR",
+                    format!(
+                        "{} holds keys, password hashes and contacts, but {e}",
+                        data_dir.display()
+                    ),
+                ))
+            }
+        }
 
         let database = match get("LEADBRIDGE_DATABASE_URL") {
             None => DatabaseUrl::Sqlite(data_dir.join("leadbridge.db")),
@@ -284,6 +307,23 @@ impl Config {
             2..=crate::auth::SESSION_TTL.num_seconds() as u64,
         )?);
         let google = google_settings(&get)?;
+        let machine = PoolLimits::for_this_machine();
+        let threads = number(
+            &get,
+            "LEADBRIDGE_PASSWORD_THREADS",
+            machine.threads as u64,
+            1..=256,
+        )? as usize;
+        let password_hashing = PoolLimits {
+            threads,
+            queue: number(
+                &get,
+                "LEADBRIDGE_PASSWORD_QUEUE",
+                (threads * 16) as u64,
+                0..=4096,
+            )? as usize,
+            ..machine
+        };
 
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());
         tracing_subscriber::EnvFilter::try_new(&log_filter)
@@ -305,7 +345,9 @@ impl Config {
             trust_forwarded_for,
             session_idle,
             google,
+            password_hashing,
             log_filter,
+            warnings,
         })
     }
 }
@@ -335,6 +377,8 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_RATE_LIMITS",
     "LEADBRIDGE_TRUST_X_FORWARDED_FOR",
     "LEADBRIDGE_SESSION_IDLE_SECONDS",
+    "LEADBRIDGE_PASSWORD_THREADS",
+    "LEADBRIDGE_PASSWORD_QUEUE",
     "GOOGLE_CLIENT_ID",
     "GOOGLE_CLIENT_SECRET",
     "GOOGLE_ISSUER_URL",
@@ -537,7 +581,7 @@ fn google_settings(
 }
 
 /// Creates the data directory readable by its owner only (it holds keys, password hashes
-/// and sealed contacts); an existing directory keeps the permissions its operator chose.
+/// and sealed contacts); an existing one is made private by the caller.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -592,6 +636,7 @@ fn stored_secret(data_dir: &Path, name: &str, var: &'static str) -> Result<Secre
             Ok(Secret::new(key))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            private_files::tighten_if_present(&path).map_err(unreadable)?;
             // The writer may still be mid-write; wait briefly for a whole key.
             for _ in 0..50 {
                 let text = fs::read_to_string(&path).map_err(unreadable)?;

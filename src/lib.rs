@@ -12,6 +12,7 @@
 //! - [`http`]: the actix-web API, one module per resource, and the WebSocket endpoint.
 //! - [`realtime`]: the hub and bus (from the `leadbridge-actors` crate) wired to the store:
 //!   what each change publishes, snapshots, closing revoked sockets.
+//! - [`private_files`]: the data directory and its files, readable by the server only.
 //! - [`startup`]: `Application::build` / `run_until_stopped`, shared by `main` and tests.
 
 pub mod auth;
@@ -21,6 +22,7 @@ pub mod domain;
 pub mod http;
 pub mod limits;
 pub mod payments;
+pub mod private_files;
 pub mod realtime;
 pub mod startup;
 pub mod state;

@@ -11,9 +11,10 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::device_cookie::DeviceCookies;
 use crate::auth::google::GoogleClient;
 use crate::auth::jwt::AccessTokens;
-use crate::auth::password;
+use crate::auth::password_pool::PasswordPool;
 use crate::auth::SessionPolicy;
 use crate::config::{AdminBootstrap, Config, DatabaseUrl};
 use crate::crypto::Vault;
@@ -31,18 +32,21 @@ use leadbridge_actors::protocol::close;
 
 /// Makes the configured admin account exist with the configured password. An unchanged
 /// password leaves the account (and its sessions) alone; a new one ends its sessions.
-async fn bootstrap_admin(store: &dyn Store, admin: &AdminBootstrap) -> anyhow::Result<()> {
+async fn bootstrap_admin(
+    store: &dyn Store,
+    passwords: &PasswordPool,
+    admin: &AdminBootstrap,
+) -> anyhow::Result<()> {
     let secret = String::from_utf8_lossy(admin.password.expose()).into_owned();
     if let Some(existing) = store.credentials_by_email(&admin.email).await? {
         let stored = existing.password_hash.clone();
-        let given = secret.clone();
-        let unchanged = web::block(move || password::verify(&given, &stored)).await?;
+        let unchanged = passwords.verify(secret.clone(), stored).await?;
         if unchanged && existing.user.role == Role::Admin {
             tracing::info!(user_id = %existing.user.user_id, "bootstrap admin ready");
             return Ok(());
         }
     }
-    let hash = web::block(move || password::hash(&secret)).await??;
+    let hash = passwords.hash(secret).await?;
     match store.upsert_admin(&admin.email, "Administrator", &hash).await {
         Ok(user) => {
             tracing::info!(user_id = %user.user_id, "bootstrap admin ready (password set)");
@@ -66,6 +70,9 @@ pub struct Application {
 impl Application {
     /// Opens the store (creating the schema), bootstraps the admin, binds the address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
         let store: Arc<dyn Store> = match &config.database {
             DatabaseUrl::Sqlite(path) => {
                 let vault = Vault::new(&config.data_key);
@@ -82,8 +89,9 @@ impl Application {
                     .context("opening the ScyllaDB store")?,
             ),
         };
+        let passwords = PasswordPool::new(config.password_hashing)?;
         if let Some(admin) = &config.admin {
-            bootstrap_admin(store.as_ref(), admin).await?;
+            bootstrap_admin(store.as_ref(), &passwords, admin).await?;
         }
         let sessions = SessionPolicy::new(config.session_idle);
         let realtime = Realtime::start(
@@ -99,6 +107,7 @@ impl Application {
             realtime,
             store,
             tokens: AccessTokens::new(&config.jwt_secret),
+            devices: DeviceCookies::new(&config.jwt_secret),
             payments: Payments::new(config.razorpay.clone())?,
             allowed_origins: config.allowed_origins.clone(),
             limits: if config.rate_limits {
@@ -108,6 +117,7 @@ impl Application {
             },
             trust_forwarded_for: config.trust_forwarded_for,
             sessions,
+            passwords,
             google: config
                 .google
                 .clone()

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::auth::device_cookie::DeviceCookies;
 use crate::auth::google::GoogleClient;
 use crate::auth::jwt::AccessTokens;
+use crate::auth::password_pool::PasswordPool;
 use crate::auth::SessionPolicy;
 use crate::limits::RateLimiter;
 use crate::payments::Payments;
@@ -14,6 +16,8 @@ pub struct AppState {
     /// The source of truth.
     pub store: Arc<dyn Store>,
     pub tokens: AccessTokens,
+    /// Recognises browsers that signed in to an account before (sign-in limits).
+    pub devices: DeviceCookies,
     pub payments: Payments,
     /// Origins trusted for cookie-authenticated writes besides the server's own.
     pub allowed_origins: Vec<String>,
@@ -24,6 +28,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Idle and absolute session expiry.
     pub sessions: SessionPolicy,
+    /// Where password hashes run, a few at a time.
+    pub passwords: PasswordPool,
     /// Google sign-in, when configured.
     pub google: Option<Arc<GoogleClient>>,
 }

@@ -1,9 +1,11 @@
 //! Authentication pieces with no HTTP in them: password hashing, session tokens and the
 //! short-lived access JWT. The extractors that use them live in `http::extract`.
 
+pub mod device_cookie;
 pub mod google;
 pub mod jwt;
 pub mod password;
+pub mod password_pool;
 pub mod session_token;
 
 /// How long a session (the `session_token` cookie) lives.

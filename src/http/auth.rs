@@ -11,7 +11,7 @@ use super::json::Json;
 use super::sessions;
 use super::throttle;
 use super::views::MessageResponse;
-use crate::auth::{password, session_token, ACCESS_TOKEN_TTL, SESSION_COOKIE};
+use crate::auth::{password, ACCESS_TOKEN_TTL};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
 use crate::domain::time::now;
@@ -60,15 +60,6 @@ pub struct SignedIn {
     pub expires_in: i64,
 }
 
-/// Runs CPU-heavy password work off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    web::block(f)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
-}
-
 /// Signs the user in: a new session (see `sessions::start`), its cookie and an access token.
 async fn sign_in(
     req: &HttpRequest,
@@ -81,12 +72,15 @@ async fn sign_in(
         &started.session.token_hash,
         started.issued_at,
     )?;
-    Ok(HttpResponse::Ok().cookie(started.cookie).json(SignedIn {
-        user,
-        access_token,
-        token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
-    }))
+    Ok(HttpResponse::Ok()
+        .cookie(started.cookie)
+        .cookie(throttle::device_cookie(req, state, &user.email))
+        .json(SignedIn {
+            user,
+            access_token,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+        }))
 }
 
 /// Create an account (learner or mentor) and sign in. Mentors start PENDING.
@@ -124,7 +118,7 @@ async fn register(
     let email = EmailAddress::parse("email", &body.email)?;
     let name = parse_name(&body.name)?;
     let password = NewPassword::parse(&body.password)?;
-    let password_hash = blocking(move || password::hash(password.expose())).await??;
+    let password_hash = state.passwords.hash(password.expose().to_string()).await?;
     let created_at = now();
     let user = state
         .store
@@ -160,18 +154,7 @@ async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let email = body.email.trim().to_lowercase();
-    throttle::take(
-        &state,
-        &limits::LOGIN_PER_IP,
-        &throttle::client_address(&req, &state),
-    )
-    .await?;
-    throttle::take(
-        &state,
-        &limits::LOGIN_PER_ACCOUNT,
-        &throttle::account_key(&email),
-    )
-    .await?;
+    throttle::take_sign_in(&req, &state, &email).await?;
     let credentials = state.store.credentials_by_email(&email).await?;
     // An unknown e-mail, or an account that signs in with Google only, costs the same
     // hashing time as a wrong password.
@@ -181,7 +164,7 @@ async fn login(
         .filter(|hash| password::is_usable(hash))
         .unwrap_or_else(|| password::dummy_hash().to_string());
     let given = body.password;
-    let matches = blocking(move || password::verify(&given, &stored_hash)).await?;
+    let matches = state.passwords.verify(given, stored_hash).await?;
     match credentials {
         Some(credentials) if matches && password::is_usable(&credentials.password_hash) => {
             sign_in(&req, &state, credentials.user).await
@@ -229,13 +212,13 @@ async fn confirm_owner(
     if password::is_usable(&credentials.password_hash) {
         throttle::take(
             state,
-            &limits::LOGIN_PER_ACCOUNT,
+            &limits::REAUTH_PER_ACCOUNT,
             &throttle::account_key(&auth.user.email),
         )
         .await?;
         let stored = credentials.password_hash;
         let given = given.unwrap_or_default();
-        if !blocking(move || password::verify(&given, &stored)).await? {
+        if !state.passwords.verify(given, stored).await? {
             return Err(again("the password is not right"));
         }
         return Ok(());
@@ -325,21 +308,9 @@ async fn current_session(req: HttpRequest) -> Result<web::Json<SessionInfo>, Api
     )
 )]
 #[post("/logout")]
-async fn logout(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: AuthUser,
-) -> Result<HttpResponse, ApiError> {
+async fn logout(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    // The session swapped from, if its rights changed, ends with it (`end_one`).
     sessions::end_one(&state, &auth.session_hash, close::SESSION_ENDED).await?;
-    // A cookie swapped on the way (its session's rights changed) still names the session it
-    // came with, alive for the swap's grace: it ends too.
-    let presented = req
-        .cookie(SESSION_COOKIE)
-        .map(|c| session_token::digest(c.value()))
-        .filter(|hash| *hash != auth.session_hash);
-    if let Some(hash) = presented {
-        sessions::end_one(&state, &hash, close::SESSION_ENDED).await?;
-    }
     Ok(HttpResponse::Ok()
         .cookie(sessions::removal_cookie())
         .json(MessageResponse::new("Logged out")))

@@ -1,9 +1,16 @@
-//! Cross-site request forgery guard for cookie-authenticated writes.
+//! Cross-site request forgery guard for every request that sets or reads the session cookie.
 //!
 //! SameSite=Lax already keeps the cookie off most cross-site requests; this adds the check
-//! that the `Origin` of a state-changing request carrying the session cookie is our own or
-//! listed in `LEADBRIDGE_ALLOWED_ORIGINS`. Bearer-authenticated calls and the webhook carry
-//! no ambient credentials and are exempt.
+//! that the `Origin` of a request is our own or listed in `LEADBRIDGE_ALLOWED_ORIGINS`:
+//! - every state-changing request, with the cookie or without it: sign-in and registration
+//!   set the cookie, and a cross-site form that signs a visitor into the attacker's account
+//!   (login CSRF) would collect whatever the visitor then books;
+//! - every API read that carries the cookie.
+//!
+//! Bearer-authenticated calls carry no ambient credentials, the webhook is Razorpay's server
+//! and Google sign-in is entered from links and comes back from Google by design (linking
+//! refuses other sites itself; the callback checks its single-use `state`, bound to the
+//! browser): they are exempt.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -65,13 +72,28 @@ pub fn is_cross_site_navigation(req: &actix_web::HttpRequest) -> bool {
         .is_some_and(|site| !matches!(site, "same-origin" | "none"))
 }
 
+/// Paths that other sites reach on purpose, each with a check of its own.
+const EXEMPT: &[&str] = &[
+    "/api/payments/webhook",
+    "/api/auth/google/start",
+    "/api/auth/google/callback",
+];
+
+/// Whether the request must come from this site: it may set the session cookie (any write)
+/// or it reads it (an API call carrying it). Bearer calls and the exempt paths need not.
+fn needs_same_site(req: &ServiceRequest) -> bool {
+    if req.headers().contains_key(AUTHORIZATION) || EXEMPT.contains(&req.path()) {
+        return false;
+    }
+    !is_safe(req.method())
+        || (req.path().starts_with("/api/") && req.cookie(SESSION_COOKIE).is_some())
+}
+
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let cookie_authenticated =
-        req.cookie(SESSION_COOKIE).is_some() && !req.headers().contains_key(AUTHORIZATION);
-    if cookie_authenticated && !is_safe(req.method()) {
+    if needs_same_site(&req) {
         let allowed = req
             .app_data::<web::Data<AppState>>()
             .map(|s| s.allowed_origins.clone())

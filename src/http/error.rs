@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::password_pool::PoolError;
 use crate::domain::ValidationError;
 use crate::payments::GatewayError;
 use crate::store::{Conflict, StoreError};
@@ -27,6 +28,12 @@ pub enum ApiError {
     /// 409: refused because of what is already stored.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 408: the request body did not arrive within the body timeout.
+    #[error("the request body did not arrive within {} s", .0.as_secs())]
+    RequestTimeout(std::time::Duration),
+    /// 415: a JSON endpoint given a body of another type (or none declared).
+    #[error("send the body as JSON, with Content-Type: application/json")]
+    UnsupportedMediaType,
     /// 413: body over the limit.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -103,6 +110,8 @@ impl ApiError {
             ApiError::TooManyRequests(_) => "RATE_LIMITED",
             ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::RequestTimeout(_) => "REQUEST_TIMEOUT",
+            ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::IdentityProvider(_) => "IDENTITY_PROVIDER_ERROR",
             ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
             ApiError::Gateway(_) => "PAYMENT_GATEWAY_ERROR",
@@ -142,6 +151,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -212,6 +223,17 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Busy => ApiError::Unavailable("the store is busy; retry shortly".into()),
             StoreError::Backend(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Saturated => ApiError::Unavailable(
+                "too many sign-ins at this moment; try again in a second".into(),
+            ),
+            PoolError::Failed(cause) => ApiError::Internal(cause),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Request-body and query extraction with our error shape: malformed JSON is 400, a field of
-//! the wrong type or a missing field is 422 naming the field, a body over 64 KiB is 413.
+//! Request-body and query extraction with our error shape: a body that is not declared JSON
+//! is 415, malformed JSON is 400, a field of the wrong type or a missing field is 422 naming
+//! the field, a body over 64 KiB is 413, a body that does not arrive in time is 408.
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -12,9 +13,29 @@ use super::error::ApiError;
 /// Largest request body accepted anywhere.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Like `web::Json`, with precise errors. Does not require a JSON content type, so simple
-/// clients (and `curl -d`) work.
+/// Like `web::Json`, with precise errors. The body must be declared JSON
+/// (`application/json` or `application/…+json`): what a plain cross-site form or a no-cors
+/// `fetch` can send (`text/plain`, form encodings, no type at all) is refused before it is
+/// read, so no such request reaches a handler.
 pub struct Json<T>(pub T);
+
+/// Whether the request declares a JSON body.
+fn declares_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
 
 /// The raw body, bounded by [`BODY_LIMIT`] (webhooks need the exact bytes they were signed on).
 pub struct RawBody(pub web::Bytes);
@@ -90,6 +111,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
+            if !declares_json(&req) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
             let bytes = read_body(&req, &mut payload).await?;
             parse_json(&bytes).map(Json)
         })

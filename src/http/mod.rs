@@ -143,6 +143,20 @@ impl Modify for CommonResponses {
                         "Body not JSON, or not of the declared type (BAD_REQUEST)",
                     );
                     add("413", "Body over the size limit (PAYLOAD_TOO_LARGE)");
+                    add(
+                        "415",
+                        "Body not declared as application/json (UNSUPPORTED_MEDIA_TYPE)",
+                    );
+                    add(
+                        "408",
+                        "Body not received within the body timeout (REQUEST_TIMEOUT)",
+                    );
+                }
+                if method != "GET" {
+                    add(
+                        "403",
+                        "Sent from another site's page (CSRF_ORIGIN_REJECTED)",
+                    );
                 }
                 if operation.request_body.is_some()
                     || operation.parameters.as_ref().is_some_and(|p| !p.is_empty())

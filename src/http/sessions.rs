@@ -169,13 +169,28 @@ pub fn removal_cookie() -> Cookie<'static> {
     expired
 }
 
-/// Ends one session and closes its sockets with `code`.
+/// Ends one sign-in and closes its sockets with `code`: the session, and any it replaced
+/// when its account's rights changed. A replaced session lives on for the swap's grace
+/// (requests already on their way with it); signing out must not leave it usable. A swap
+/// keeps the sign-in's start, which is how its sessions are told from the account's
+/// other sign-ins.
 pub async fn end_one(state: &AppState, session_hash: &str, code: u16) -> Result<(), ApiError> {
-    state.store.delete_session(session_hash).await?;
-    state
-        .realtime
-        .close(Selector::Session(session_hash.to_string()), code)
-        .await;
+    let mut ending = vec![session_hash.to_string()];
+    if let Some(session) = state.store.session(session_hash).await? {
+        ending.extend(
+            state
+                .store
+                .user_sessions(&session.user_id)
+                .await?
+                .into_iter()
+                .filter(|s| s.created_at == session.created_at && s.token_hash != session_hash)
+                .map(|s| s.token_hash),
+        );
+    }
+    for hash in ending {
+        state.store.delete_session(&hash).await?;
+        state.realtime.close(Selector::Session(hash), code).await;
+    }
     Ok(())
 }
 

@@ -1,10 +1,12 @@
 //! The rate limits applied to requests: whose bucket a request takes from, and the 429.
 
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::HttpRequest;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use crate::limits::Rule;
+use crate::auth::device_cookie::{DEVICE_COOKIE, DEVICE_TTL_DAYS};
+use crate::limits::{self, Rule};
 use crate::state::AppState;
 
 /// Takes one request from `key`'s bucket of `rule`, or answers 429 with `Retry-After`.
@@ -40,4 +42,44 @@ pub fn client_address(req: &HttpRequest, state: &AppState) -> String {
 /// Redis key names and logs.
 pub fn account_key(email: &str) -> String {
     hex::encode(&Sha256::digest(email.trim().to_lowercase().as_bytes())[..16])
+}
+
+/// Takes a password sign-in to `email`'s account from the buckets that apply: a browser
+/// that signed in to this account before draws on its own allowance only; any other draws
+/// on its address's, on the pair of account and address, and on the account's ceiling. A
+/// guesser elsewhere thus never locks the owner out of their own browser, and a guesser at
+/// one address never locks out the account from another.
+pub async fn take_sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    email: &str,
+) -> Result<(), ApiError> {
+    let account = account_key(email);
+    let device = req
+        .cookie(DEVICE_COOKIE)
+        .and_then(|cookie| state.devices.recognise(cookie.value(), &account));
+    if let Some(device) = device {
+        return take(state, &limits::LOGIN_PER_DEVICE, &device).await;
+    }
+    let address = client_address(req, state);
+    take(state, &limits::LOGIN_PER_IP, &address).await?;
+    take(
+        state,
+        &limits::LOGIN_PER_ACCOUNT_AND_ADDRESS,
+        &format!("{account}:{address}"),
+    )
+    .await?;
+    take(state, &limits::LOGIN_PER_ACCOUNT, &account).await
+}
+
+/// The device cookie a successful sign-in leaves in the browser. Sent only to `/api/auth`,
+/// never to other sites' requests.
+pub fn device_cookie(req: &HttpRequest, state: &AppState, email: &str) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, state.devices.issue(&account_key(email)))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/api/auth")
+        .max_age(CookieDuration::days(DEVICE_TTL_DAYS))
+        .secure(req.connection_info().scheme() == "https")
+        .finish()
 }

@@ -20,11 +20,33 @@ pub const LOGIN_PER_IP: Rule = Rule {
     burst: 20,
     every_ms: 3_000,
 };
-/// Sign-in attempts on one account, from anywhere: slows password guessing to a crawl.
-pub const LOGIN_PER_ACCOUNT: Rule = Rule {
-    name: "login-account",
+/// Sign-in attempts on one account from one address, by a browser that has not signed in
+/// to it before: one guesser is slowed to a crawl without touching anyone elsewhere.
+pub const LOGIN_PER_ACCOUNT_AND_ADDRESS: Rule = Rule {
+    name: "login-account-ip",
     burst: 10,
     every_ms: 30_000,
+};
+/// Sign-in attempts on one account from anywhere, by browsers that have not signed in to
+/// it before: a ceiling that slows guessing spread over many addresses (to 8,640 a day)
+/// rather than shutting the account. Its owner's own browsers are not counted here.
+pub const LOGIN_PER_ACCOUNT: Rule = Rule {
+    name: "login-account",
+    burst: 30,
+    every_ms: 10_000,
+};
+/// Sign-in attempts by a browser that signed in to the account before (its device cookie):
+/// the owner's own allowance, which nobody else's attempts use up.
+pub const LOGIN_PER_DEVICE: Rule = Rule {
+    name: "login-device",
+    burst: 10,
+    every_ms: 30_000,
+};
+/// Password confirmations by a signed-in account (closing it).
+pub const REAUTH_PER_ACCOUNT: Rule = Rule {
+    name: "reauth-account",
+    burst: 5,
+    every_ms: 60_000,
 };
 /// New accounts from one address.
 pub const REGISTER_PER_IP: Rule = Rule {

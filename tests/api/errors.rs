@@ -245,3 +245,147 @@ async fn a_wrong_data_key_stops_the_start_instead_of_hiding_every_account() {
         "{error:#}"
     );
 }
+
+/// A plain cross-site form (`text/plain`, no preflight) that signs the visitor into the
+/// attacker's account: refused, and no session cookie is set.
+#[tokio::test]
+async fn sign_in_and_registration_from_another_site_are_refused_and_set_no_cookie() {
+    let app = spawn_app().await;
+    let attacker = app.learner().await;
+    let login = format!(
+        r#"{{"email": "{}", "password": "{}"}}"#,
+        attacker.email,
+        crate::common::PASSWORD
+    );
+    let register =
+        r#"{"email": "victim-form@example.com", "password": "learner-pass-2026", "name": "Form"}"#;
+    let cases: [(&str, &str, &str, String); 4] = [
+        (
+            "/api/auth/login",
+            "origin",
+            "https://evil.example",
+            login.clone(),
+        ),
+        (
+            "/api/auth/login",
+            "sec-fetch-site",
+            "cross-site",
+            login.clone(),
+        ),
+        (
+            "/api/auth/register",
+            "origin",
+            "https://evil.example",
+            register.into(),
+        ),
+        (
+            "/api/auth/register",
+            "sec-fetch-site",
+            "cross-site",
+            register.into(),
+        ),
+    ];
+    for (path, header, value, body) in cases {
+        for content_type in ["text/plain", "application/json"] {
+            let response = reqwest::Client::new()
+                .post(app.url(path))
+                .header(header, value)
+                .header("content-type", content_type)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                response.headers().get("set-cookie").is_none(),
+                "{path} {header} {content_type}: a cookie was set"
+            );
+            let (status, answer) = read(response).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} {header}: {answer}");
+            assert_eq!(error_code(&answer), "CSRF_ORIGIN_REJECTED");
+        }
+    }
+    // Nothing was registered by the refused forms.
+    let (status, _) = app
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"email": "victim-form@example.com", "password": "learner-pass-2026"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Our own pages still sign in.
+    let own = reqwest::Client::new()
+        .post(app.url("/api/auth/login"))
+        .header("origin", app.address.clone())
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"email": attacker.email, "password": crate::common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_json_endpoint_refuses_other_body_types_with_415_before_acting() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let body = format!(
+        r#"{{"email": "{}", "password": "{}"}}"#,
+        learner.email,
+        crate::common::PASSWORD
+    );
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut request = reqwest::Client::new()
+            .post(app.url("/api/auth/login"))
+            .body(body.clone());
+        if let Some(kind) = content_type {
+            request = request.header("content-type", kind);
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.headers().get("set-cookie").is_none());
+        let (status, answer) = read(response).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}: {answer}"
+        );
+        assert_eq!(error_code(&answer), "UNSUPPORTED_MEDIA_TYPE");
+    }
+    for declared in [
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ] {
+        let response = reqwest::Client::new()
+            .post(app.url("/api/auth/login"))
+            .header("content-type", declared)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{declared}");
+    }
+}
+
+#[tokio::test]
+async fn a_signed_in_read_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    let learner = app.learner().await;
+    let (status, body) = read(
+        learner
+            .client
+            .get(app.url("/api/user/bookings"))
+            .header("origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "CSRF_ORIGIN_REJECTED");
+    assert_eq!(learner.get("/api/user/bookings").await.0, StatusCode::OK);
+}

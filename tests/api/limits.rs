@@ -67,39 +67,122 @@ async fn sign_in_attempts_from_one_address_are_limited() {
     assert_limited(answers.last().expect("answers"));
 }
 
+const BEHIND_PROXY: &[(&str, &str)] = &[
+    ("LEADBRIDGE_RATE_LIMITS", "on"),
+    ("LEADBRIDGE_TRUST_X_FORWARDED_FOR", "on"),
+];
+
+/// A sign-in by `client` (its cookie jar: a browser) from `address`.
+async fn sign_in_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let response = client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", address)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test]
-async fn sign_in_attempts_on_one_account_are_limited_from_any_address() {
-    let app = spawn_app_with(LIMITS_ON).await;
-    let learner = app.learner().await;
-    let other = app.learner().await;
-    let login = |email: &str, password: &str| json!({"email": email, "password": password});
+async fn a_guesser_at_one_address_is_stopped_without_locking_the_owner_out() {
+    let app = spawn_app_with(BEHIND_PROXY).await;
+    // The owner registered in this browser, which the server now knows.
+    let owner = app.learner().await;
+    let guesser = reqwest::Client::new();
     for _ in 0..10 {
-        let (status, _, _) = post(
+        let (status, _) = sign_in_from(
             &app,
-            "/api/auth/login",
-            login(&learner.email, "wrong-guess-1"),
-            None,
+            &guesser,
+            "198.51.100.9",
+            &owner.email,
+            "wrong-guess-1",
         )
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    // Even the right password waits now: guessing cannot tell it apart.
-    assert_limited(
-        &post(
+    // The guesser is held, even with the right password: guessing cannot tell it apart.
+    let (status, body) = sign_in_from(&app, &guesser, "198.51.100.9", &owner.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    // The owner's own browser signs in, from the guesser's very address too.
+    for address in ["192.0.2.10", "198.51.100.9"] {
+        let (status, body) =
+            sign_in_from(&app, &owner.client, address, &owner.email, PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "owner from {address}: {body}");
+    }
+    // So does a browser the owner never used, from another address.
+    let (status, body) = sign_in_from(
+        &app,
+        &reqwest::Client::new(),
+        "192.0.2.11",
+        &owner.email,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "new browser elsewhere: {body}");
+    // A guess every 30 s keeps the guesser slowed, and the owner in.
+    let (status, _) = sign_in_from(
+        &app,
+        &guesser,
+        "198.51.100.9",
+        &owner.email,
+        "wrong-guess-2",
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = sign_in_from(&app, &owner.client, "192.0.2.10", &owner.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn guessing_spread_over_many_addresses_is_slowed_but_the_owners_browser_gets_in() {
+    let app = spawn_app_with(BEHIND_PROXY).await;
+    let owner = app.learner().await;
+    let mut refused = 0;
+    for i in 0..40 {
+        let address = format!("203.0.113.{i}");
+        let (status, _) = sign_in_from(
             &app,
-            "/api/auth/login",
-            login(&learner.email, PASSWORD),
-            None,
+            &reqwest::Client::new(),
+            &address,
+            &owner.email,
+            "wrong-guess-1",
         )
-        .await,
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    // The account's ceiling for unknown browsers: thirty at once, then one per 10 s.
+    assert!(
+        refused >= 9,
+        "only {refused} of 40 spread guesses were slowed"
     );
-    let (status, _, body) =
-        post(&app, "/api/auth/login", login(&other.email, PASSWORD), None).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "another account is not held up: {body}"
-    );
+    let (status, body) =
+        sign_in_from(&app, &owner.client, "192.0.2.10", &owner.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "the owner's browser: {body}");
+    // A forged device cookie is just an unknown browser.
+    let forged = reqwest::Client::new();
+    let response = forged
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", "192.0.2.99")
+        .header(
+            "cookie",
+            "device_token=d1.00000000000000000000000000000000.00",
+        )
+        .json(&json!({"email": owner.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod auth;
 mod booking;
 mod errors;
 mod events;
+mod exhaustion;
 mod google;
 mod journey;
 mod limits;

@@ -117,3 +117,69 @@ async fn the_data_directory_never_holds_a_contact_in_plain_text() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["name"], name.as_str());
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Whatever the umask, nothing in the data directory is readable by other users: the
+/// database and SQLite's `-wal` and `-shm` beside it included.
+#[tokio::test]
+async fn every_file_in_the_data_directory_is_private_to_the_server() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (mentor, _) = app.approved_mentor(&admin).await;
+    let event_id = app.create_event(&mentor, 4, 500).await;
+    let learner = app.learner().await;
+    assert_eq!(app.book(&learner, &event_id).await.0, StatusCode::OK);
+    let dir = app.data_dir.path();
+    let files = files_under(dir);
+    for suffix in ["leadbridge.db", "leadbridge.db-wal", "leadbridge.db-shm"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(suffix)),
+            "{suffix} missing: {files:?}"
+        );
+    }
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    assert_eq!(mode(dir), 0o700);
+
+    // A database an earlier version left readable is tightened at the next start.
+    use std::os::unix::fs::PermissionsExt;
+    let db = dir.join("leadbridge.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let app = app.restart().await;
+    assert_eq!(mode(&app.data_dir.path().join("leadbridge.db")), 0o600);
+    let (status, _) = app
+        .anonymous()
+        .post(
+            "/api/auth/login",
+            json!({"email": learner.email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "nothing stored was lost");
+}
+
+#[test]
+fn a_data_directory_open_to_other_users_is_made_private_and_a_shared_one_stops_the_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let vars = crate::common::test_vars(&dir, &[]);
+    let config = leadbridge::config::Config::from_vars(&vars).unwrap();
+    assert_eq!(mode(dir.path()), 0o700);
+    assert!(
+        config.warnings.iter().any(|w| w.contains("755")),
+        "{:?}",
+        config.warnings
+    );
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut vars = vars;
+    vars.insert("LEADBRIDGE_DATA_DIR".into(), shared.display().to_string());
+    let err = leadbridge::config::Config::from_vars(&vars).unwrap_err();
+    assert_eq!(err.var, "LEADBRIDGE_DATA_DIR");
+}

@@ -239,6 +239,11 @@ async fn approval_swaps_the_mentors_session_and_rejection_ends_it() {
     let (status, _, body) = with_cookie(&app, &after, "/api/auth/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&body), "UNAUTHORIZED");
+    // The swapped-from session, still within its grace, ended with the rejection too.
+    assert_eq!(
+        with_cookie(&app, &before, "/api/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn close(actor: &Actor, body: Value) -> (StatusCode, Value) {
@@ -339,6 +344,81 @@ async fn signing_out_with_a_session_waiting_to_be_swapped_ends_it_and_clears_the
     // Nothing of the sign-in lives on, not even for the swap's grace.
     assert_eq!(
         with_cookie(&app, &before, "/api/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// After a swap, the browser signs out with its new cookie: the old one, which would
+/// otherwise work for the swap's 30 s grace, ends at once too; so does ending the session
+/// from the session list.
+#[tokio::test]
+async fn signing_out_after_a_swap_ends_the_swapped_session_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut cookies = Vec::new();
+    for _ in 0..2 {
+        let email = format!("mentor-{}@example.com", unique());
+        let registered = reqwest::Client::new()
+            .post(app.url("/api/auth/register"))
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Mia Mentor", "role": "MENTOR"}))
+            .send()
+            .await
+            .unwrap();
+        let before = session_cookie(&registered).expect("session cookie");
+        let (_, _, profile) = with_cookie(&app, &before, "/api/mentor/profile").await;
+        let mentor_id = profile["mentor_id"].as_str().unwrap().to_string();
+        let (status, _) = admin
+            .put(
+                &format!("/api/admin/mentors/{mentor_id}/verify"),
+                json!({"status": "APPROVED", "reason": "ok"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, after, _) = with_cookie(&app, &before, "/api/mentor/profile").await;
+        assert_eq!(status, StatusCode::OK);
+        let after = after.expect("swapped");
+        // Within the grace the old cookie still works.
+        assert_eq!(
+            with_cookie(&app, &before, "/api/auth/me").await.0,
+            StatusCode::OK
+        );
+        cookies.push((before, after));
+    }
+    let (before, after) = &cookies[0];
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/logout"))
+        .header("cookie", after)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for cookie in [before, after] {
+        assert_eq!(
+            with_cookie(&app, cookie, "/api/auth/me").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Ending it from the list (here: the current session) does the same.
+    let (before, after) = &cookies[1];
+    let (_, _, listed) = with_cookie(&app, after, "/api/auth/sessions").await;
+    let current = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let response = reqwest::Client::new()
+        .delete(app.url(&format!("/api/auth/sessions/{current}")))
+        .header("cookie", after)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        with_cookie(&app, before, "/api/auth/me").await.0,
         StatusCode::UNAUTHORIZED
     );
 }

@@ -67,6 +67,16 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A temporary directory only its owner may enter, as a data directory should be (the
+/// server would otherwise make it so, with a warning).
+pub fn private_temp_dir() -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("private temp dir");
+    dir
+}
+
 /// Settings every test app starts from; `extra` overrides or adds variables.
 pub fn test_vars(data_dir: &TempDir, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = [
@@ -118,7 +128,7 @@ pub async fn spawn_app_with_google(
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let data_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let data_dir = Arc::new(private_temp_dir());
     let vars = test_vars(&data_dir, extra);
     start(vars, data_dir).await
 }
@@ -176,6 +186,14 @@ impl TestApp {
                 let _ = child.0.wait();
             }
             Server::InProcess(_) => panic!("only a process node can be killed"),
+        }
+    }
+
+    /// The process id of a node that runs as the real binary.
+    pub fn pid(&self) -> u32 {
+        match &self.server {
+            Server::Process(child) => child.0.id(),
+            Server::InProcess(_) => panic!("only a process node has its own pid"),
         }
     }
 

@@ -47,6 +47,30 @@ struct Inner {
     vault: Vault,
 }
 
+/// The database file exists 0600 before SQLite opens it, so the `-wal` and `-shm` files
+/// SQLite makes beside it get the same mode (it copies the database's), whatever the umask.
+/// Files an earlier version left readable by others are tightened, with a warning.
+fn make_files_private(path: &Path) -> anyhow::Result<()> {
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    for (i, file) in files.iter().enumerate() {
+        let tightened = if i == 0 {
+            crate::private_files::ensure_private_file(file)
+        } else {
+            crate::private_files::tighten_if_present(file)
+        }
+        .with_context(|| format!("making {} private", file.display()))?;
+        if let Some(mode) = tightened {
+            tracing::warn!(file = %file.display(), from = format!("{mode:o}"), "database file was readable by other users; now 0600");
+        }
+    }
+    Ok(())
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         match err.sqlite_error_code() {
@@ -110,6 +134,7 @@ fn check_data_key(conn: &Connection, vault: &Vault) -> anyhow::Result<()> {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path, vault: Vault) -> anyhow::Result<Self> {
+        make_files_private(path)?;
         let mut conn = open_connection(path)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         schema::migrate(&mut conn).context("applying schema migrations")?;
