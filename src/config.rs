@@ -15,6 +15,7 @@ use crate::auth::password_pool::PoolLimits;
 use crate::crypto::{Secret, KEY_LEN};
 use crate::domain::contact::EmailAddress;
 use crate::domain::user::NewPassword;
+use crate::net::ConnectionLimits;
 use crate::private_files;
 use crate::store::scylla::ScyllaConfig;
 use leadbridge_actors::bus::HistoryLimits;
@@ -106,6 +107,8 @@ pub struct Config {
     /// A session unused this long ends (its absolute end is `auth::SESSION_TTL`).
     pub session_idle: Duration,
     pub google: Option<GoogleSettings>,
+    /// Bounds on each connection: per address, stalled writes, slow bodies.
+    pub connections: ConnectionLimits,
     /// How many password hashes run at once and how many may wait.
     pub password_hashing: PoolLimits,
     pub log_filter: String,
@@ -307,6 +310,18 @@ impl Config {
             2..=crate::auth::SESSION_TTL.num_seconds() as u64,
         )?);
         let google = google_settings(&get)?;
+        let per_address = number(
+            &get,
+            "LEADBRIDGE_MAX_CONNECTIONS_PER_ADDRESS",
+            64,
+            0..=100_000,
+        )? as usize;
+        let connections = ConnectionLimits {
+            // Behind our proxy every connection is the proxy's: it limits clients itself.
+            per_address: (per_address > 0 && !trust_forwarded_for).then_some(per_address),
+            write_stall: seconds("LEADBRIDGE_WRITE_TIMEOUT_SECONDS", 20, 3600)?,
+            body: seconds("LEADBRIDGE_BODY_TIMEOUT_SECONDS", 10, 3600)?,
+        };
         let machine = PoolLimits::for_this_machine();
         let threads = number(
             &get,
@@ -345,6 +360,7 @@ impl Config {
             trust_forwarded_for,
             session_idle,
             google,
+            connections,
             password_hashing,
             log_filter,
             warnings,
@@ -377,6 +393,9 @@ const VARIABLES: &[&str] = &[
     "LEADBRIDGE_RATE_LIMITS",
     "LEADBRIDGE_TRUST_X_FORWARDED_FOR",
     "LEADBRIDGE_SESSION_IDLE_SECONDS",
+    "LEADBRIDGE_MAX_CONNECTIONS_PER_ADDRESS",
+    "LEADBRIDGE_WRITE_TIMEOUT_SECONDS",
+    "LEADBRIDGE_BODY_TIMEOUT_SECONDS",
     "LEADBRIDGE_PASSWORD_THREADS",
     "LEADBRIDGE_PASSWORD_QUEUE",
     "GOOGLE_CLIENT_ID",

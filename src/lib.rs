@@ -10,6 +10,7 @@
 //! - [`store`]: the `Store` trait (the source of truth) and its SQLite backend.
 //! - [`payments`]: Razorpay orders, signatures and webhooks (real or simulated).
 //! - [`http`]: the actix-web API, one module per resource, and the WebSocket endpoint.
+//! - [`net`]: accepting connections: per-address caps and writes that cannot stall.
 //! - [`realtime`]: the hub and bus (from the `leadbridge-actors` crate) wired to the store:
 //!   what each change publishes, snapshots, closing revoked sockets.
 //! - [`private_files`]: the data directory and its files, readable by the server only.
@@ -21,6 +22,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod limits;
+pub mod net;
 pub mod payments;
 pub mod private_files;
 pub mod realtime;

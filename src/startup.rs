@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Logger};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use anyhow::Context;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -117,6 +117,7 @@ impl Application {
             },
             trust_forwarded_for: config.trust_forwarded_for,
             sessions,
+            body_timeout: config.connections.body,
             passwords,
             google: config
                 .google
@@ -140,7 +141,7 @@ impl Application {
         http::document_common_responses(&mut api);
         let route_table = web::Data::new(http::RouteTable::from_description(&api));
         let app_state = state.clone();
-        let server = HttpServer::new(move || {
+        let server = crate::net::serve(listener, config.connections, move || {
             let api = api.clone();
             App::new()
                 .into_utoipa_app()
@@ -155,6 +156,7 @@ impl Application {
                 .into_app()
                 .default_service(web::to(http::web::fallback))
                 .wrap(from_fn(csrf::guard))
+                .wrap(from_fn(http::deadline::guard))
                 .wrap(from_fn(http::headers::secure))
                 .wrap(
                     // A WebSocket's response lasts as long as the socket, and the logger
@@ -164,12 +166,7 @@ impl Application {
                         .exclude("/readyz")
                         .exclude("/api/ws"),
                 )
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        // Signals are ours: sockets get close 1001 before the server stops.
-        .disable_signals()
-        .run();
+        })?;
         tracing::info!(%port, "listening");
         Ok(Self {
             port,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Idle and absolute session expiry.
     pub sessions: SessionPolicy,
+    /// How long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
     /// Where password hashes run, a few at a time.
     pub passwords: PasswordPool,
     /// Google sign-in, when configured.

@@ -38,6 +38,22 @@ impl Api {
         }
     }
 
+    /// Like `send`, again after a 503 as its `Retry-After` asks (a few times): the server
+    /// hashes a few passwords at a time and refuses a burst of sign-ins beyond its queue.
+    async fn send_patiently(&self, request: reqwest::RequestBuilder) -> Answer {
+        for _ in 0..20 {
+            let Some(again) = request.try_clone() else {
+                break;
+            };
+            let answer = self.send(again).await;
+            if answer.0 != 503 {
+                return answer;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        self.send(request).await
+    }
+
     pub async fn post(&self, token: &str, url: String, body: Value) -> Answer {
         self.send(self.http.post(url).bearer_auth(token).json(&body))
             .await
@@ -45,7 +61,7 @@ impl Api {
 
     pub async fn login(&self, base: &str, email: &str, password: &str) -> String {
         let (_, body) = self
-            .send(
+            .send_patiently(
                 self.http
                     .post(format!("{base}/api/auth/login"))
                     .json(&json!({"email": email, "password": password})),
@@ -59,7 +75,7 @@ impl Api {
 
     pub async fn register(&self, base: &str, email: &str, role: &str) -> String {
         let (_, body) = self
-            .send(
+            .send_patiently(
                 self.http
                     .post(format!("{base}/api/auth/register"))
                     .json(&json!({

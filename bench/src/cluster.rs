@@ -118,6 +118,8 @@ impl Cluster {
                 .env("LEADBRIDGE_ADMIN_PASSWORD", ADMIN_PASSWORD)
                 // A load generator is thousands of sign-ins and bookings from one address.
                 .env("LEADBRIDGE_RATE_LIMITS", "off")
+                // And thousands of sockets from one address.
+                .env("LEADBRIDGE_MAX_CONNECTIONS_PER_ADDRESS", "0")
                 .env("RUST_LOG", "error")
                 .stdout(Stdio::null());
             if let Some(url) = &redis_url {

@@ -29,8 +29,8 @@ pub enum ApiError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// 408: the request body did not arrive within the body timeout.
-    #[error("the request body did not arrive within {} s", .0.as_secs())]
-    RequestTimeout(std::time::Duration),
+    #[error("the request body did not arrive in time; send it all at once")]
+    RequestTimeout,
     /// 415: a JSON endpoint given a body of another type (or none declared).
     #[error("send the body as JSON, with Content-Type: application/json")]
     UnsupportedMediaType,
@@ -47,6 +47,9 @@ pub enum ApiError {
     /// 405: the path exists, answering only the listed methods.
     #[error("this endpoint answers {}", .0.join(", "))]
     MethodNotAllowed(Vec<&'static str>),
+    /// 429: this address holds too many connections open; the connection closes.
+    #[error("too many connections from your address; close some and retry")]
+    TooManyConnections,
     /// 429: too many requests of this kind from this client; retry after the wait.
     #[error("too many attempts; try again in {} s", retry_after_seconds(*.0))]
     TooManyRequests(std::time::Duration),
@@ -108,9 +111,10 @@ impl ApiError {
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::TooManyRequests(_) => "RATE_LIMITED",
+            ApiError::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            ApiError::RequestTimeout(_) => "REQUEST_TIMEOUT",
+            ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::IdentityProvider(_) => "IDENTITY_PROVIDER_ERROR",
             ApiError::Gateway(GatewayError::Timeout) => "PAYMENT_GATEWAY_TIMEOUT",
@@ -151,11 +155,13 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::TooManyConnections => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::IdentityProvider(_) => StatusCode::BAD_GATEWAY,
             ApiError::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
@@ -187,7 +193,7 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::TooManyConnections => {
                 response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
             }
             ApiError::TooManyRequests(wait) => {

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod bookings;
 pub mod csrf;
+pub mod deadline;
 pub mod error;
 mod events;
 pub mod extract;
@@ -163,6 +164,10 @@ impl Modify for CommonResponses {
                 {
                     add("422", "A field or parameter is invalid; `field` names it");
                 }
+                add(
+                    "429",
+                    "This address holds too many connections (TOO_MANY_CONNECTIONS); the connection closes",
+                );
                 add(
                     "503",
                     "Momentarily unavailable (store busy); retry after Retry-After",

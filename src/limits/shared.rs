@@ -78,8 +78,21 @@ impl SharedBuckets {
         }
     }
 
-    /// `Ok(Ok(()))` allowed, `Ok(Err(wait))` refused, `Err` when Redis did not answer.
+    /// `Ok(Ok(()))` allowed, `Ok(Err(wait))` refused, `Err` when Redis did not answer. A
+    /// Redis that did not answer is left alone for `RETRY_AFTER`: a frozen one would
+    /// otherwise cost every bucket of every request the whole timeout.
     pub async fn take(&self, rule: &Rule, key: &str) -> anyhow::Result<Result<(), Duration>> {
+        let answer = self.ask(rule, key).await;
+        if answer.is_err() {
+            let mut slot = self.connection.lock().await;
+            if matches!(*slot, Connection::Open(_)) {
+                *slot = Connection::FailedAt(Some(Instant::now()));
+            }
+        }
+        answer
+    }
+
+    async fn ask(&self, rule: &Rule, key: &str) -> anyhow::Result<Result<(), Duration>> {
         let mut connection = self.connection().await?;
         let mut invocation = self.script.prepare_invoke();
         invocation

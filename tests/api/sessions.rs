@@ -300,10 +300,9 @@ async fn closing_an_account_frees_its_seats_ends_its_sessions_and_its_email() {
     assert_eq!(error_code(&body), "ADMIN_ACCOUNT");
 }
 
-#[tokio::test]
-async fn signing_out_with_a_session_waiting_to_be_swapped_ends_it_and_clears_the_cookie() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
+/// A mentor registered in a browser, then approved by `admin`: the browser's session
+/// cookie, now waiting to be swapped.
+async fn approved_in_a_browser(app: &TestApp, admin: &Actor) -> String {
     let email = format!("mentor-{}@example.com", unique());
     let registered = reqwest::Client::new()
         .post(app.url("/api/auth/register"))
@@ -314,7 +313,7 @@ async fn signing_out_with_a_session_waiting_to_be_swapped_ends_it_and_clears_the
         .await
         .unwrap();
     let before = session_cookie(&registered).expect("session cookie");
-    let (_, _, profile) = with_cookie(&app, &before, "/api/mentor/profile").await;
+    let (_, _, profile) = with_cookie(app, &before, "/api/mentor/profile").await;
     let mentor_id = profile["mentor_id"].as_str().unwrap().to_string();
     let (status, _) = admin
         .put(
@@ -323,6 +322,14 @@ async fn signing_out_with_a_session_waiting_to_be_swapped_ends_it_and_clears_the
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    before
+}
+
+#[tokio::test]
+async fn signing_out_with_a_session_waiting_to_be_swapped_ends_it_and_clears_the_cookie() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let before = approved_in_a_browser(&app, &admin).await;
 
     let response = reqwest::Client::new()
         .post(app.url("/api/auth/logout"))
@@ -357,23 +364,7 @@ async fn signing_out_after_a_swap_ends_the_swapped_session_at_once() {
     let admin = app.admin().await;
     let mut cookies = Vec::new();
     for _ in 0..2 {
-        let email = format!("mentor-{}@example.com", unique());
-        let registered = reqwest::Client::new()
-            .post(app.url("/api/auth/register"))
-            .json(&json!({"email": email, "password": PASSWORD, "name": "Mia Mentor", "role": "MENTOR"}))
-            .send()
-            .await
-            .unwrap();
-        let before = session_cookie(&registered).expect("session cookie");
-        let (_, _, profile) = with_cookie(&app, &before, "/api/mentor/profile").await;
-        let mentor_id = profile["mentor_id"].as_str().unwrap().to_string();
-        let (status, _) = admin
-            .put(
-                &format!("/api/admin/mentors/{mentor_id}/verify"),
-                json!({"status": "APPROVED", "reason": "ok"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        let before = approved_in_a_browser(&app, &admin).await;
         let (status, after, _) = with_cookie(&app, &before, "/api/mentor/profile").await;
         assert_eq!(status, StatusCode::OK);
         let after = after.expect("swapped");

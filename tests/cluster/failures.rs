@@ -244,3 +244,72 @@ async fn a_restarted_redis_starts_a_new_epoch_even_with_its_data_kept() {
     // replica promoted): no client recovers across a restart, missed messages or not.
     restarted_redis_starts_a_new_epoch(RedisServer::start_persistent(), 0).await;
 }
+
+/// One node counting its rate limits in Redis, through a Redis outage of each kind (down:
+/// refused at once; frozen: connections open, nothing answered): sign-in, registration and
+/// bookings are answered within bounded time and never 500, and the limits still hold,
+/// counted on the node alone.
+#[tokio::test]
+async fn rate_limits_fall_back_to_the_node_while_redis_is_down_or_frozen() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    let app = crate::common::spawn_app_with(&[
+        ("LEADBRIDGE_REDIS_URL", &url),
+        ("LEADBRIDGE_RATE_LIMITS", "on"),
+    ])
+    .await;
+    let admin = app.admin().await;
+    let (mentor, _) = app.approved_mentor(&admin).await;
+    let event_id = app.create_event(&mentor, 40, 500).await;
+
+    for outage in ["down", "frozen"] {
+        match outage {
+            "down" => redis.stop(),
+            _ => {
+                redis.start_again();
+                // Let the limiter reconnect, then freeze it under its feet.
+                tokio::time::sleep(Duration::from_millis(1200)).await;
+                let _ = app.anonymous().get("/healthz").await;
+                redis.pause();
+            }
+        }
+        // A limit waits at most 250 ms for Redis, then the node decides alone (and leaves
+        // Redis alone for a second). A booking also publishes its changes, each publish
+        // bounded by the bus's own 2 s timeout while Redis is frozen.
+        let timed = |started: std::time::Instant, what: &str| {
+            let took = started.elapsed();
+            let bound = if what == "booking" { 10 } else { 3 };
+            assert!(
+                took < Duration::from_secs(bound),
+                "{outage}: {what} took {took:?}"
+            );
+        };
+        let started = std::time::Instant::now();
+        let learner = app.learner().await;
+        timed(started, "registration");
+        let started = std::time::Instant::now();
+        let (status, body) = app.book(&learner, &event_id).await;
+        assert_eq!(status, StatusCode::OK, "{outage}: booking: {body}");
+        timed(started, "booking");
+        // Sign-in attempts from this address: judged, then limited by the node's own count.
+        let mut statuses = Vec::new();
+        for _ in 0..22 {
+            let started = std::time::Instant::now();
+            let (status, body) = app
+                .anonymous()
+                .post(
+                    "/api/auth/login",
+                    json!({"email": format!("nobody-{}@example.com", crate::common::unique()), "password": "wrong-pass-1"}),
+                )
+                .await;
+            timed(started, "sign-in");
+            assert!(status.as_u16() < 500, "{outage}: {status} {body}");
+            statuses.push(status);
+        }
+        assert!(
+            statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+            "{outage}: the per-address limit held: {statuses:?}"
+        );
+    }
+    redis.resume();
+}

@@ -90,6 +90,9 @@ pub fn test_vars(data_dir: &TempDir, extra: &[(&str, &str)]) -> HashMap<String, 
         // Suites make hundreds of sign-ins from one address; tests/api/limits.rs turns
         // the limits back on.
         ("LEADBRIDGE_RATE_LIMITS", "off"),
+        // Likewise for connections: suites open a thousand sockets from 127.0.0.1;
+        // tests/api/exhaustion.rs sets an allowance.
+        ("LEADBRIDGE_MAX_CONNECTIONS_PER_ADDRESS", "0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -167,6 +170,25 @@ pub async fn spawn_two_nodes(extra: &[(&str, &str)]) -> TestApp {
     app.peers.push(peer);
     app.redis = Some(redis);
     app
+}
+
+/// The TCP state (`/proc/net/tcp`'s `st`: 1 is ESTABLISHED) of this machine's socket bound
+/// to `local_port` and connected to `remote_port`; `None` once it is gone.
+pub fn tcp_state(local_port: u16, remote_port: u16) -> Option<u8> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, remote, state) = (fields.get(1)?, fields.get(2)?, fields.get(3)?);
+        (port(local) == Some(local_port) && port(remote) == Some(remote_port))
+            .then(|| u8::from_str_radix(state, 16).ok())
+            .flatten()
+    })
 }
 
 /// A port that was free a moment ago.

@@ -78,6 +78,25 @@ impl RedisServer {
         }
     }
 
+    /// Freezes it (SIGSTOP): connections stay open and nothing is answered, the way a
+    /// Redis stuck on a slow disk or a dead network path looks.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused Redis go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args([which, &child.id().to_string()])
+                .status();
+        }
+    }
+
     fn ping(&self) -> bool {
         let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
