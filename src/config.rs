@@ -167,10 +167,7 @@ impl Config {
         let mut warnings = Vec::new();
         match private_files::make_private_dir(&data_dir) {
             Ok(None) => {}
-            Ok(Some(mode)) => warnings.push(format!(
-                "LEADBRIDGE_DATA_DIR {} was open to other users (mode {mode:o}); it is now 0700",
-                data_dir.display()
-            )),
+            Ok(Some(warning)) => warnings.push(format!("LEADBRIDGE_DATA_DIR {warning}")),
             Err(e) => {
                 return Err(bad(
                     "LEADBRIDGE_DATA_DIR",
@@ -313,13 +310,15 @@ impl Config {
         let per_address = number(
             &get,
             "LEADBRIDGE_MAX_CONNECTIONS_PER_ADDRESS",
-            64,
+            128,
             0..=100_000,
         )? as usize;
+        let write_stall = seconds("LEADBRIDGE_WRITE_TIMEOUT_SECONDS", 20, 3600)?;
         let connections = ConnectionLimits {
             // Behind our proxy every connection is the proxy's: it limits clients itself.
             per_address: (per_address > 0 && !trust_forwarded_for).then_some(per_address),
-            write_stall: seconds("LEADBRIDGE_WRITE_TIMEOUT_SECONDS", 20, 3600)?,
+            write_stall,
+            unacknowledged: write_stall.max(socket_limits.client_timeout),
             body: seconds("LEADBRIDGE_BODY_TIMEOUT_SECONDS", 10, 3600)?,
         };
         let machine = PoolLimits::for_this_machine();

@@ -40,7 +40,7 @@ async fn bootstrap_admin(
     let secret = String::from_utf8_lossy(admin.password.expose()).into_owned();
     if let Some(existing) = store.credentials_by_email(&admin.email).await? {
         let stored = existing.password_hash.clone();
-        let unchanged = passwords.verify(secret.clone(), stored).await?;
+        let unchanged = passwords.verify(secret.clone(), Some(stored)).await?;
         if unchanged && existing.user.role == Role::Admin {
             tracing::info!(user_id = %existing.user.user_id, "bootstrap admin ready");
             return Ok(());

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 /// The password of every account the load generator registers.
-const PASSWORD: &str = "bench-pass-2026";
+pub const PASSWORD: &str = "bench-pass-2026";
 
 #[derive(Clone)]
 pub struct Api {

@@ -4,12 +4,21 @@ use std::time::Duration;
 
 /// Resident set size in KiB (`VmRSS`).
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The largest resident set size the process has had, in KiB (`VmHWM`).
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
@@ -57,6 +66,7 @@ mod tests {
     fn this_process_has_memory_and_cpu_time() {
         let pid = std::process::id();
         assert!(rss_kib(pid) > 100);
+        assert!(peak_rss_kib(pid) >= rss_kib(pid));
         let spin = std::time::Instant::now();
         while spin.elapsed() < Duration::from_millis(50) {}
         assert!(cpu_time(pid) > Duration::ZERO);

@@ -71,7 +71,9 @@ impl PasswordPool {
                 .name(format!("password-{n}"))
                 .spawn(move || {
                     for job in inbox {
-                        job();
+                        // A job that panics answers its caller with an error (its answer
+                        // channel is dropped) and leaves the thread serving the rest.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     }
                 })?;
         }
@@ -113,9 +115,18 @@ impl PasswordPool {
         Ok(self.run(move || password::hash(&given)).await??)
     }
 
-    /// Whether `given` matches the stored hash.
-    pub async fn verify(&self, given: String, stored: String) -> Result<bool, PoolError> {
-        self.run(move || password::verify(&given, &stored)).await
+    /// Whether `given` matches the stored hash. `None` (no such account, or one without a
+    /// password) costs the same work against a hash nothing matches, so the two answers
+    /// take the same time.
+    pub async fn verify(&self, given: String, stored: Option<String>) -> Result<bool, PoolError> {
+        self.run(move || match stored {
+            Some(stored) => password::verify(&given, &stored),
+            None => {
+                password::verify(&given, password::dummy_hash());
+                false
+            }
+        })
+        .await
     }
 }
 
@@ -144,6 +155,19 @@ mod tests {
         assert_eq!(queued.await.unwrap(), 7);
         // Capacity is back.
         assert_eq!(pool.run(|| 1).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_thread_goes_on() {
+        let pool = PasswordPool::new(PoolLimits {
+            threads: 1,
+            queue: 1,
+            wait: Duration::from_secs(30),
+        })
+        .unwrap();
+        let failed = pool.run(|| -> u8 { panic!("a broken hash") }).await;
+        assert!(matches!(failed, Err(PoolError::Failed(_))));
+        assert_eq!(pool.run(|| 3).await.unwrap(), 3);
     }
 
     #[tokio::test]

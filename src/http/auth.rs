@@ -74,7 +74,7 @@ async fn sign_in(
     )?;
     Ok(HttpResponse::Ok()
         .cookie(started.cookie)
-        .cookie(throttle::device_cookie(req, state, &user.email))
+        .cookie(throttle::device_cookie(req, state, &user.user_id))
         .json(SignedIn {
             user,
             access_token,
@@ -154,15 +154,17 @@ async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let email = body.email.trim().to_lowercase();
-    throttle::take_sign_in(&req, &state, &email).await?;
+    // Looked up first: a browser that signed in to this very account before is recognised
+    // by the account's id.
     let credentials = state.store.credentials_by_email(&email).await?;
+    let user_id = credentials.as_ref().map(|c| c.user.user_id.as_str());
+    throttle::take_sign_in(&req, &state, &email, user_id).await?;
     // An unknown e-mail, or an account that signs in with Google only, costs the same
     // hashing time as a wrong password.
     let stored_hash = credentials
         .as_ref()
         .map(|c| c.password_hash.clone())
-        .filter(|hash| password::is_usable(hash))
-        .unwrap_or_else(|| password::dummy_hash().to_string());
+        .filter(|hash| password::is_usable(hash));
     let given = body.password;
     let matches = state.passwords.verify(given, stored_hash).await?;
     match credentials {
@@ -218,7 +220,7 @@ async fn confirm_owner(
         .await?;
         let stored = credentials.password_hash;
         let given = given.unwrap_or_default();
-        if !state.passwords.verify(given, stored).await? {
+        if !state.passwords.verify(given, Some(stored)).await? {
             return Err(again("the password is not right"));
         }
         return Ok(());

@@ -12,12 +12,12 @@
 //! refuses other sites itself; the callback checks its single-use `state`, bound to the
 //! browser): they are exempt.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, AUTHORIZATION, HOST, ORIGIN};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, Error};
+use actix_web::{web, Error, ResponseError};
 
 use super::error::ApiError;
 use crate::auth::SESSION_COOKIE;
@@ -89,20 +89,25 @@ fn needs_same_site(req: &ServiceRequest) -> bool {
         || (req.path().starts_with("/api/") && req.cookie(SESSION_COOKIE).is_some())
 }
 
+/// Refuses as a response, not an error, so the layer around it (`deadline.rs`) sees the
+/// answer and ends a connection whose body was never read.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     if needs_same_site(&req) {
         let allowed = req
             .app_data::<web::Data<AppState>>()
             .map(|s| s.allowed_origins.clone())
             .unwrap_or_default();
         if let Some(why) = cross_site(req.headers(), &allowed) {
-            return Err(ApiError::forbidden("CSRF_ORIGIN_REJECTED", why).into());
+            let refusal = ApiError::forbidden("CSRF_ORIGIN_REJECTED", why).error_response();
+            return Ok(req.into_response(refusal).map_into_right_body());
         }
     }
-    next.call(req).await
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 #[cfg(test)]

@@ -9,12 +9,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
-use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
@@ -31,7 +30,6 @@ use crate::state::AppState;
 struct Deadline {
     inner: Payload,
     timer: Pin<Box<Sleep>>,
-    limit: Duration,
     /// Set once the body has been read to its end.
     finished: Rc<Cell<bool>>,
 }
@@ -48,21 +46,13 @@ impl Stream for Deadline {
             }
             Poll::Ready(item) => Poll::Ready(item),
             Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    body_timeout_message(this.limit),
-                ))))),
+                Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(
+                    std::io::ErrorKind::TimedOut.into(),
+                )))),
                 Poll::Pending => Poll::Pending,
             },
         }
     }
-}
-
-fn body_timeout_message(limit: Duration) -> String {
-    format!(
-        "the request body did not arrive within {} s",
-        limit.as_secs()
-    )
 }
 
 /// Whether a read error is the body deadline passing.
@@ -70,15 +60,19 @@ pub fn is_timeout(err: &PayloadError) -> bool {
     matches!(err, PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
 }
 
+/// Whether the request has a body to bound. The socket endpoint's "body" is the socket
+/// itself, read for as long as it lives.
 fn has_body(req: &ServiceRequest) -> bool {
     let headers = req.headers();
-    !headers.contains_key(UPGRADE)
+    req.path() != WEBSOCKET_PATH
         && (headers.contains_key(TRANSFER_ENCODING)
             || headers
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim() != "0"))
 }
+
+const WEBSOCKET_PATH: &str = "/api/ws";
 
 pub async fn guard(
     mut req: ServiceRequest,
@@ -105,7 +99,6 @@ pub async fn guard(
             let body = Deadline {
                 inner: req.take_payload(),
                 timer: Box::pin(tokio::time::sleep(limit)),
-                limit,
                 finished: Rc::clone(&finished),
             };
             req.set_payload(Payload::from(
@@ -115,6 +108,8 @@ pub async fn guard(
         }
         _ => None,
     };
+    // Layers inside answer refusals as responses (the CSRF guard does), so the body they
+    // never read ends the connection here too.
     let mut response = next.call(req).await?;
     if finished.is_some_and(|finished| !finished.get()) {
         close(response.response_mut().head_mut());

@@ -153,12 +153,10 @@ impl Modify for CommonResponses {
                         "Body not received within the body timeout (REQUEST_TIMEOUT)",
                     );
                 }
-                if method != "GET" {
-                    add(
-                        "403",
-                        "Sent from another site's page (CSRF_ORIGIN_REJECTED)",
-                    );
-                }
+                add(
+                    "403",
+                    "A write from another site's page, or a read carrying the session cookie from one (CSRF_ORIGIN_REJECTED)",
+                );
                 if operation.request_body.is_some()
                     || operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
                 {

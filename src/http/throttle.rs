@@ -53,14 +53,16 @@ pub async fn take_sign_in(
     req: &HttpRequest,
     state: &AppState,
     email: &str,
+    user_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let account = account_key(email);
-    let device = req
-        .cookie(DEVICE_COOKIE)
-        .and_then(|cookie| state.devices.recognise(cookie.value(), &account));
+    let device = user_id.and_then(|user_id| {
+        req.cookie(DEVICE_COOKIE)
+            .and_then(|cookie| state.devices.recognise(cookie.value(), user_id))
+    });
     if let Some(device) = device {
         return take(state, &limits::LOGIN_PER_DEVICE, &device).await;
     }
+    let account = account_key(email);
     let address = client_address(req, state);
     take(state, &limits::LOGIN_PER_IP, &address).await?;
     take(
@@ -72,10 +74,14 @@ pub async fn take_sign_in(
     take(state, &limits::LOGIN_PER_ACCOUNT, &account).await
 }
 
-/// The device cookie a successful sign-in leaves in the browser. Sent only to `/api/auth`,
-/// never to other sites' requests.
-pub fn device_cookie(req: &HttpRequest, state: &AppState, email: &str) -> Cookie<'static> {
-    Cookie::build(DEVICE_COOKIE, state.devices.issue(&account_key(email)))
+/// The device cookie a successful sign-in to `user_id` leaves in the browser. Sent only
+/// to `/api/auth`, never with other sites' requests.
+pub fn device_cookie(req: &HttpRequest, state: &AppState, user_id: &str) -> Cookie<'static> {
+    let current = req.cookie(DEVICE_COOKIE);
+    let value = state
+        .devices
+        .remember(current.as_ref().map(|c| c.value()), user_id);
+    Cookie::build(DEVICE_COOKIE, value)
         .http_only(true)
         .same_site(SameSite::Strict)
         .path("/api/auth")

@@ -28,12 +28,14 @@ pub const LOGIN_PER_ACCOUNT_AND_ADDRESS: Rule = Rule {
     every_ms: 30_000,
 };
 /// Sign-in attempts on one account from anywhere, by browsers that have not signed in to
-/// it before: a ceiling that slows guessing spread over many addresses (to 8,640 a day)
-/// rather than shutting the account. Its owner's own browsers are not counted here.
+/// it before: a ceiling that slows guessing spread over many addresses (to 5,760 a day)
+/// and that a guesser at one address (held to one per 30 s by the pair's bucket) cannot
+/// exhaust, so the owner in a new browser elsewhere still gets in. The owner's own
+/// browsers are not counted here at all.
 pub const LOGIN_PER_ACCOUNT: Rule = Rule {
     name: "login-account",
-    burst: 30,
-    every_ms: 10_000,
+    burst: 20,
+    every_ms: 15_000,
 };
 /// Sign-in attempts by a browser that signed in to the account before (its device cookie):
 /// the owner's own allowance, which nobody else's attempts use up.

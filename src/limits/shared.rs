@@ -33,6 +33,9 @@ pub struct SharedBuckets {
     /// Connected on first use; a Redis that is down is tried again after `RETRY_AFTER`.
     connection: Mutex<Connection>,
     script: Script,
+    /// Until when requests decide locally without asking, after Redis failed to answer
+    /// (the connection itself is kept: it reconnects by itself).
+    resting_until: std::sync::Mutex<Option<Instant>>,
 }
 
 enum Connection {
@@ -46,6 +49,7 @@ impl SharedBuckets {
             client: redis::Client::open(url)?,
             connection: Mutex::new(Connection::FailedAt(None)),
             script: Script::new(TAKE),
+            resting_until: std::sync::Mutex::new(None),
         })
     }
 
@@ -82,12 +86,14 @@ impl SharedBuckets {
     /// Redis that did not answer is left alone for `RETRY_AFTER`: a frozen one would
     /// otherwise cost every bucket of every request the whole timeout.
     pub async fn take(&self, rule: &Rule, key: &str) -> anyhow::Result<Result<(), Duration>> {
+        let resting_until = *self.resting_until.lock().unwrap_or_else(|e| e.into_inner());
+        if resting_until.is_some_and(|until| Instant::now() < until) {
+            anyhow::bail!("Redis did not answer moments ago");
+        }
         let answer = self.ask(rule, key).await;
         if answer.is_err() {
-            let mut slot = self.connection.lock().await;
-            if matches!(*slot, Connection::Open(_)) {
-                *slot = Connection::FailedAt(Some(Instant::now()));
-            }
+            *self.resting_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Instant::now() + RETRY_AFTER);
         }
         answer
     }

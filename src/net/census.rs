@@ -5,6 +5,21 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+/// Who an address stands for: an IPv4 address, or the /64 network of an IPv6 one (one
+/// subscriber's whole allocation, which one client can hop across at will).
+fn client(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(network.into())
+            }
+        },
+        v4 => v4,
+    }
+}
+
 /// What a new connection from an address may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -38,7 +53,7 @@ impl Census {
 
     /// Counts a new connection from `address` until the returned entry is dropped.
     pub fn enter(&self, address: Option<IpAddr>) -> Entry {
-        let (Some(limit), Some(address)) = (self.per_address, address) else {
+        let (Some(limit), Some(address)) = (self.per_address, address.map(client)) else {
             return Entry {
                 counted: None,
                 admission: Admission::Admitted,
@@ -104,6 +119,18 @@ mod tests {
             census.open.lock().unwrap().is_empty(),
             "nothing left behind"
         );
+        let hopping: Vec<Entry> = ["2001:db8::1", "2001:db8::2:3", "2001:db8::ffff:9"]
+            .iter()
+            .map(|a| census.enter(Some(a.parse().unwrap())))
+            .collect();
+        assert_eq!(hopping[2].admission, OverLimit, "one /64 is one client");
+        assert_eq!(
+            census
+                .enter(Some("2001:db8:0:1::1".parse().unwrap()))
+                .admission,
+            Admitted
+        );
+        drop(hopping);
         let off = Census::new(None);
         assert!((0..10).all(|_| off.enter(Some(a)).admission == Admitted));
     }

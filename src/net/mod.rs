@@ -35,6 +35,10 @@ pub struct ConnectionLimits {
     pub per_address: Option<usize>,
     /// How long writes may wait for a peer that does not read.
     pub write_stall: Duration,
+    /// How long the kernel may hold data the peer does not take (TCP_USER_TIMEOUT): never
+    /// less than the sockets' idle limit, so a network blip that the socket protocol
+    /// survives does not end the connection underneath it.
+    pub unacknowledged: Duration,
     /// How long a request body may take to arrive.
     pub body: Duration,
 }
@@ -52,8 +56,8 @@ const REQUEST_HEAD: Duration = Duration::from_secs(5);
 const DISCONNECT: Duration = Duration::from_secs(1);
 
 /// Data the kernel holds for a peer that does not read (megabytes on loopback, before any
-/// write of ours would wait) is given up after the same stall limit: the kernel then ends
-/// the connection (Linux's TCP_USER_TIMEOUT, which covers a window held at zero).
+/// write of ours would wait) is given up after `limit`: the kernel then ends the connection
+/// (Linux's TCP_USER_TIMEOUT, which covers a window held at zero).
 fn bound_kernel_queue(io: &TcpStream, limit: Duration) {
     #[cfg(target_os = "linux")]
     if let Err(e) = socket2::SockRef::from(io).set_tcp_user_timeout(Some(limit)) {
@@ -93,7 +97,7 @@ where
             let accept = fn_service(move |io: TcpStream| {
                 let peer = io.peer_addr().ok();
                 let _ = io.set_nodelay(true);
-                bound_kernel_queue(&io, limits.write_stall);
+                bound_kernel_queue(&io, limits.unacknowledged);
                 let entry = census.enter(peer.map(|p| p.ip()));
                 async move {
                     if entry.admission == Admission::Refused {

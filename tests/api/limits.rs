@@ -161,9 +161,9 @@ async fn guessing_spread_over_many_addresses_is_slowed_but_the_owners_browser_ge
             refused += 1;
         }
     }
-    // The account's ceiling for unknown browsers: thirty at once, then one per 10 s.
+    // The account's ceiling for unknown browsers: twenty at once, then one per 15 s.
     assert!(
-        refused >= 9,
+        refused >= 19,
         "only {refused} of 40 spread guesses were slowed"
     );
     let (status, body) =

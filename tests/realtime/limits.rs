@@ -148,7 +148,13 @@ fn masked_text(text: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_socket_that_stops_reading_is_closed_for_real_on_the_server() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = crate::common::spawn_app_with(&[("LEADBRIDGE_WRITE_TIMEOUT_SECONDS", "1")]).await;
+    // The kernel's queue is bounded by the longer of the write and idle limits.
+    let app = crate::common::spawn_app_with(&[
+        ("LEADBRIDGE_WRITE_TIMEOUT_SECONDS", "1"),
+        ("LEADBRIDGE_WS_PING_SECONDS", "1"),
+        ("LEADBRIDGE_WS_IDLE_SECONDS", "2"),
+    ])
+    .await;
     let admin = app.admin().await;
     let (mentor, mentor_id) = app.approved_mentor(&admin).await;
     let learner = app.learner().await;

@@ -1,5 +1,6 @@
 //! HTTP: `GET /api/events` with many events in the store against the baseline's trivial
-//! JSON endpoint, then bookings from many learners at once, checked for oversell at the end.
+//! JSON endpoint, then bookings from many learners at once, checked for oversell at the end,
+//! then sign-ins from all of them at once (password hashing: rate, refusals, memory).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -219,5 +220,46 @@ pub async fn run(knobs: &Knobs) {
         ok as f64 * book_rate / book_latency.count().max(1) as f64,
         book_latency.summary(),
         statuses
+    );
+
+    // Sign-ins: every learner signs in again and again, far more at once than the node
+    // hashes; it answers the rest 503 with Retry-After. Memory is the point here: each hash
+    // holds 19 MiB while it runs.
+    let pid = ours.target.pids[0];
+    let before = crate::process::rss_kib(pid);
+    let statuses: Arc<Mutex<HashMap<u16, u64>>> = Arc::default();
+    let emails: Arc<Vec<String>> = Arc::new(
+        (0..connections)
+            .map(|i| format!("learner-{i}@bench.test"))
+            .collect(),
+    );
+    let (login_rate, login_latency, _) = {
+        let (api, base, statuses) = (api.clone(), base.clone(), statuses.clone());
+        load(connections, seconds, move |w, _| {
+            let (api, base, statuses, emails) =
+                (api.clone(), base.clone(), statuses.clone(), emails.clone());
+            async move {
+                let (status, _) = api
+                    .send(api.http.post(format!("{base}/api/auth/login")).json(
+                        &serde_json::json!({"email": emails[w], "password": crate::api::PASSWORD}),
+                    ))
+                    .await;
+                if let Ok(mut statuses) = statuses.lock() {
+                    *statuses.entry(status).or_default() += 1;
+                }
+                status == 200 || status == 503
+            }
+        })
+        .await
+    };
+    let statuses = statuses.lock().map(|s| s.clone()).unwrap_or_default();
+    let signed_in = statuses.get(&200).copied().unwrap_or(0);
+    println!(
+        "| POST /api/auth/login ({connections} at once) | {login_rate:.0} ({:.0} signed in/s) | {} | statuses {statuses:?}; server RSS {} MiB before, peak {} MiB, {} MiB after |",
+        signed_in as f64 * login_rate / login_latency.count().max(1) as f64,
+        login_latency.summary(),
+        before / 1024,
+        crate::process::peak_rss_kib(pid) / 1024,
+        crate::process::rss_kib(pid) / 1024,
     );
 }
