@@ -223,8 +223,8 @@ pub async fn run(knobs: &Knobs) {
     );
 
     // Sign-ins: every learner signs in again and again, far more at once than the node
-    // hashes; it answers the rest 503 with Retry-After. Memory is the point here: each hash
-    // holds 19 MiB while it runs.
+    // hashes; it answers the rest 503 with Retry-After, which they obey. Memory is the
+    // point here: each hash holds 19 MiB while it runs.
     let pid = ours.target.pids[0];
     let before = crate::process::rss_kib(pid);
     let statuses: Arc<Mutex<HashMap<u16, u64>>> = Arc::default();
@@ -246,6 +246,10 @@ pub async fn run(knobs: &Knobs) {
                     .await;
                 if let Ok(mut statuses) = statuses.lock() {
                     *statuses.entry(status).or_default() += 1;
+                }
+                if status == 503 {
+                    // As a client should: again after the Retry-After (1 s) it was given.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 status == 200 || status == 503
             }
