@@ -27,7 +27,7 @@ use crate::state::AppState;
 use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Conflict, Store, StoreError};
-use leadbridge_actors::hub::Selector;
+use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::close;
 
 /// Makes the configured admin account exist with the configured password. An unchanged

@@ -4,13 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::bus::{Bus, BusError, Presence};
+use crate::node::{CloseSockets, Deliver, NodeLink, ReportPresence, Selector};
+use crate::sink::{SessionId, Sink, Stopper};
+use crate::topic::{AddSubscriber, FanOut, RemoveSubscriber, TopicActor};
 use actix::{Actor, ActorContext, Addr, Context, Handler, Message, MessageResult, ResponseFuture};
 use leadbridge_protocol::topic::Topic;
-use serde::{Deserialize, Serialize};
-
-use crate::bus::{Bus, BusError, Deliver, Presence};
-use crate::session::{SessionId, Sink, Stopper};
-use crate::topic::{AddSubscriber, FanOut, RemoveSubscriber, TopicActor};
 
 struct LiveTopic {
     actor: Addr<TopicActor>,
@@ -43,6 +42,24 @@ impl Hub {
 
 impl Actor for Hub {
     type Context = Context<Self>;
+}
+
+impl Hub {
+    /// The hub as the bus reaches it.
+    pub fn link(hub: &Addr<Hub>) -> NodeLink {
+        NodeLink {
+            deliver: hub.clone().recipient(),
+            close: hub.clone().recipient(),
+            report_presence: hub.clone().recipient(),
+        }
+    }
+
+    /// Tells the other nodes, if any, who has sockets here.
+    fn report(&self, change: Presence) {
+        if let Some(peers) = self.bus.peers() {
+            peers.presence(change);
+        }
+    }
 }
 
 /// A socket opened; `user_id`/`session_hash` are absent for anonymous sockets.
@@ -99,12 +116,6 @@ impl Handler<CountSockets> for Hub {
     }
 }
 
-/// Tells the bus exactly which signed-in users have sockets here (a periodic refresh, in
-/// order with the arrivals and departures the hub reports as they happen).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReportPresence;
-
 impl Hub {
     fn signed_in(&self, user_id: &str) -> usize {
         self.sessions
@@ -123,28 +134,8 @@ impl Handler<ReportPresence> for Hub {
             .values()
             .filter_map(|s| s.user_id.clone())
             .collect();
-        self.bus.presence(Presence::Exactly(users));
+        self.report(Presence::Exactly(users));
     }
-}
-
-/// Which sockets to close.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Selector {
-    /// Every socket opened with this session (logout).
-    Session(String),
-    /// Every socket of this user (role revoked, account gone).
-    User(String),
-    /// Every socket (shutdown).
-    All,
-}
-
-/// Closes the selected sockets with `code`.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct CloseSockets {
-    pub selector: Selector,
-    pub code: u16,
 }
 
 impl Hub {
@@ -182,7 +173,7 @@ impl Handler<Register> for Hub {
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
         if let Some(user_id) = &msg.user_id {
             if self.signed_in(user_id) == 0 {
-                self.bus.presence(Presence::Here(user_id.clone()));
+                self.report(Presence::Here(user_id.clone()));
             }
         }
         self.sessions.insert(
@@ -212,7 +203,7 @@ impl Handler<Unregister> for Hub {
             .as_deref()
             .map_or(0, |user| self.signed_in(user));
         if let (Some(user_id), 0) = (open.user_id, remaining) {
-            self.bus.presence(Presence::Gone(user_id));
+            self.report(Presence::Gone(user_id));
         }
         MessageResult(remaining)
     }

@@ -2,7 +2,7 @@
 //! client frames, deliveries from its topics, heartbeats, limits and control messages.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -16,14 +16,14 @@ use leadbridge_protocol::client::{ClientMessage, Since};
 use leadbridge_protocol::close;
 use leadbridge_protocol::server::ServerMessage;
 use leadbridge_protocol::topic::Topic;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::access::{may_subscribe, Viewer};
-use crate::bus::{Bus, History, Publication};
+use crate::bus::{Bus, History};
 use crate::hub::{self, Hub};
-
-pub type SessionId = u64;
+use crate::publication::Publication;
+use crate::sink::{SessionId, Sink};
 
 /// Deliveries already queued that one wake-up sends before looking at anything else: one
 /// less than actix-ws buffers per socket, so a full batch need not wait for the peer.
@@ -34,45 +34,6 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 /// How often a socket whose session outlived its expected end (used again meanwhile) looks
 /// at the session again.
 const SESSION_RECHECK: Duration = Duration::from_secs(60);
-
-/// Where a topic actor puts a session's deliveries: a bounded queue, and the way to stop the
-/// session when the queue overflows.
-#[derive(Clone)]
-pub struct Sink {
-    pub queue: mpsc::Sender<Arc<Publication>>,
-    pub stopper: Arc<Stopper>,
-}
-
-/// How the hub (logout, revocation) and topics (overflow) stop a session: the first close
-/// code set wins and wakes it. One small cell per socket, where a channel would cost a
-/// queue allocation per idle socket for an order given at most once.
-#[derive(Debug, Default)]
-pub struct Stopper {
-    code: AtomicU16,
-    wake: Notify,
-}
-
-impl Stopper {
-    pub fn close(&self, code: u16) {
-        if self
-            .code
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.wake.notify_one();
-        }
-    }
-
-    /// The close code, once one is set.
-    pub async fn stopped(&self) -> u16 {
-        loop {
-            match self.code.load(Ordering::Acquire) {
-                0 => self.wake.notified().await,
-                code => return code,
-            }
-        }
-    }
-}
 
 /// Reads a topic's current state from the store for `subscribed` snapshots.
 #[async_trait]

@@ -8,8 +8,8 @@ use leadbridge_protocol::close;
 use leadbridge_protocol::topic::Topic;
 use tokio::sync::mpsc::error::TrySendError;
 
-use crate::bus::Publication;
-use crate::session::{SessionId, Sink};
+use crate::publication::Publication;
+use crate::sink::{SessionId, Sink};
 
 pub struct TopicActor {
     topic: Topic,
@@ -95,7 +95,7 @@ impl Handler<FanOut> for TopicActor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Stopper;
+    use crate::sink::Stopper;
     use tokio::sync::mpsc;
 
     fn publication(offset: u64) -> Arc<Publication> {

@@ -19,7 +19,7 @@ use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::limits;
 use crate::state::AppState;
 use crate::store::NewUser;
-use leadbridge_actors::hub::Selector;
+use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -17,7 +17,7 @@ use crate::domain::time::{now, serialize_wire, Timestamp};
 use crate::domain::user::User;
 use crate::state::AppState;
 use crate::store::Session;
-use leadbridge_actors::hub::Selector;
+use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {

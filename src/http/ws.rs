@@ -149,11 +149,10 @@ async fn release_claims_after_grace(state: Arc<AppState>, services: Services, ad
         .await
         .unwrap_or(0);
     // Unknown (the bus is down) keeps the claims: they expire on their own.
-    let elsewhere = services
-        .bus
-        .connected_elsewhere(&admin_id)
-        .await
-        .unwrap_or(true);
+    let elsewhere = match services.bus.peers() {
+        Some(peers) => peers.connected_elsewhere(&admin_id).await.unwrap_or(true),
+        None => false,
+    };
     if back == 0 && !elsewhere {
         match state.store.release_claims_of(&admin_id).await {
             Ok(released) => state.realtime.released(&released).await,

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use actix::{Actor, Addr};
 use leadbridge_actors::bus::{Bus, HistoryLimits, MemoryBus, RedisBus};
-use leadbridge_actors::hub::{CloseSockets, Hub, Selector};
+use leadbridge_actors::hub::Hub;
+use leadbridge_actors::node::{CloseSockets, Selector};
 use leadbridge_actors::protocol::event::Event;
 use leadbridge_actors::protocol::topic::Topic;
 use leadbridge_actors::session::{Limits, Services};
@@ -64,7 +65,7 @@ impl Realtime {
                 let _ = system.run();
             })?;
         let (hub, system): (Addr<Hub>, actix::System) = rx.recv()?;
-        bus.attach(hub.clone());
+        bus.attach(Hub::link(&hub));
         Ok(Self {
             services: Services {
                 hub,
@@ -96,13 +97,10 @@ impl Realtime {
     /// first, without waiting for Redis.
     pub async fn close(&self, selector: Selector, code: u16) {
         self.close_here(selector.clone(), code).await;
-        if self
-            .services
-            .bus
-            .close_elsewhere(&selector, code)
-            .await
-            .is_err()
-        {
+        let Some(peers) = self.services.bus.peers() else {
+            return;
+        };
+        if peers.close_elsewhere(&selector, code).await.is_err() {
             // Other nodes that cannot reach Redis either have closed their sockets already
             // (1012); for the rest, keep trying a while in the background. Until then, a
             // private subscribe on those sockets still rechecks the store.
@@ -111,7 +109,8 @@ impl Realtime {
                 let mut delay = std::time::Duration::from_millis(500);
                 for _ in 0..CLOSE_RETRIES {
                     tokio::time::sleep(delay).await;
-                    if bus.close_elsewhere(&selector, code).await.is_ok() {
+                    let Some(peers) = bus.peers() else { return };
+                    if peers.close_elsewhere(&selector, code).await.is_ok() {
                         return;
                     }
                     delay = (delay * 2).min(std::time::Duration::from_secs(15));

@@ -110,7 +110,7 @@ impl Realtime {
                 Event::SlotsChanged(slots.clone()),
             )
             .await;
-            if !self.services.bus.shared() {
+            if self.services.bus.peers().is_none() {
                 return;
             }
             published = Some(slots);

@@ -4,15 +4,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use actix::Addr;
 use async_trait::async_trait;
 use leadbridge_protocol::client::Since;
 use leadbridge_protocol::event::Event;
 use leadbridge_protocol::server::ServerMessage;
 use leadbridge_protocol::topic::Topic;
 
-use super::{new_epoch, Bus, BusError, Deliver, History, HistoryLimits, Position, Publication};
-use crate::hub::Hub;
+use super::{new_epoch, Bus, BusError, History, HistoryLimits, Position};
+use crate::node::{Deliver, NodeLink};
+use crate::publication::Publication;
 
 struct Log {
     /// Offset of the latest message; kept even when the entries are trimmed, so offsets are
@@ -27,7 +27,7 @@ pub struct MemoryBus {
     epoch: String,
     limits: HistoryLimits,
     logs: Mutex<HashMap<Topic, Log>>,
-    hub: OnceLock<Addr<Hub>>,
+    node: OnceLock<NodeLink>,
 }
 
 impl MemoryBus {
@@ -36,7 +36,7 @@ impl MemoryBus {
             epoch: new_epoch(),
             limits,
             logs: Mutex::new(HashMap::new()),
-            hub: OnceLock::new(),
+            node: OnceLock::new(),
         }
     }
 
@@ -82,8 +82,8 @@ impl Bus for MemoryBus {
         log.entries.push_back((now, publication.clone()));
         self.trim(log, now);
         // Delivered under the lock, so the hub sees each topic's offsets in order.
-        if let Some(hub) = self.hub.get() {
-            hub.do_send(Deliver(publication));
+        if let Some(node) = self.node.get() {
+            node.deliver.do_send(Deliver(publication));
         }
         Ok(Position {
             offset: log.last,
@@ -132,8 +132,8 @@ impl Bus for MemoryBus {
         ))
     }
 
-    fn attach(&self, hub: Addr<Hub>) {
-        let _ = self.hub.set(hub);
+    fn attach(&self, node: NodeLink) {
+        let _ = self.node.set(node);
     }
 
     async fn housekeeping(&self) {

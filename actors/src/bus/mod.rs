@@ -10,33 +10,18 @@ mod redis;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use actix::{Addr, Message};
 use async_trait::async_trait;
-use bytestring::ByteString;
 use futures_util::future::BoxFuture;
 use leadbridge_protocol::client::Since;
 use leadbridge_protocol::event::Event;
 use leadbridge_protocol::topic::Topic;
 use rand::Rng;
 
-use crate::hub::{Hub, Selector};
+use crate::node::{NodeLink, Selector};
+use crate::publication::Publication;
 
 pub use self::memory::MemoryBus;
 pub use self::redis::RedisBus;
-
-/// One published event, serialised once: every subscriber gets the same bytes.
-#[derive(Debug, Clone)]
-pub struct Publication {
-    pub topic: Topic,
-    pub offset: u64,
-    /// The complete `message` frame text; clones share the bytes.
-    pub frame: ByteString,
-}
-
-/// The bus hands each publication to this node's hub.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Deliver(pub Publication);
 
 /// Where a topic stands: the offset of its latest message within the epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +72,7 @@ pub enum Presence {
 /// Resolves once this node receives a watched topic's publications.
 pub type Ready = BoxFuture<'static, Result<(), BusError>>;
 
+/// What every bus does: publish with offsets, keep history, deliver to this node.
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// Appends to the topic's history under the next offset and delivers to every node.
@@ -95,7 +81,7 @@ pub trait Bus: Send + Sync + 'static {
     /// Everything after `since`, or `Lost` when the history no longer covers it.
     async fn since(&self, topic: &Topic, since: &Since) -> Result<History, BusError>;
     /// Sets where this node's deliveries and closes go (its hub). Called once at start.
-    fn attach(&self, hub: Addr<Hub>);
+    fn attach(&self, node: NodeLink);
     /// This node has subscribers for `topic`. Called by the hub, in order, for every
     /// subscription; the answer resolves once other nodes' publications arrive here too.
     fn watch(&self, _topic: &Topic) -> Ready {
@@ -103,20 +89,10 @@ pub trait Bus: Send + Sync + 'static {
     }
     /// This node's last subscriber of `topic` left.
     fn unwatch(&self, _topic: &Topic) {}
-    /// Closes the selected sockets on the other nodes (the caller closes this node's).
-    async fn close_elsewhere(&self, _selector: &Selector, _code: u16) -> Result<(), BusError> {
-        Ok(())
-    }
-    /// Who has sockets on this node, as the hub sees it; called in the hub's order.
-    fn presence(&self, _change: Presence) {}
-    /// Whether `user_id` has a socket open on another node.
-    async fn connected_elsewhere(&self, _user_id: &str) -> Result<bool, BusError> {
-        Ok(false)
-    }
-    /// Whether other nodes publish on this bus too (so their messages may interleave with
-    /// this node's).
-    fn shared(&self) -> bool {
-        false
+    /// The other nodes on this bus, when there are any: they publish too (their messages may
+    /// interleave with this node's) and hold sockets of their own.
+    fn peers(&self) -> Option<&dyn Peers> {
+        None
     }
     /// Whether publications reach every node right now (the in-process bus always does).
     fn available(&self) -> bool {
@@ -125,6 +101,18 @@ pub trait Bus: Send + Sync + 'static {
     /// Periodic upkeep: drops history older than the limits (also on topics nobody
     /// publishes to any more) and tells other nodes this one is alive.
     async fn housekeeping(&self) {}
+}
+
+/// What only a bus shared by several nodes does: reach the sockets and presence of the
+/// others.
+#[async_trait]
+pub trait Peers: Send + Sync {
+    /// Closes the selected sockets on the other nodes (the caller closes this node's).
+    async fn close_elsewhere(&self, selector: &Selector, code: u16) -> Result<(), BusError>;
+    /// Who has sockets on this node, as the hub sees it; called in the hub's order.
+    fn presence(&self, change: Presence);
+    /// Whether `user_id` has a socket open on another node.
+    async fn connected_elsewhere(&self, user_id: &str) -> Result<bool, BusError>;
 }
 
 /// A fresh epoch name: a history that starts over gets one, so no client mistakes it for

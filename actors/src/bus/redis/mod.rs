@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use actix::Addr;
 use async_trait::async_trait;
 use leadbridge_protocol::client::Since;
 use leadbridge_protocol::close;
@@ -27,11 +26,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use self::link::Command;
-use super::{
-    new_epoch, Bus, BusError, Deliver, History, HistoryLimits, Position, Presence, Publication,
-    Ready,
-};
-use crate::hub::{CloseSockets, Hub, ReportPresence, Selector};
+use super::{new_epoch, Bus, BusError, History, HistoryLimits, Peers, Position, Presence, Ready};
+use crate::node::{CloseSockets, Deliver, NodeLink, ReportPresence, Selector};
+use crate::publication::Publication;
 
 const EPOCH_KEY: &str = "leadbridge:epoch";
 const CONTROL: &str = "leadbridge:control";
@@ -123,7 +120,8 @@ struct Inner {
     /// history is used again. Holds the epoch this node knew then (empty if none), so the
     /// change happens once even if several nodes failed in the same epoch.
     gap: Mutex<Option<String>>,
-    hub: OnceLock<Addr<Hub>>,
+    /// This node's hub, where deliveries and closes go.
+    here: OnceLock<NodeLink>,
     commands: mpsc::UnboundedSender<Command>,
     /// Presence changes, applied in the hub's order.
     presence: mpsc::UnboundedSender<Presence>,
@@ -159,7 +157,7 @@ impl RedisBus {
             epoch: Mutex::new(None),
             linked: AtomicBool::new(false),
             gap: Mutex::new(None),
-            hub: OnceLock::new(),
+            here: OnceLock::new(),
             commands,
             presence,
         });
@@ -179,8 +177,8 @@ impl Inner {
         self.connection.clone()
     }
 
-    fn hub(&self) -> Option<&Addr<Hub>> {
-        self.hub.get()
+    fn here(&self) -> Option<&NodeLink> {
+        self.here.get()
     }
 
     /// Notes the current epoch. A change means sockets given the old one may have missed
@@ -206,8 +204,8 @@ impl Inner {
 
     /// Closes every socket on this node: they may have a gap.
     fn interrupt(&self) {
-        if let Some(hub) = self.hub() {
-            hub.do_send(CloseSockets {
+        if let Some(node) = self.here() {
+            node.close.do_send(CloseSockets {
                 selector: Selector::All,
                 code: close::SERVICE_RESTART,
             });
@@ -310,8 +308,8 @@ impl Inner {
                     code,
                 }) => {
                     if from != self.node {
-                        if let Some(hub) = self.hub() {
-                            hub.do_send(CloseSockets { selector, code });
+                        if let Some(node) = self.here() {
+                            node.close.do_send(CloseSockets { selector, code });
                         }
                     }
                 }
@@ -334,8 +332,8 @@ impl Inner {
         self.observe(epoch);
         match publication(&topic, offset, json) {
             Some(publication) => {
-                if let Some(hub) = self.hub() {
-                    hub.do_send(Deliver(publication));
+                if let Some(node) = self.here() {
+                    node.deliver.do_send(Deliver(publication));
                 }
             }
             None => tracing::warn!(%topic, "unreadable publication"),
@@ -444,8 +442,8 @@ impl Bus for RedisBus {
         Ok(replay.map_or(History::Lost, History::Complete))
     }
 
-    fn attach(&self, hub: Addr<Hub>) {
-        let _ = self.inner.hub.set(hub);
+    fn attach(&self, node: NodeLink) {
+        let _ = self.inner.here.set(node);
     }
 
     fn watch(&self, topic: &Topic) -> Ready {
@@ -466,6 +464,29 @@ impl Bus for RedisBus {
         let _ = self.inner.commands.send(Command::Unwatch(topic.clone()));
     }
 
+    fn peers(&self) -> Option<&dyn Peers> {
+        Some(self)
+    }
+
+    fn available(&self) -> bool {
+        self.inner.linked.load(Ordering::SeqCst)
+    }
+
+    async fn housekeeping(&self) {
+        // History trims itself on every publish and expires when a topic goes quiet. A gap
+        // left by a failed publish is closed here even if nothing else touches Redis.
+        if let Err(e) = self.inner.heal().await {
+            tracing::debug!(error = %e, "epoch not moved yet");
+        }
+        // The hub answers with this node's users, in order with arrivals and departures.
+        if let Some(node) = self.inner.here() {
+            node.report_presence.do_send(ReportPresence);
+        }
+    }
+}
+
+#[async_trait]
+impl Peers for RedisBus {
     async fn close_elsewhere(&self, selector: &Selector, code: u16) -> Result<(), BusError> {
         let message = serde_json::to_string(&Control::Close {
             from: self.inner.node.clone(),
@@ -498,26 +519,6 @@ impl Bus for RedisBus {
             .await
             .map_err(unavailable)?;
         Ok(found == 1)
-    }
-
-    fn shared(&self) -> bool {
-        true
-    }
-
-    fn available(&self) -> bool {
-        self.inner.linked.load(Ordering::SeqCst)
-    }
-
-    async fn housekeeping(&self) {
-        // History trims itself on every publish and expires when a topic goes quiet. A gap
-        // left by a failed publish is closed here even if nothing else touches Redis.
-        if let Err(e) = self.inner.heal().await {
-            tracing::debug!(error = %e, "epoch not moved yet");
-        }
-        // The hub answers with this node's users, in order with arrivals and departures.
-        if let Some(hub) = self.inner.hub() {
-            hub.do_send(ReportPresence);
-        }
     }
 }
 
