@@ -29,7 +29,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(close_account)
         .service(current_session)
         .service(logout)
-        .configure(sessions::routes)
+        .configure(super::session_list::routes)
         .configure(super::google::routes);
 }
 

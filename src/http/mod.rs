@@ -15,6 +15,7 @@ mod health;
 pub mod json;
 mod mentor;
 mod payments;
+mod session_list;
 pub mod sessions;
 mod site;
 mod throttle;

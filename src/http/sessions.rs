@@ -1,30 +1,20 @@
-//! Sessions as the user sees them: starting one (password or Google sign-in), the list of
-//! where they are signed in, ending one of them, and signing out everywhere.
+//! How sessions start, are swapped when an account's rights change, and end: for password
+//! and Google sign-in, the extractors and sign-out. What the user sees of them (the list,
+//! signing out everywhere) is `session_list.rs`.
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::USER_AGENT;
-use actix_web::{delete, get, post, web, HttpMessage, HttpRequest, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
+use actix_web::{HttpMessage, HttpRequest};
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::AuthUser;
-use super::views::MessageResponse;
+use super::error::ApiError;
 use crate::auth::{session_token, SESSION_COOKIE, SESSION_TTL};
-use crate::domain::time::{now, serialize_wire, Timestamp};
+use crate::domain::time::{now, Timestamp};
 use crate::domain::user::User;
 use crate::state::AppState;
 use crate::store::Session;
 use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::close;
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_sessions)
-        .service(end_session)
-        .service(logout_everywhere);
-}
 
 /// The longest device description kept (a User-Agent can be kilobytes).
 const DEVICE_MAX: usize = 160;
@@ -203,108 +193,4 @@ pub async fn end_all(state: &AppState, user_id: &str) -> Result<usize, ApiError>
         .close(Selector::User(user_id.to_string()), close::SESSION_ENDED)
         .await;
     Ok(ended.len())
-}
-
-/// How a session is named to its user: a prefix of its store key (never the token).
-fn public_id(session_hash: &str) -> &str {
-    &session_hash[..session_hash.len().min(16)]
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
-    /// Names the session for `DELETE /api/auth/sessions/{session_id}`.
-    pub session_id: String,
-    /// The browser that signed in (its User-Agent).
-    pub device: String,
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(serialize_with = "serialize_wire")]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(serialize_with = "serialize_wire")]
-    pub last_seen_at: Timestamp,
-    /// When it ends however much it is used.
-    #[schema(value_type = String, format = DateTime)]
-    #[serde(serialize_with = "serialize_wire")]
-    pub expires_at: Timestamp,
-    /// The session this request came with.
-    pub current: bool,
-}
-
-/// Where you are signed in, newest first.
-#[utoipa::path(
-    tag = "auth",
-    responses((status = 200, body = [SessionView]), (status = 401, body = ErrorBody))
-)]
-#[get("/sessions")]
-async fn list_sessions(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-) -> Result<web::Json<Vec<SessionView>>, ApiError> {
-    let now = now();
-    let sessions = state.store.user_sessions(&auth.user.user_id).await?;
-    Ok(web::Json(
-        sessions
-            .into_iter()
-            .filter(|s| state.sessions.is_live(s, now))
-            .map(|s| SessionView {
-                session_id: public_id(&s.token_hash).to_string(),
-                current: s.token_hash == auth.session_hash,
-                device: s.device,
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                expires_at: s.expires_at,
-            })
-            .collect(),
-    ))
-}
-
-/// End one of your sessions (a lost phone, a shared computer). Ending the current one signs
-/// this browser out too.
-#[utoipa::path(
-    tag = "auth",
-    params(("session_id" = String, Path, description = "From the session list")),
-    responses(
-        (status = 200, body = MessageResponse),
-        (status = 401, body = ErrorBody),
-        (status = 404, description = "No such session of yours", body = ErrorBody),
-    )
-)]
-#[delete("/sessions/{session_id}")]
-async fn end_session(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let wanted = path.into_inner();
-    let session = state
-        .store
-        .user_sessions(&auth.user.user_id)
-        .await?
-        .into_iter()
-        .find(|s| wanted.len() == 16 && public_id(&s.token_hash) == wanted)
-        .ok_or_else(|| ApiError::not_found("session"))?;
-    end_one(&state, &session.token_hash, close::SESSION_ENDED).await?;
-    let mut response = HttpResponse::Ok();
-    if session.token_hash == auth.session_hash {
-        response.cookie(removal_cookie());
-    }
-    Ok(response.json(MessageResponse::new("Session ended")))
-}
-
-/// Sign out everywhere: every session of this account ends, this one included, and every
-/// live connection closes.
-#[utoipa::path(
-    tag = "auth",
-    responses((status = 200, body = MessageResponse), (status = 401, body = ErrorBody))
-)]
-#[post("/logout-everywhere")]
-async fn logout_everywhere(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-) -> Result<HttpResponse, ApiError> {
-    let ended = end_all(&state, &auth.user.user_id).await?;
-    tracing::info!(user_id = %auth.user.user_id, ended, "signed out everywhere");
-    Ok(HttpResponse::Ok()
-        .cookie(removal_cookie())
-        .json(MessageResponse::new("Signed out everywhere")))
 }

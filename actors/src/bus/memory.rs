@@ -10,7 +10,7 @@ use leadbridge_protocol::event::Event;
 use leadbridge_protocol::server::ServerMessage;
 use leadbridge_protocol::topic::Topic;
 
-use super::{new_epoch, Bus, BusError, History, HistoryLimits, Position};
+use super::interface::{new_epoch, Bus, BusError, History, HistoryLimits, Position};
 use crate::node::{Deliver, NodeLink};
 use crate::publication::Publication;
 

@@ -12,17 +12,12 @@ use leadbridge_protocol::topic::Topic;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{channel, resume, unavailable, Inner, Received, CONTROL, TIMEOUT};
-use crate::bus::BusError;
+use super::inner::{channel, resume, unavailable, Command, Inner, Received, CONTROL, TIMEOUT};
+use crate::bus::interface::BusError;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How often an idle link is pinged, so a dead one is noticed without traffic.
 const LINK_PING: Duration = Duration::from_secs(5);
-
-pub enum Command {
-    Watch(Topic, oneshot::Sender<Result<(), BusError>>),
-    Unwatch(Topic),
-}
 
 /// One pub/sub call, bounded: a link that does not answer counts as lost.
 async fn within<T>(

@@ -7,8 +7,8 @@ use std::sync::Weak;
 
 use tokio::sync::mpsc;
 
-use super::{unavailable, Inner, NODES, PRESENCE};
-use crate::bus::{BusError, Presence};
+use super::inner::{unavailable, Inner, NODES, PRESENCE};
+use crate::bus::interface::{BusError, Presence};
 
 /// How long a node counts as alive after its last refresh (housekeeping, every few s).
 pub const PRESENCE_TTL_SECONDS: i64 = 15;
