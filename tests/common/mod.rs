@@ -117,17 +117,25 @@ pub async fn spawn_app_with_google(
     google: &fake_google::FakeGoogle,
     extra: &[(&str, &str)],
 ) -> TestApp {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let public = format!("http://127.0.0.1:{port}");
-    let google_vars = google.vars();
-    let mut vars: Vec<(&str, &str)> = vec![
-        ("LEADBRIDGE_ADDR", &addr),
-        ("LEADBRIDGE_PUBLIC_URL", &public),
-    ];
-    vars.extend(google_vars.iter().map(|(k, v)| (*k, v.as_str())));
-    vars.extend_from_slice(extra);
-    spawn_app_with(&vars).await
+    // The port was free a moment ago; one another test took meanwhile fails the bind,
+    // and the app is started again on another.
+    for _ in 0..5 {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let public = format!("http://127.0.0.1:{port}");
+        let google_vars = google.vars();
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("LEADBRIDGE_ADDR", &addr),
+            ("LEADBRIDGE_PUBLIC_URL", &public),
+        ];
+        vars.extend(google_vars.iter().map(|(k, v)| (*k, v.as_str())));
+        vars.extend_from_slice(extra);
+        let data_dir = Arc::new(private_temp_dir());
+        if let Some(app) = try_start(test_vars(&data_dir, &vars), data_dir).await {
+            return app;
+        }
+    }
+    panic!("no free port for the app");
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
@@ -137,14 +145,25 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp {
+    try_start(vars, data_dir)
+        .await
+        .expect("the app binds its address")
+}
+
+/// Starts the app; `None` when its address is taken (another test's port).
+async fn try_start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> Option<TestApp> {
     let config = Config::from_vars(&vars).expect("test config");
     leadbridge::telemetry::init(&config.log_filter);
-    let app = Application::build(config).await.expect("app builds");
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) if format!("{e:#}").contains("Address already in use") => return None,
+        Err(e) => panic!("app builds: {e:#}"),
+    };
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let handle = app.shutdown_handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    Some(TestApp {
         ws_address: address.clone(),
         address,
         data_dir,
@@ -153,7 +172,7 @@ async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp
         server: Server::InProcess(Box::new(handle)),
         peers: Vec::new(),
         redis: None,
-    }
+    })
 }
 
 /// Two nodes sharing one SQLite file and one private Redis: this process serves HTTP, a

@@ -30,22 +30,40 @@ impl RedisServer {
     fn launch(persistent: bool) -> Self {
         super::install::debian_package(REDIS_SERVER, "redis-server")
             .unwrap_or_else(|e| panic!("these tests need redis-server: {e}"));
-        let mut server = RedisServer {
-            port: super::free_port(),
-            dir: tempfile::tempdir().expect("redis dir"),
-            persistent,
-            child: None,
-        };
-        server.start_again();
-        server
+        // The port was free a moment ago; if another test took it meanwhile, this
+        // redis-server exits at once (and a PING may even be answered by the other test's
+        // server): that is noticed, and it starts again on another port.
+        for _ in 0..5 {
+            let mut server = RedisServer {
+                port: super::free_port(),
+                dir: tempfile::tempdir().expect("redis dir"),
+                persistent,
+                child: None,
+            };
+            if server.try_start() {
+                return server;
+            }
+        }
+        panic!("redis-server could not get a free port");
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts it again on the same port and data directory; returns once it answers.
+    /// Starts it again on the same port and data directory; returns once it answers. The
+    /// nodes know this port: if another test took it meanwhile, that is an error, never
+    /// silently someone else's Redis.
     pub fn start_again(&mut self) {
+        assert!(
+            self.try_start(),
+            "redis-server could not start again on port {}",
+            self.port
+        );
+    }
+
+    /// Starts it; true once this very process answers on its port.
+    fn try_start(&mut self) -> bool {
         assert!(self.child.is_none(), "redis-server is already running");
         let child = Command::new(REDIS_SERVER)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
@@ -60,12 +78,29 @@ impl RedisServer {
             .expect("start redis-server");
         self.child = Some(child);
         for _ in 0..200 {
+            if !self.running() {
+                self.child = None;
+                return false;
+            }
             if self.ping() {
-                return;
+                // Answered; still ours only if our process is alive (it exits when the
+                // port is taken).
+                std::thread::sleep(Duration::from_millis(50));
+                if self.running() {
+                    return true;
+                }
+                self.child = None;
+                return false;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("redis-server on port {} did not answer", self.port);
+    }
+
+    fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// Stops it the way an operator's restart does (SIGTERM, data flushed).
