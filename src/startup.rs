@@ -73,6 +73,9 @@ impl Application {
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }
+        // First: an address in use stops the start before anything is opened or started.
+        let listener =
+            TcpListener::bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
         let store: Arc<dyn Store> = match &config.database {
             DatabaseUrl::Sqlite(path) => {
                 let vault = Vault::new(&config.data_key);
@@ -127,8 +130,6 @@ impl Application {
                 .map(Arc::new),
         });
 
-        let listener =
-            TcpListener::bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
         let port = listener.local_addr()?.port();
         // The spec is collected once from the route table. Swagger UI (which also serves
         // `/api/openapi.json`) is registered before the `/api` scope, which would otherwise

@@ -14,8 +14,8 @@
 //!   how deliveries and stop orders reach a session, and the node as the bus reaches it
 //!   (message recipients, so the bus does not depend on the hub).
 //!
-//! Dependencies go one way: `session` → `hub` → `topic`, `bus` → `node`, `sink` →
-//! `publication`; no module imports one that imports it back.
+//! Dependencies go one way: `session` → `hub` → `topic` → `sink` → `publication`, `session`
+//! and `hub` → `bus` → `node` → `publication`; no module imports one that imports it back.
 //!
 //! Domain code publishes after the store commits; the store stays the source of truth and
 //! snapshots are read from it.

@@ -1,6 +1,7 @@
-//! How sessions start, are swapped when an account's rights change, and end: for password
-//! and Google sign-in, the extractors and sign-out. What the user sees of them (the list,
-//! signing out everywhere) is `session_list.rs`.
+//! How sessions start (password and Google sign-in), are swapped when an account's rights
+//! change (on the request that finds them marked), and end (sign-out, revocation). The
+//! endpoints for the user's own sessions (the list, ending one, signing out everywhere) are
+//! `session_list.rs`.
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::dev::ServiceResponse;

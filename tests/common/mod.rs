@@ -156,7 +156,15 @@ async fn try_start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> Opt
     leadbridge::telemetry::init(&config.log_filter);
     let app = match Application::build(config).await {
         Ok(app) => app,
-        Err(e) if format!("{e:#}").contains("Address already in use") => return None,
+        Err(e)
+            if e.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+            }) =>
+        {
+            return None
+        }
         Err(e) => panic!("app builds: {e:#}"),
     };
     let address = format!("http://127.0.0.1:{}", app.port());

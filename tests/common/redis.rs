@@ -44,7 +44,7 @@ impl RedisServer {
                 return server;
             }
         }
-        panic!("redis-server could not get a free port");
+        panic!("redis-server did not start on any of five free ports");
     }
 
     pub fn url(&self) -> String {
@@ -83,14 +83,7 @@ impl RedisServer {
                 return false;
             }
             if self.ping() {
-                // Answered; still ours only if our process is alive (it exits when the
-                // port is taken).
-                std::thread::sleep(Duration::from_millis(50));
-                if self.running() {
-                    return true;
-                }
-                self.child = None;
-                return false;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -132,15 +125,36 @@ impl RedisServer {
         }
     }
 
+    /// Whether the server answering on the port is this one: `INFO server` names its
+    /// process id (another test's Redis on a port taken meanwhile would answer too).
     fn ping(&self) -> bool {
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return false;
+        };
         let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
         };
         let _ = tcp.set_read_timeout(Some(Duration::from_millis(500)));
-        let mut answer = [0u8; 7];
-        tcp.write_all(b"PING\r\n").is_ok()
-            && tcp.read_exact(&mut answer).is_ok()
-            && &answer == b"+PONG\r\n"
+        if tcp.write_all(b"INFO server\r\n").is_err() {
+            return false;
+        }
+        let wanted = format!("process_id:{pid}\r\n");
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while answer.len() < 64 * 1024 {
+            match tcp.read(&mut chunk) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            }
+            let text = String::from_utf8_lossy(&answer);
+            if text.contains(&wanted) {
+                return true;
+            }
+            if text.contains("process_id:") && text.ends_with("\r\n\r\n") {
+                return false;
+            }
+        }
+        false
     }
 }
 

@@ -21,7 +21,7 @@ use crate::node::{CloseSockets, Deliver, NodeLink, Selector};
 use crate::publication::Publication;
 
 /// What the bus asks of its pub/sub link.
-pub enum Command {
+pub(super) enum Command {
     Watch(Topic, oneshot::Sender<Result<(), BusError>>),
     Unwatch(Topic),
 }
@@ -134,7 +134,7 @@ impl Inner {
 
     /// Notes the current epoch. A change means sockets given the old one may have missed
     /// messages: they are closed and come back with `since`.
-    pub(super) fn observe(&self, epoch: &str) {
+    fn observe(&self, epoch: &str) {
         let changed = {
             let Ok(mut known) = self.epoch.lock() else {
                 return;
@@ -171,11 +171,11 @@ impl Inner {
         }
     }
 
-    pub(super) fn take_gap(&self) -> Option<String> {
+    fn take_gap(&self) -> Option<String> {
         self.gap.lock().ok().and_then(|mut gap| gap.take())
     }
 
-    pub(super) fn restore_gap(&self, epoch: Option<String>) {
+    fn restore_gap(&self, epoch: Option<String>) {
         if let (Some(epoch), Ok(mut gap)) = (epoch, self.gap.lock()) {
             gap.get_or_insert(epoch);
         }
@@ -294,7 +294,7 @@ impl Inner {
 }
 
 /// A publication as this node's subscribers get it: the frame is built once per node.
-pub(super) fn publication(topic: &Topic, offset: &str, json: &str) -> Option<Publication> {
+fn publication(topic: &Topic, offset: &str, json: &str) -> Option<Publication> {
     let offset: u64 = offset.parse().ok()?;
     let event: Event = serde_json::from_str(json).ok()?;
     let frame = ServerMessage::Message {

@@ -12,10 +12,11 @@ use leadbridge_protocol::topic::Topic;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::inner::{channel, resume, unavailable, Command, Inner, Received, CONTROL, TIMEOUT};
+use super::inner::{
+    channel, resume, unavailable, Command, Inner, Received, CONTROL, MAX_BACKOFF, TIMEOUT,
+};
 use crate::bus::interface::BusError;
 
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How often an idle link is pinged, so a dead one is noticed without traffic.
 const LINK_PING: Duration = Duration::from_secs(5);
 
