@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: settings from the environment, read once.
+//! - [`clock`]: what time it is, a dependency (tests advance a manual clock).
 //! - [`domain`]: the rules as plain Rust (ids, money, e-mail/phone, the lead state machine,
 //!   verification checks). No I/O.
 //! - [`crypto`]: contact sealing at rest and blind indexes for duplicate detection.
@@ -17,6 +18,7 @@
 //! - [`startup`]: `Application::build` / `run_until_stopped`, shared by `main` and tests.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;

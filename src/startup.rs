@@ -16,6 +16,7 @@ use crate::auth::google::GoogleClient;
 use crate::auth::jwt::AccessTokens;
 use crate::auth::password_pool::PasswordPool;
 use crate::auth::SessionPolicy;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{AdminBootstrap, Config, DatabaseUrl};
 use crate::crypto::Vault;
 use crate::domain::user::Role;
@@ -70,6 +71,11 @@ pub struct Application {
 impl Application {
     /// Opens the store (creating the schema), bootstraps the admin, binds the address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// `build` with a clock of the caller's (tests advance a manual one).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }
@@ -99,14 +105,20 @@ impl Application {
         let sessions = SessionPolicy::new(config.session_idle);
         let realtime = Realtime::start(
             Arc::clone(&store),
+            Arc::clone(&clock),
             sessions,
             config.socket_limits,
             config.history,
             config.redis_url.as_deref(),
         )
         .await?;
-        let sweeper = tokio::spawn(housekeeping(Arc::clone(&store), realtime.clone()));
+        let sweeper = tokio::spawn(housekeeping(
+            Arc::clone(&store),
+            realtime.clone(),
+            Arc::clone(&clock),
+        ));
         let state = web::Data::new(AppState {
+            clock,
             realtime,
             store,
             tokens: AccessTokens::new(&config.jwt_secret),
@@ -254,12 +266,12 @@ async fn wait_for_signal() {
 /// this node's presence refreshed for the others.
 const HOUSEKEEPING: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn housekeeping(store: Arc<dyn Store>, realtime: Realtime) {
+async fn housekeeping(store: Arc<dyn Store>, realtime: Realtime, clock: Arc<dyn Clock>) {
     let mut tick = tokio::time::interval(HOUSEKEEPING);
     loop {
         tick.tick().await;
         realtime.services.bus.housekeeping().await;
-        match store.expire_claims(crate::domain::time::now()).await {
+        match store.expire_claims(clock.now()).await {
             Ok(expired) => realtime.released(&expired).await,
             Err(e) => tracing::warn!(error = ?e, "claim sweep failed"),
         }

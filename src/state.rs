@@ -7,12 +7,15 @@ use crate::auth::google::GoogleClient;
 use crate::auth::jwt::AccessTokens;
 use crate::auth::password_pool::PasswordPool;
 use crate::auth::SessionPolicy;
+use crate::clock::Clock;
 use crate::limits::RateLimiter;
 use crate::payments::Payments;
 use crate::realtime::Realtime;
 use crate::store::Store;
 
 pub struct AppState {
+    /// What time it is (tests advance a manual one instead of sleeping).
+    pub clock: Arc<dyn Clock>,
     /// The source of truth.
     pub store: Arc<dyn Store>,
     pub tokens: AccessTokens,

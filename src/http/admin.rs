@@ -14,7 +14,6 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::bounded_text;
 use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, MentorStatus};
-use crate::domain::time::now;
 use crate::domain::user::User;
 use crate::state::AppState;
 use crate::store::{Analytics, Conflict, LeadClaim, LeadDecision, MentorDecision, StoreError};
@@ -238,7 +237,7 @@ async fn verify_lead(
             status: body.status,
             reason,
             admin_id: admin.0.user.user_id.clone(),
-            now: now(),
+            now: state.clock.now(),
         })
         .await?;
     state.realtime.lead_changed(&change).await;
@@ -294,7 +293,7 @@ async fn claim_lead(
 ) -> Result<web::Json<LeadClaim>, ApiError> {
     let claim = state
         .store
-        .claim_lead(&path, &admin.0.user.user_id, now(), CLAIM_TTL)
+        .claim_lead(&path, &admin.0.user.user_id, state.clock.now(), CLAIM_TTL)
         .await?;
     state.realtime.claimed(&claim).await;
     Ok(web::Json(claim))

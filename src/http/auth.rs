@@ -14,7 +14,6 @@ use super::views::MessageResponse;
 use crate::auth::{password, ACCESS_TOKEN_TTL};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
-use crate::domain::time::now;
 use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::limits;
 use crate::state::AppState;
@@ -119,7 +118,7 @@ async fn register(
     let name = parse_name(&body.name)?;
     let password = NewPassword::parse(&body.password)?;
     let password_hash = state.passwords.hash(password.expose().to_string()).await?;
-    let created_at = now();
+    let created_at = state.clock.now();
     let user = state
         .store
         .create_user(NewUser {
@@ -232,7 +231,7 @@ async fn confirm_owner(
         .ok_or_else(|| {
             ApiError::Unauthorized("session expired or signed out; sign in again".into())
         })?;
-    if now() - session.created_at > RECENT_SIGN_IN {
+    if state.clock.now() - session.created_at > RECENT_SIGN_IN {
         return Err(again(
             "sign in with Google again, then close the account within 10 minutes",
         ));
@@ -268,7 +267,10 @@ async fn close_account(
     }
     confirm_owner(&state, &auth, body.0.password).await?;
     let user_id = &auth.user.user_id;
-    let closed = state.store.close_account(user_id, now()).await?;
+    let closed = state
+        .store
+        .close_account(user_id, state.clock.now())
+        .await?;
     for change in &closed.cancelled {
         state.realtime.lead_changed(change).await;
     }

@@ -6,7 +6,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Learner;
 use super::views::BookingView;
-use crate::domain::time::now;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -44,7 +43,7 @@ async fn cancel_booking(
 ) -> Result<web::Json<BookingView>, ApiError> {
     let change = state
         .store
-        .cancel_booking(&learner.0.user.user_id, &path, now())
+        .cancel_booking(&learner.0.user.user_id, &path, state.clock.now())
         .await?;
     state.realtime.lead_changed(&change).await;
     Ok(web::Json(BookingView::from(&change.lead)))

@@ -14,7 +14,7 @@ use super::views::{paged, EventView, PageParams};
 use crate::domain::event::EventFilter;
 use crate::domain::ids;
 use crate::domain::lead::{LeadStatus, VerificationStatus};
-use crate::domain::time::{now, parse_rfc3339, Timestamp};
+use crate::domain::time::{parse_rfc3339, Timestamp};
 use crate::domain::verification::{contact_flags, parse_contact, ContactInput};
 use crate::limits;
 use crate::state::AppState;
@@ -97,7 +97,7 @@ async fn list_events(
         from: match non_empty(&query.from) {
             Some(from) => Some(parse_bound("from", &from, false)?),
             None if query.include_past == Some(true) => None,
-            None => Some(now()),
+            None => Some(state.clock.now()),
         },
         to: non_empty(&query.to)
             .map(|v| parse_bound("to", &v, true))
@@ -207,7 +207,7 @@ async fn book_event(
             user_id: learner.0.user.user_id.clone(),
             flags: contact_flags(&contact),
             contact,
-            now: now(),
+            now: state.clock.now(),
         })
         .await?;
     tracing::info!(lead_id = %lead.lead_id, event_id = %lead.event_id, status = lead.status.as_str(), "slot booked");

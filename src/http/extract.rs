@@ -9,7 +9,6 @@ use futures_util::future::LocalBoxFuture;
 use super::error::ApiError;
 use crate::auth::{session_token, SESSION_COOKIE};
 use crate::domain::mentor::{MentorProfile, MentorStatus};
-use crate::domain::time::now;
 use crate::domain::user::{Role, User};
 use crate::state::AppState;
 
@@ -116,7 +115,7 @@ pub async fn identify(
         .session(&session_hash)
         .await?
         .ok_or_else(expired)?;
-    let now = now();
+    let now = state.clock.now();
     if !state.sessions.is_live(&session, now) || expected_user.is_some_and(|u| u != session.user_id)
     {
         return Err(expired());

@@ -21,7 +21,6 @@ use crate::auth::google::{
 use crate::auth::{password, session_token};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
-use crate::domain::time::now;
 use crate::domain::user::{parse_name, Role, User};
 use crate::limits;
 use crate::state::AppState;
@@ -149,7 +148,7 @@ async fn start(
             link_user_id,
             role,
             next: query.next.as_deref().and_then(same_site_path),
-            expires_at: now() + google::ATTEMPT_TTL,
+            expires_at: state.clock.now() + google::ATTEMPT_TTL,
         })
         .await?;
     let max_age = CookieDuration::seconds(google::ATTEMPT_TTL.num_seconds());
@@ -232,7 +231,7 @@ async fn finish(
     }
     let attempt = state
         .store
-        .take_login_attempt(&session_token::digest(given), now())
+        .take_login_attempt(&session_token::digest(given), state.clock.now())
         .await?
         .ok_or_else(|| state_invalid("this sign-in expired or was used already; start again"))?;
     if let Some(error) = &query.error {
@@ -356,7 +355,7 @@ async fn account_for(
             role: attempt.role,
             password_hash: password::NONE.into(),
             mentor_id: (attempt.role == Role::Mentor).then(|| ids::new_id(ids::MENTOR)),
-            created_at: now(),
+            created_at: state.clock.now(),
         })
         .await;
     match created {

@@ -17,7 +17,7 @@ use crate::domain::lead::{LeadAction, LeadStatus};
 use crate::domain::mentor::{MentorProfile, ProfileUpdate};
 use crate::domain::money::CURRENCY;
 use crate::domain::payment::{Payment, PaymentStatus};
-use crate::domain::time::now;
+use crate::domain::time::Timestamp;
 use crate::state::AppState;
 use crate::store::Conflict;
 
@@ -97,7 +97,7 @@ pub struct EventRequest {
 }
 
 impl EventRequest {
-    fn draft(&self) -> Result<EventDraft, ApiError> {
+    fn draft(&self, now: Timestamp) -> Result<EventDraft, ApiError> {
         Ok(EventDraft::parse(
             EventInput {
                 title: &self.title,
@@ -108,7 +108,7 @@ impl EventRequest {
                 total_slots: self.available_slots,
                 price_per_lead: self.price_per_lead,
             },
-            now(),
+            now,
         )?)
     }
 }
@@ -137,8 +137,8 @@ async fn create_event(
     body: Json<EventRequest>,
 ) -> Result<web::Json<EventResponse>, ApiError> {
     mentor.require_approved()?;
-    let draft = body.0.draft()?;
-    let created_at = now();
+    let draft = body.0.draft(state.clock.now())?;
+    let created_at = state.clock.now();
     let event = state
         .store
         .create_event(Event {
@@ -193,7 +193,7 @@ async fn update_event(
     body: Json<EventRequest>,
 ) -> Result<web::Json<EventResponse>, ApiError> {
     mentor.require_approved()?;
-    let draft = body.0.draft()?;
+    let draft = body.0.draft(state.clock.now())?;
     let event = state
         .store
         .update_event(&mentor.profile.mentor_id, &path, draft)
@@ -283,7 +283,7 @@ async fn stats(
     let mentor_id = &mentor.profile.mentor_id;
     let events = state.store.mentor_events(mentor_id).await?;
     let leads = state.store.mentor_leads(mentor_id).await?;
-    let current = now();
+    let current = state.clock.now();
     let count = |status: LeadStatus| leads.iter().filter(|l| l.status == status).count() as i64;
     let mut total_spent = 0;
     for lead in leads.iter().filter(|l| l.status == LeadStatus::Purchased) {
@@ -379,7 +379,7 @@ async fn purchase_lead(
         .gateway
         .create_order(amount, &payment_id, &lead.lead_id)
         .await?;
-    let created_at = now();
+    let created_at = state.clock.now();
     let opened = state
         .store
         .open_order(

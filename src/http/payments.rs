@@ -12,7 +12,6 @@ use super::views::MentorLeadView;
 use crate::domain::audit::ACTOR_WEBHOOK;
 use crate::domain::ids;
 use crate::domain::payment::PaymentStatus;
-use crate::domain::time::now;
 use crate::payments::signature::{checkout_signature, verify_checkout, verify_webhook};
 use crate::payments::webhook::{self, WebhookEvent};
 use crate::state::AppState;
@@ -84,7 +83,7 @@ async fn verify_payment(
             razorpay_payment_id: body.razorpay_payment_id,
             actor_id: mentor.auth.user.user_id.clone(),
             delivery_id: None,
-            now: now(),
+            now: state.clock.now(),
         })
         .await?;
     state.realtime.payment_settled(&outcome).await;
@@ -170,7 +169,7 @@ async fn razorpay_webhook(
         // Claimed in the same write as the outcome: a replay changes nothing, and a
         // delivery whose write failed is processed when Razorpay retries it.
         delivery_id: header("X-Razorpay-Event-Id"),
-        now: now(),
+        now: state.clock.now(),
     };
     let outcome = match &event {
         WebhookEvent::Captured {

@@ -10,7 +10,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::AuthUser;
 use super::sessions::{end_all, end_one, removal_cookie};
 use super::views::MessageResponse;
-use crate::domain::time::{now, serialize_wire, Timestamp};
+use crate::domain::time::{serialize_wire, Timestamp};
 use crate::state::AppState;
 use leadbridge_actors::protocol::close;
 
@@ -55,7 +55,7 @@ async fn list_sessions(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> Result<web::Json<Vec<SessionView>>, ApiError> {
-    let now = now();
+    let now = state.clock.now();
     let sessions = state.store.user_sessions(&auth.user.user_id).await?;
     Ok(web::Json(
         sessions

@@ -10,7 +10,7 @@ use actix_web::{HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use crate::auth::{session_token, SESSION_COOKIE, SESSION_TTL};
-use crate::domain::time::{now, Timestamp};
+use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::state::AppState;
 use crate::store::Session;
@@ -40,8 +40,8 @@ pub async fn start(req: &HttpRequest, state: &AppState, user: &User) -> Result<S
         )
         .await?;
     }
-    let now = now();
-    let started = new_session(req, &user.user_id, now, now + SESSION_TTL);
+    let now = state.clock.now();
+    let started = new_session(req, &user.user_id, now, now + SESSION_TTL, now);
     state.store.create_session(started.session.clone()).await?;
     Ok(started)
 }
@@ -59,13 +59,19 @@ pub async fn rotate(
     old: &Session,
 ) -> Result<Option<Started>, ApiError> {
     // The same sign-in, under a new id: when it began and when it ends stay.
-    let fresh = new_session(req, &old.user_id, old.created_at, old.expires_at);
+    let fresh = new_session(
+        req,
+        &old.user_id,
+        old.created_at,
+        old.expires_at,
+        state.clock.now(),
+    );
     let swapped = state
         .store
         .rotate_session(
             &old.token_hash,
             fresh.session.clone(),
-            now() + ROTATION_GRACE,
+            state.clock.now() + ROTATION_GRACE,
         )
         .await?;
     if !swapped {
@@ -113,9 +119,9 @@ fn new_session(
     user_id: &str,
     signed_in_at: Timestamp,
     expires_at: Timestamp,
+    issued_at: Timestamp,
 ) -> Started {
     let token = session_token::generate();
-    let issued_at = now();
     let device = req
         .headers()
         .get(USER_AGENT)

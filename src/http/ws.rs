@@ -20,7 +20,6 @@ use super::extract::{identify, AuthUser};
 use super::json::Query;
 use super::throttle;
 use crate::domain::mentor::MentorStatus;
-use crate::domain::time::now;
 use crate::domain::user::Role;
 use crate::limits;
 use crate::state::AppState;
@@ -107,7 +106,7 @@ async fn websocket(
         // Cross-site socket hijacking: a socket carrying the session cookie from another
         // site's page was refused by the CSRF guard (`csrf.rs`) before it got here.
         Some((auth, _)) => {
-            let left = (auth.session_live_until - now())
+            let left = (auth.session_live_until - state.clock.now())
                 .to_std()
                 .unwrap_or_default();
             match viewer(&state, &auth).await? {

@@ -40,6 +40,7 @@ impl Realtime {
     /// under `main` and under a plain tokio test runtime.
     pub async fn start(
         store: Arc<dyn Store>,
+        clock: Arc<dyn crate::clock::Clock>,
         sessions: crate::auth::SessionPolicy,
         limits: Limits,
         history: HistoryLimits,
@@ -70,10 +71,14 @@ impl Realtime {
             services: Services {
                 hub,
                 bus,
-                snapshots: Arc::new(snapshots::StoreSnapshots::new(Arc::clone(&store))),
+                snapshots: Arc::new(snapshots::StoreSnapshots::new(
+                    Arc::clone(&store),
+                    Arc::clone(&clock),
+                )),
                 gatekeeper: Arc::new(gatekeeper::StoreGatekeeper::new(
                     Arc::clone(&store),
                     sessions,
+                    clock,
                 )),
                 limits,
             },

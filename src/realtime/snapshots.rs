@@ -8,8 +8,8 @@ use leadbridge_actors::session::Snapshots;
 use serde_json::{json, Value};
 
 use super::payloads;
+use crate::clock::Clock;
 use crate::domain::lead::LeadStatus;
-use crate::domain::time::now;
 use crate::store::{PageRequest, Store, MAX_LIMIT};
 
 /// How many recent leads a mentor's feed snapshot carries.
@@ -17,11 +17,13 @@ const RECENT_LEADS: usize = 50;
 
 pub struct StoreSnapshots {
     store: Arc<dyn Store>,
+    /// Which review claims are still running.
+    clock: Arc<dyn Clock>,
 }
 
 impl StoreSnapshots {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
     async fn read(&self, topic: &Topic) -> Result<Value, crate::store::StoreError> {
@@ -47,7 +49,7 @@ impl StoreSnapshots {
                     .store
                     .leads_by_status(Some(LeadStatus::Pending), PageRequest::first(MAX_LIMIT))
                     .await?;
-                let claims = self.store.active_claims(now()).await?;
+                let claims = self.store.active_claims(self.clock.now()).await?;
                 let items: Vec<_> = pending
                     .items
                     .iter()

@@ -1,13 +1,15 @@
 //! Sessions as users meet them: idle expiry, the session list, ending one or all of them, a
 //! fresh session id at every sign-in and when a mentor's rights change.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use leadbridge::clock::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::common::{
-    error_code, read, spawn_app, spawn_app_with, unique, Actor, TestApp, PASSWORD,
+    error_code, read, spawn_app, spawn_app_with_clock, unique, Actor, TestApp, PASSWORD,
 };
 
 /// A browser with its own cookie jar and User-Agent, signed in as `email`.
@@ -32,14 +34,19 @@ async fn browser(app: &TestApp, email: &str, agent: &str) -> Actor {
 
 #[tokio::test]
 async fn a_session_ends_when_left_idle_but_not_while_used() {
-    let app = spawn_app_with(&[("LEADBRIDGE_SESSION_IDLE_SECONDS", "3")]).await;
+    let clock = Arc::new(ManualClock::default());
+    let app = spawn_app_with_clock(
+        &[("LEADBRIDGE_SESSION_IDLE_SECONDS", "3600")],
+        Arc::clone(&clock),
+    )
+    .await;
     let learner = app.learner().await;
-    // Used every 1.5 s for 6 s: longer than the idle timeout in all.
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Used every 50 minutes for four hours: longer than the idle hour in all.
+    for _ in 0..5 {
+        clock.advance(Duration::from_secs(50 * 60));
         assert_eq!(learner.get("/api/auth/me").await.0, StatusCode::OK);
     }
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    clock.advance(Duration::from_secs(61 * 60));
     let (status, body) = learner.get("/api/auth/me").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }

@@ -144,6 +144,18 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     start(vars, data_dir).await
 }
 
+/// A server whose time is `clock`: the test moves it on instead of sleeping.
+pub async fn spawn_app_with_clock(
+    extra: &[(&str, &str)],
+    clock: Arc<leadbridge::clock::ManualClock>,
+) -> TestApp {
+    let data_dir = Arc::new(private_temp_dir());
+    let vars = test_vars(&data_dir, extra);
+    try_start_with(vars, data_dir, clock)
+        .await
+        .expect("the app binds its address")
+}
+
 async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp {
     try_start(vars, data_dir)
         .await
@@ -152,9 +164,17 @@ async fn start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> TestApp
 
 /// Starts the app; `None` when its address is taken (another test's port).
 async fn try_start(vars: HashMap<String, String>, data_dir: Arc<TempDir>) -> Option<TestApp> {
+    try_start_with(vars, data_dir, Arc::new(leadbridge::clock::SystemClock)).await
+}
+
+async fn try_start_with(
+    vars: HashMap<String, String>,
+    data_dir: Arc<TempDir>,
+    clock: Arc<dyn leadbridge::clock::Clock>,
+) -> Option<TestApp> {
     let config = Config::from_vars(&vars).expect("test config");
     leadbridge::telemetry::init(&config.log_filter);
-    let app = match Application::build(config).await {
+    let app = match Application::build_with_clock(config, clock).await {
         Ok(app) => app,
         Err(e)
             if e.chain().any(|cause| {
