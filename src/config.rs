@@ -321,22 +321,21 @@ impl Config {
             unacknowledged: write_stall.max(socket_limits.client_timeout),
             body: seconds("LEADBRIDGE_BODY_TIMEOUT_SECONDS", 10, 3600)?,
         };
-        let machine = PoolLimits::for_this_machine();
         let threads = number(
             &get,
             "LEADBRIDGE_PASSWORD_THREADS",
-            machine.threads as u64,
+            PoolLimits::for_this_machine().threads as u64,
             1..=256,
         )? as usize;
+        let defaults = PoolLimits::with_threads(threads);
         let password_hashing = PoolLimits {
-            threads,
             queue: number(
                 &get,
                 "LEADBRIDGE_PASSWORD_QUEUE",
-                (threads * 16) as u64,
+                defaults.queue as u64,
                 0..=4096,
             )? as usize,
-            ..machine
+            ..defaults
         };
 
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info,actix_web=info".into());

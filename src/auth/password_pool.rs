@@ -36,11 +36,15 @@ pub struct PoolLimits {
 }
 
 impl PoolLimits {
-    /// One thread per core, a queue of sixteen per thread: at 10 to 30 ms a hash, a full
+    /// One thread per core.
+    pub fn for_this_machine() -> Self {
+        Self::with_threads(std::thread::available_parallelism().map_or(2, usize::from))
+    }
+
+    /// `threads` at once and a queue of sixteen per thread: at 10 to 30 ms a hash, a full
     /// queue clears within half a second. A waiting hash costs a few bytes, a running one
     /// 19 MiB.
-    pub fn for_this_machine() -> Self {
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    pub fn with_threads(threads: usize) -> Self {
         Self {
             threads,
             queue: threads * 16,

@@ -52,9 +52,12 @@ async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<web::Byte
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| match &e {
-            e if super::deadline::is_timeout(e) => ApiError::RequestTimeout,
-            e => ApiError::bad_request("BAD_BODY", format!("could not read the request body: {e}")),
+        let chunk = chunk.map_err(|e| {
+            if super::deadline::is_timeout(&e) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::bad_request("BAD_BODY", format!("could not read the request body: {e}"))
+            }
         })?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(too_large);

@@ -256,3 +256,24 @@ async fn bookings_by_one_learner_are_limited_without_holding_up_others() {
     let other = app.learner().await;
     assert_eq!(app.book(&other, &event_id).await.0, StatusCode::OK);
 }
+
+/// Guessing at an account's password from elsewhere does not keep its owner, signed in,
+/// from confirming the password to close the account: that count is the owner's own.
+#[tokio::test]
+async fn guesses_at_an_account_do_not_block_its_owner_from_closing_it() {
+    let app = spawn_app_with(BEHIND_PROXY).await;
+    let owner = app.learner().await;
+    for i in 0..40 {
+        let address = format!("203.0.113.{i}");
+        let guesser = reqwest::Client::new();
+        sign_in_from(&app, &guesser, &address, &owner.email, "wrong-guess-1").await;
+    }
+    let (status, body) = owner
+        .call(
+            reqwest::Method::DELETE,
+            "/api/auth/me",
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
