@@ -28,6 +28,7 @@ pub mod net;
 pub mod payments;
 pub mod private_files;
 pub mod realtime;
+pub mod relay;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -66,6 +66,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     sweeper: tokio::task::JoinHandle<()>,
+    relay: crate::relay::RelayTask,
 }
 
 impl Application {
@@ -112,6 +113,7 @@ impl Application {
             config.redis_url.as_deref(),
         )
         .await?;
+        let relay = crate::relay::start(Arc::clone(&store), realtime.clone(), Arc::clone(&clock));
         let sweeper = tokio::spawn(housekeeping(
             Arc::clone(&store),
             realtime.clone(),
@@ -186,6 +188,7 @@ impl Application {
             server,
             state,
             sweeper,
+            relay,
         })
     }
 
@@ -219,6 +222,7 @@ impl Application {
         let result = self.server.await;
         signals.abort();
         self.sweeper.abort();
+        self.relay.stop().await;
         self.state.realtime.stop();
         result
     }
@@ -271,9 +275,8 @@ async fn housekeeping(store: Arc<dyn Store>, realtime: Realtime, clock: Arc<dyn 
     loop {
         tick.tick().await;
         realtime.services.bus.housekeeping().await;
-        match store.expire_claims(clock.now()).await {
-            Ok(expired) => realtime.released(&expired).await,
-            Err(e) => tracing::warn!(error = ?e, "claim sweep failed"),
+        if let Err(e) = store.expire_claims(clock.now()).await {
+            tracing::warn!(error = ?e, "claim sweep failed");
         }
     }
 }

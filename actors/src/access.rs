@@ -19,6 +19,9 @@ pub enum ViewerRole {
         mentor_id: String,
     },
     Admin,
+    /// A mentor whose application is not approved: their own `user:` topic only (where
+    /// the decision arrives), no lead feed.
+    Applicant,
 }
 
 /// Whether `viewer` (None: anonymous) may subscribe to `topic`.
@@ -32,7 +35,7 @@ pub fn may_subscribe(viewer: Option<&Viewer>, topic: &Topic) -> bool {
     match (&viewer.role, topic) {
         (ViewerRole::Admin, Topic::Mentor(_) | Topic::AdminQueue) => true,
         (ViewerRole::Mentor { mentor_id }, Topic::Mentor(id)) => mentor_id == id,
-        (ViewerRole::Learner, Topic::User(id)) => &viewer.user_id == id,
+        (_, Topic::User(id)) => &viewer.user_id == id,
         _ => false,
     }
 }
@@ -56,6 +59,7 @@ mod tests {
             mentor_id: "mentor_1".into(),
         });
         let admin = viewer(ViewerRole::Admin);
+        let applicant = viewer(ViewerRole::Applicant);
         let t = |s: &str| s.parse::<Topic>().unwrap();
         let table = [
             (None, "event:e", true),
@@ -70,7 +74,14 @@ mod tests {
             (Some(&mentor), "admin:queue", false),
             (Some(&admin), "admin:queue", true),
             (Some(&admin), "mentor:mentor_2", true),
-            (Some(&admin), "user:user_1", false),
+            // Everyone signed in has their own `user:` topic, and no one else's.
+            (Some(&admin), "user:user_1", true),
+            (Some(&admin), "user:user_2", false),
+            (Some(&mentor), "user:user_1", true),
+            (Some(&applicant), "user:user_1", true),
+            (Some(&applicant), "user:user_2", false),
+            (Some(&applicant), "mentor:mentor_1", false),
+            (Some(&applicant), "event:e", true),
         ];
         for (who, topic, allowed) in table {
             assert_eq!(may_subscribe(who, &t(topic)), allowed, "{who:?} {topic}");

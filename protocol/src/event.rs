@@ -24,6 +24,53 @@ pub enum Event {
     QueueItemResolved(QueueResolved),
     /// `user:{id}`: one of the learner's bookings changed.
     BookingUpdated(BookingPayload),
+    /// `event:{id}`, and `user:{id}` of each learner booked on it when the time or title
+    /// changed: the mentor edited the event.
+    EventUpdated(EventDetails),
+    /// `event:{id}`: the mentor deleted the event; it takes no more bookings.
+    EventDeleted(EventRef),
+    /// `user:{id}` of a mentor: an admin decided their application.
+    MentorStatusChanged(MentorStatusPayload),
+    /// `user:{id}`: the account was closed; its sockets close with 4001 next.
+    AccountClosed(AccountRef),
+}
+
+/// An event's details after an edit, and which of them changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetails {
+    pub event_id: String,
+    pub title: String,
+    pub description: String,
+    pub event_datetime: String,
+    /// Minutes.
+    pub duration: i64,
+    /// Rupees.
+    pub price_per_lead: i64,
+    pub total_slots: i64,
+    pub available_slots: i64,
+    /// Wire names of the fields that changed: `event_datetime` (time or duration), `title`
+    /// (title or description), `price_per_lead`, `total_slots`.
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    pub event_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MentorStatusPayload {
+    pub mentor_id: String,
+    /// APPROVED or REJECTED.
+    pub verification_status: String,
+    /// The admin's reason, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    pub user_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +146,9 @@ pub struct BookingPayload {
     pub status: String,
     pub verification_status: String,
     pub updated_at: String,
+    /// Why an admin rejected the booking, when they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]
@@ -150,6 +200,29 @@ mod tests {
                 status: "PURCHASED".into(),
                 verification_status: "AUTO_VERIFIED".into(),
                 updated_at: "t".into(),
+                reason: Some("Phone does not answer".into()),
+            }),
+            Event::EventUpdated(EventDetails {
+                event_id: "e".into(),
+                title: "T".into(),
+                description: "D".into(),
+                event_datetime: "t".into(),
+                duration: 60,
+                price_per_lead: 500,
+                total_slots: 5,
+                available_slots: 2,
+                changed: vec!["event_datetime".into()],
+            }),
+            Event::EventDeleted(EventRef {
+                event_id: "e".into(),
+            }),
+            Event::MentorStatusChanged(MentorStatusPayload {
+                mentor_id: "m".into(),
+                verification_status: "APPROVED".into(),
+                reason: None,
+            }),
+            Event::AccountClosed(AccountRef {
+                user_id: "u".into(),
             }),
         ];
         for event in events {
@@ -163,5 +236,23 @@ mod tests {
         .unwrap();
         assert!(masked["lead"].get("email").is_none() && masked["lead"].get("phone").is_none());
         assert_eq!(masked["type"], "lead_created");
+        let moved = serde_json::to_value(Event::EventDeleted(EventRef {
+            event_id: "e".into(),
+        }))
+        .unwrap();
+        assert_eq!(
+            moved,
+            serde_json::json!({"type": "event_deleted", "event_id": "e"})
+        );
+        // A booking without a reason has no `reason` key (older clients see what they knew).
+        let plain: BookingPayload = serde_json::from_value(serde_json::json!({
+            "lead_id": "l", "event_id": "e", "event_title": "T", "status": "VERIFIED",
+            "verification_status": "AUTO_VERIFIED", "updated_at": "t"
+        }))
+        .unwrap();
+        assert!(serde_json::to_value(&plain)
+            .unwrap()
+            .get("reason")
+            .is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! Events a mentor offers: a fixed number of slots and a price per lead.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{bounded_text, money::Rupees, time::Timestamp, ValidationError};
@@ -11,7 +11,7 @@ pub const MAX_DURATION_MINUTES: i64 = 24 * 60;
 /// How far ahead an event may be scheduled.
 pub const MAX_DAYS_AHEAD: i64 = 5 * 366;
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub event_id: String,
     pub mentor_id: String,

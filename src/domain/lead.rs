@@ -133,8 +133,9 @@ impl VerificationStatus {
     }
 }
 
-/// A lead as the store holds it, with the contact already decrypted.
-#[derive(Debug, Clone, PartialEq)]
+/// A lead as the store holds it, with the contact already decrypted. Serialised only into
+/// sealed storage (the outbox); API answers go through their own views.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     pub lead_id: String,
     pub event_id: String,
@@ -166,6 +167,18 @@ pub struct MentorView {
 }
 
 impl Lead {
+    /// What the admin wrote when rejecting the lead: its last note, unless that is a flag
+    /// of the automatic checks (a rejection without a reason).
+    pub fn rejection_reason(&self) -> Option<&str> {
+        if self.status != LeadStatus::Rejected {
+            return None;
+        }
+        self.verification_notes
+            .last()
+            .map(String::as_str)
+            .filter(|note| !super::verification::FLAGS.contains(note))
+    }
+
     pub fn mentor_view(&self) -> MentorView {
         if self.status == LeadStatus::Purchased {
             MentorView {

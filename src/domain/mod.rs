@@ -4,6 +4,7 @@
 //! ("parse, don't validate"), so the store and the handlers can trust what they hold.
 
 pub mod audit;
+pub mod change;
 pub mod contact;
 pub mod event;
 pub mod ids;

@@ -61,6 +61,8 @@ pub fn parse_contact(input: ContactInput<'_>) -> Result<Contact, ValidationError
 /// Reasons a parsed lead goes to manual review. Stable strings: admins and tests see them.
 pub const DISPOSABLE_EMAIL: &str = "DISPOSABLE_EMAIL_DOMAIN";
 pub const DUPLICATE_CONTACT: &str = "DUPLICATE_CONTACT";
+/// Every flag the automatic checks raise (the rest of a lead's notes are admins' words).
+pub const FLAGS: &[&str] = &[DISPOSABLE_EMAIL, DUPLICATE_CONTACT];
 
 /// Flags raised by checks that need only the contact itself.
 pub fn contact_flags(contact: &Contact) -> Vec<String> {

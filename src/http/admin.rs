@@ -240,7 +240,6 @@ async fn verify_lead(
             now: state.clock.now(),
         })
         .await?;
-    state.realtime.lead_changed(&change).await;
     Ok(web::Json(LeadDecisionResponse {
         message: "Lead verification updated".into(),
         lead: AdminLeadView::from(&change.lead),
@@ -295,7 +294,6 @@ async fn claim_lead(
         .store
         .claim_lead(&path, &admin.0.user.user_id, state.clock.now(), CLAIM_TTL)
         .await?;
-    state.realtime.claimed(&claim).await;
     Ok(web::Json(claim))
 }
 
@@ -317,9 +315,5 @@ async fn release_claim(
     {
         return Err(ApiError::not_found("claim"));
     }
-    state
-        .realtime
-        .released(std::slice::from_ref(&path.into_inner()))
-        .await;
     Ok(web::Json(MessageResponse::new("Claim released")))
 }

@@ -18,7 +18,6 @@ use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::limits;
 use crate::state::AppState;
 use crate::store::NewUser;
-use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::close;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -267,17 +266,12 @@ async fn close_account(
     }
     confirm_owner(&state, &auth, body.0.password).await?;
     let user_id = &auth.user.user_id;
-    let closed = state
+    state
         .store
         .close_account(user_id, state.clock.now())
         .await?;
-    for change in &closed.cancelled {
-        state.realtime.lead_changed(change).await;
-    }
-    state
-        .realtime
-        .close(Selector::User(user_id.clone()), close::SESSION_ENDED)
-        .await;
+    // The relay announces the cancellations and the closing, then closes the account's
+    // sockets (4001).
     tracing::info!(user_id = %user_id, "account closed");
     Ok(HttpResponse::Ok()
         .cookie(sessions::removal_cookie())

@@ -45,6 +45,5 @@ async fn cancel_booking(
         .store
         .cancel_booking(&learner.0.user.user_id, &path, state.clock.now())
         .await?;
-    state.realtime.lead_changed(&change).await;
     Ok(web::Json(BookingView::from(&change.lead)))
 }

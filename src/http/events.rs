@@ -211,7 +211,6 @@ async fn book_event(
         })
         .await?;
     tracing::info!(lead_id = %lead.lead_id, event_id = %lead.event_id, status = lead.status.as_str(), "slot booked");
-    state.realtime.lead_booked(&lead).await;
     Ok(web::Json(BookingResponse {
         lead_id: lead.lead_id,
         message: "Booking successful".into(),

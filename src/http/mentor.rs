@@ -198,7 +198,6 @@ async fn update_event(
         .store
         .update_event(&mentor.profile.mentor_id, &path, draft)
         .await?;
-    state.realtime.slots_changed(&event.event_id).await;
     Ok(web::Json(EventResponse {
         event_id: event.event_id.clone(),
         message: "Event updated".into(),

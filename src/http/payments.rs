@@ -86,7 +86,6 @@ async fn verify_payment(
             now: state.clock.now(),
         })
         .await?;
-    state.realtime.payment_settled(&outcome).await;
     if outcome.payment.status == PaymentStatus::RefundDue {
         return Err(ApiError::Conflict {
             code: "LEAD_UNAVAILABLE",
@@ -181,10 +180,7 @@ async fn razorpay_webhook(
             .await
         {
             Ok(capture) if capture.duplicate_delivery => Ok("duplicate"),
-            Ok(capture) => {
-                state.realtime.payment_settled(&capture).await;
-                Ok("processed")
-            }
+            Ok(_) => Ok("processed"),
             Err(e) => Err(e),
         },
         WebhookEvent::Failed {

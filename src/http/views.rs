@@ -83,6 +83,9 @@ pub struct BookingView {
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_wire")]
     pub updated_at: Timestamp,
+    /// Why an admin rejected the booking, when they said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl From<&Lead> for BookingView {
@@ -100,6 +103,7 @@ impl From<&Lead> for BookingView {
             message: l.contact.message.clone(),
             created_at: l.created_at,
             updated_at: l.updated_at,
+            reason: l.rejection_reason().map(str::to_string),
         }
     }
 }

@@ -34,9 +34,9 @@ pub struct WsQuery {
     pub token: Option<String>,
 }
 
-/// Who the socket acts for; `None` (public topics only) for a mentor who is not approved:
-/// the lead feed is a privilege of approval, event pages are not.
-async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Option<Viewer>, ApiError> {
+/// Who the socket acts for. A mentor who is not approved is an applicant: the lead feed is
+/// a privilege of approval, but the decision itself arrives on their own `user:` topic.
+async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
     let role = match auth.user.role {
         Role::User => ViewerRole::Learner,
         Role::Admin => ViewerRole::Admin,
@@ -46,19 +46,20 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Option<Viewer>, Api
                 .mentor_by_user(&auth.user.user_id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("mentor profile"))?;
-            if profile.verification_status != MentorStatus::Approved {
-                return Ok(None);
-            }
-            ViewerRole::Mentor {
-                mentor_id: profile.mentor_id,
+            if profile.verification_status == MentorStatus::Approved {
+                ViewerRole::Mentor {
+                    mentor_id: profile.mentor_id,
+                }
+            } else {
+                ViewerRole::Applicant
             }
         }
     };
-    Ok(Some(Viewer {
+    Ok(Viewer {
         user_id: auth.user.user_id.clone(),
         role,
         session_hash: auth.session_hash.clone(),
-    }))
+    })
 }
 
 /// Upgrade to the realtime socket. Credentials: `Authorization: Bearer`, `?token=`, or the
@@ -109,10 +110,8 @@ async fn websocket(
             let left = (auth.session_live_until - state.clock.now())
                 .to_std()
                 .unwrap_or_default();
-            match viewer(&state, &auth).await? {
-                Some(viewer) => (Some(viewer), Some(tokio::time::Instant::now() + left)),
-                None => (None, None),
-            }
+            let viewer = viewer(&state, &auth).await?;
+            (Some(viewer), Some(tokio::time::Instant::now() + left))
         }
         None => (None, None),
     };
@@ -153,9 +152,8 @@ async fn release_claims_after_grace(state: Arc<AppState>, services: Services, ad
         None => false,
     };
     if back == 0 && !elsewhere {
-        match state.store.release_claims_of(&admin_id).await {
-            Ok(released) => state.realtime.released(&released).await,
-            Err(e) => tracing::warn!(error = ?e, "claims not released on disconnect"),
+        if let Err(e) = state.store.release_claims_of(&admin_id).await {
+            tracing::warn!(error = ?e, "claims not released on disconnect");
         }
     }
 }

@@ -1,15 +1,15 @@
-//! The server's side of realtime: starting the hub, publishing domain changes after the
-//! store commits, reading snapshots, and closing sockets whose access ended.
+//! The server's side of realtime: starting the hub, announcing the changes the relay
+//! hands it, reading snapshots, and closing sockets whose access ended.
 
+mod announce;
 mod gatekeeper;
 mod payloads;
-pub mod publish;
 mod snapshots;
 
 use std::sync::Arc;
 
 use actix::{Actor, Addr};
-use leadbridge_actors::bus::{Bus, HistoryLimits, MemoryBus, RedisBus};
+use leadbridge_actors::bus::{Bus, BusError, HistoryLimits, MemoryBus, RedisBus};
 use leadbridge_actors::hub::Hub;
 use leadbridge_actors::node::{CloseSockets, Selector};
 use leadbridge_actors::protocol::event::Event;
@@ -18,7 +18,6 @@ use leadbridge_actors::session::{Limits, Services};
 
 use crate::store::Store;
 
-const SLOT_LOCK_STRIPES: usize = 64;
 /// How often a close other nodes did not get is sent again (for a little over a minute).
 const CLOSE_RETRIES: usize = 9;
 
@@ -26,11 +25,8 @@ const CLOSE_RETRIES: usize = 9;
 #[derive(Clone)]
 pub struct Realtime {
     pub services: Services,
-    /// Read after commits for the state to announce (slot counts).
+    /// Read for the state to announce (slot counts).
     store: Arc<dyn Store>,
-    /// Read-then-publish of one event's slot count is serialised (striped by event id), so
-    /// the last count published is the last one committed.
-    slot_locks: Arc<[tokio::sync::Mutex<()>]>,
     system: actix::System,
 }
 
@@ -83,19 +79,18 @@ impl Realtime {
                 limits,
             },
             store,
-            slot_locks: (0..SLOT_LOCK_STRIPES)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
             system,
         })
     }
 
-    /// Publishes after a committed change. A bus failure is logged, not returned: the change
-    /// is stored, and clients resynchronise from snapshots.
-    pub async fn publish(&self, topic: Topic, event: Event) {
-        if let Err(e) = self.services.bus.publish(&topic, event).await {
-            tracing::warn!(error = %e, %topic, "publish failed");
-        }
+    /// Publishes a committed change; on failure the relay tries the change again later.
+    async fn publish(&self, topic: Topic, event: Event) -> Result<(), BusError> {
+        self.services
+            .bus
+            .publish(&topic, event)
+            .await
+            .map(|_| ())
+            .inspect_err(|e| tracing::warn!(error = %e, %topic, "publish failed"))
     }
 
     /// Closes the selected sockets on every node (logout, revoked access): this node's

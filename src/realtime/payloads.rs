@@ -2,6 +2,7 @@
 
 use leadbridge_actors::protocol::event as wire;
 
+use crate::domain::change::EventEdit;
 use crate::domain::event::Event;
 use crate::domain::lead::Lead;
 use crate::domain::time::to_storage;
@@ -34,6 +35,20 @@ pub fn mentor_lead(lead: &Lead) -> wire::LeadPayload {
     }
 }
 
+pub fn event_details(event: &Event, edit: &EventEdit) -> wire::EventDetails {
+    wire::EventDetails {
+        event_id: event.event_id.clone(),
+        title: event.title.clone(),
+        description: event.description.clone(),
+        event_datetime: to_storage(&event.event_datetime),
+        duration: event.duration,
+        price_per_lead: event.price_per_lead.value(),
+        total_slots: event.total_slots,
+        available_slots: event.available_slots(),
+        changed: edit.fields().into_iter().map(str::to_string).collect(),
+    }
+}
+
 pub fn booking(lead: &Lead) -> wire::BookingPayload {
     wire::BookingPayload {
         lead_id: lead.lead_id.clone(),
@@ -42,6 +57,7 @@ pub fn booking(lead: &Lead) -> wire::BookingPayload {
         status: lead.status.as_str().to_string(),
         verification_status: lead.verification_status.as_str().to_string(),
         updated_at: to_storage(&lead.updated_at),
+        reason: lead.rejection_reason().map(str::to_string),
     }
 }
 

@@ -13,12 +13,15 @@ pub mod scylla;
 pub(crate) mod sealed;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 pub use error::{Conflict, StoreError};
 pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
 use crate::domain::audit::AuditEntry;
+use crate::domain::change::ChangeRecord;
 use crate::domain::contact::Contact;
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::lead::{Lead, LeadStatus};
@@ -194,6 +197,15 @@ pub struct CaptureOutcome {
     pub duplicate_delivery: bool,
 }
 
+/// A read of the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxPage {
+    pub changes: Vec<ChangeRecord>,
+    /// Where the next read starts: past every change returned, and past stretches the read
+    /// found empty (so an idle outbox does not make every read walk further).
+    pub cursor: i64,
+}
+
 /// An admin's lease on a queue item: while it runs, other admins cannot decide the lead.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct LeadClaim {
@@ -365,4 +377,25 @@ pub trait Store: Send + Sync + 'static {
     // Admin views.
     async fn analytics(&self) -> StoreResult<Analytics>;
     async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
+
+    // The outbox: every write above that changes something people watch records its
+    // `Change` with it; the relay (`crate::relay`) reads them back here.
+    /// Changes after the cursor `after`, in commit order (per aggregate at least), at most
+    /// `limit`, and how far the read got.
+    async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage>;
+    /// Takes the relay lease if free or expired, or renews `holder`'s own, until `until`;
+    /// answers the cursor (last change delivered), or `None` while another holder's lease
+    /// runs.
+    async fn take_relay_lease(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Option<i64>>;
+    /// Moves the cursor to `seq` and prunes what was delivered, if `holder` still holds the
+    /// lease; false if it lost it.
+    async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool>;
+    /// Notified after this process wrote something that may have recorded a change, so the
+    /// relay need not wait for its next poll (a wake for nothing costs one outbox read).
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;
 }

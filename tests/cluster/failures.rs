@@ -64,6 +64,7 @@ async fn a_client_resumes_on_the_other_node_with_exactly_what_it_missed() {
 
     a.book(&a.learner().await, &event_id).await;
     b.book(&b.learner().await, &event_id).await;
+    a.settled().await;
     let mut moved = connect(&b, Auth::Anonymous).await;
     let (subscribed, missed) = resume(&mut moved, &topic, offset, &epoch).await;
     assert_eq!(subscribed["recovered"], true, "{subscribed}");
@@ -208,6 +209,7 @@ async fn restarted_redis_starts_a_new_epoch(mut redis: RedisServer, meanwhile: u
     for _ in 0..meanwhile {
         a.book(&a.learner().await, &event_id).await;
     }
+    a.settled().await;
     let mut socket = connect(&b, Auth::Anonymous).await;
     let (subscribed, replay) = resume(
         &mut socket,

@@ -19,6 +19,8 @@ mod nodes {
     }
 }
 
+#[path = "../realtime/announcements.rs"]
+mod announcements;
 #[path = "../realtime/delivery.rs"]
 mod delivery;
 #[path = "../realtime/recovery.rs"]
@@ -28,6 +30,7 @@ mod security;
 
 mod across;
 mod failures;
+mod outbox;
 
 use common::redis::RedisServer;
 use common::TestApp;

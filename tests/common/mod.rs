@@ -266,6 +266,31 @@ impl TestApp {
         }
     }
 
+    /// Waits until every committed change has been announced (the relay prunes the outbox
+    /// as it delivers), for tests that resume right after a write.
+    pub async fn settled(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let pending = self.store.changes_after(0, 1).await.expect("outbox");
+            if pending.changes.is_empty() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox was never relayed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops an in-process server gracefully (its data stays for other nodes).
+    pub async fn stop(&self) {
+        match &self.server {
+            Server::InProcess(handle) => handle.shutdown().await,
+            Server::Process(_) => panic!("stop is for in-process servers; kill a process"),
+        }
+    }
+
     /// Stops this server and starts a new one on the same data directory and settings.
     pub async fn restart(self) -> TestApp {
         match &self.server {

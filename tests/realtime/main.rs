@@ -9,6 +9,7 @@ mod nodes {
     pub use crate::common::{spawn_app, spawn_app_with};
 }
 
+mod announcements;
 mod delivery;
 mod generator;
 mod limits;

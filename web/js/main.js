@@ -118,6 +118,8 @@ async function render() {
     config,
     flash,
     navigate,
+    /** Builds the page again (its data changed in a way a patch cannot follow). */
+    rerender: () => { if (current()) render(); },
     /** Whether this page is still the one shown (false once the user navigated on). */
     current,
     /** Runs `fn` when the page is left (unsubscribe, stop timers); at once if already left. */

@@ -1,6 +1,6 @@
 // Pieces more than one page shows.
 
-import { h, time } from './dom.js';
+import { dateTime, h, time } from './dom.js';
 
 /** "3 of 5 slots left", kept current by `updateSlots`. */
 export function slotsLabel(available, total) {
@@ -15,8 +15,9 @@ export function updateSlots(el, available, total) {
   el.dataset.full = String(available === 0);
 }
 
-/** Follows `event:{id}` and keeps `el` showing its seats; returns the unsubscribe. */
-export function followSlots(live, eventId, el, onChange) {
+/** Follows `event:{id}` and keeps `el` showing its seats; `onEdit(details)` hears the
+ * mentor's edits. Returns the unsubscribe. */
+export function followSlots(live, eventId, el, onChange, onEdit) {
   const apply = ({ available_slots: available, total_slots: total, deleted }) => {
     if (deleted) {
       el.textContent = 'This event is no longer available';
@@ -29,8 +30,23 @@ export function followSlots(live, eventId, el, onChange) {
   };
   return live.subscribe(`event:${eventId}`, {
     snapshot: apply,
-    event: (event) => event.type === 'slots_changed' && apply(event),
+    event: (event) => {
+      if (event.type === 'slots_changed') apply(event);
+      if (event.type === 'event_deleted') apply({ deleted: true });
+      if (event.type === 'event_updated') {
+        apply(event);
+        onEdit?.(event);
+      }
+    },
   });
+}
+
+/** What an edit of a booked event means to the learner, in words ("" if nothing). */
+export function editNote(details) {
+  const changed = new Set(details.changed || []);
+  if (changed.has('event_datetime')) return `Rescheduled to ${dateTime(details.event_datetime)}`;
+  if (changed.has('title')) return `Details updated by the mentor: now “${details.title}”`;
+  return '';
 }
 
 export function eventCard(event) {
@@ -68,6 +84,7 @@ const BOOKING_HELP = {
   VERIFIED: 'Verified. The mentor can now reach out.',
   PURCHASED: 'The mentor has your contact and will get in touch.',
   REJECTED: 'Not accepted. Your slot was released.',
+  GONE: 'The mentor removed this event.',
   CANCELLED: 'You cancelled this booking.',
 };
 

@@ -92,6 +92,7 @@ statements! {
 
     // Bookings and leads. Every write to a lead row is a compare-and-set on its status.
     BOOKING_CLAIM = "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?, ?, ?) IF NOT EXISTS";
+    BOOKINGS_OF_EVENT = "SELECT user_id FROM event_bookings WHERE event_id = ?";
     BOOKING_RELEASE = "DELETE FROM event_bookings WHERE event_id = ? AND user_id = ? IF lead_id = ?";
     CONTACT_INDEX_INSERT = "INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?, ?, ?, ?)";
     CONTACT_INDEX_FIND = "SELECT lead_id, user_id FROM contact_index WHERE event_id = ? AND blind_index = ?";
@@ -138,4 +139,13 @@ statements! {
     OPEN_ORDER_RELEASE = "DELETE FROM lead_open_orders WHERE lead_id = ? IF payment_id = ?";
     WEBHOOK_GET = "SELECT event_id FROM webhook_events WHERE event_id = ?";
     WEBHOOK_RECORD = "INSERT INTO webhook_events (event_id, received_at) VALUES (?, ?) IF NOT EXISTS USING TTL ?";
+
+    // The outbox and its relay (see `outbox.rs`).
+    OUTBOX_INSERT = "INSERT INTO outbox (bucket, seq, change_id, kind, aggregate, payload, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?";
+    OUTBOX_AFTER = "SELECT seq, change_id, payload, occurred_at FROM outbox WHERE bucket = ? AND seq > ? AND seq <= ? LIMIT ?";
+    RELAY_CREATE = "INSERT INTO relay (name, holder, lease_until, delivered) VALUES (?, ?, ?, ?) IF NOT EXISTS";
+    RELAY_RENEW = "UPDATE relay SET lease_until = ? WHERE name = ? IF holder = ?";
+    RELAY_TAKE_OVER = "UPDATE relay SET holder = ?, lease_until = ? WHERE name = ? IF lease_until < ?";
+    RELAY_GET = "SELECT holder, delivered FROM relay WHERE name = ?";
+    RELAY_DELIVERED = "UPDATE relay SET delivered = ? WHERE name = ? IF holder = ?";
 }

@@ -26,6 +26,7 @@ mod claims;
 mod cql;
 mod exec;
 mod listing;
+mod outbox;
 mod payments;
 mod rows;
 mod schema;
@@ -42,6 +43,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::crypto::Vault;
 use crate::domain::audit::AuditEntry;
+use crate::domain::change::Change;
 use crate::store::sealed;
 
 /// Prepared statements kept; more than the backend has, so none is ever prepared twice.
@@ -103,6 +105,8 @@ pub struct ScyllaStore {
 struct Inner {
     session: CachingSession,
     vault: Vault,
+    /// Notified after each change recorded (`Store::outbox_signal`).
+    recorded: Arc<tokio::sync::Notify>,
 }
 
 impl ScyllaStore {
@@ -158,6 +162,7 @@ impl ScyllaStore {
                     .max_capacity(STATEMENT_CACHE)
                     .build(),
                 vault,
+                recorded: Arc::default(),
             }),
         };
         store.migrate().await.context("applying CQL migrations")?;
@@ -224,6 +229,37 @@ impl ScyllaStore {
                 "LEADBRIDGE_DATA_KEY: this is not the key the keyspace was created with; its accounts and contacts cannot be read"
             ),
         }
+    }
+}
+
+fn lead_moved(change: &LeadChange, reason: Option<String>) -> Change {
+    Change::LeadMoved {
+        before: change.before,
+        lead: change.lead.clone(),
+        reason,
+    }
+}
+
+impl ScyllaStore {
+    /// Records a change that has been written. A failure is logged, not returned: the
+    /// change itself stands (see `outbox.rs` on this gap).
+    async fn announce(&self, change: Change, now: Timestamp) {
+        match self.record_change(&change, now).await {
+            Ok(()) => self.inner.recorded.notify_one(),
+            Err(e) => {
+                tracing::error!(error = %e, kind = change.kind(), aggregate = %change.aggregate(), "change written but not recorded in the outbox")
+            }
+        }
+    }
+
+    async fn claims_released(&self, lead_ids: Vec<String>) -> Vec<String> {
+        if !lead_ids.is_empty() {
+            let released = Change::ClaimsReleased {
+                lead_ids: lead_ids.clone(),
+            };
+            self.announce(released, crate::domain::time::now()).await;
+        }
+        lead_ids
     }
 }
 
@@ -308,7 +344,13 @@ impl Store for ScyllaStore {
     }
 
     async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount> {
-        self.close_account_row(user_id, now).await
+        let closed = self.close_account_row(user_id, now).await?;
+        for change in &closed.cancelled {
+            self.announce(lead_moved(change, None), now).await;
+        }
+        let user_id = user_id.to_string();
+        self.announce(Change::AccountClosed { user_id }, now).await;
+        Ok(closed)
     }
 
     async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
@@ -346,7 +388,15 @@ impl Store for ScyllaStore {
     }
 
     async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile> {
-        self.decide_mentor_row(&decision).await
+        let profile = self.decide_mentor_row(&decision).await?;
+        let decided = Change::MentorDecided {
+            mentor_id: profile.mentor_id.clone(),
+            user_id: profile.user_id.clone(),
+            status: profile.verification_status,
+            reason: decision.reason.clone(),
+        };
+        self.announce(decided, crate::domain::time::now()).await;
+        Ok(profile)
     }
 
     async fn create_event(&self, event: Event) -> StoreResult<Event> {
@@ -375,15 +425,41 @@ impl Store for ScyllaStore {
         event_id: &str,
         draft: EventDraft,
     ) -> StoreResult<Event> {
-        self.edit_event(mentor_id, event_id, &draft).await
+        let before = self.event_row(event_id).await?;
+        let event = self.edit_event(mentor_id, event_id, &draft).await?;
+        if let Some(before) = before {
+            let learners = self
+                .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id])
+                .await?
+                .into_iter()
+                .map(|(user_id,)| user_id)
+                .collect();
+            let edited = Change::EventEdited {
+                before,
+                event: event.clone(),
+                learners,
+            };
+            self.announce(edited, crate::domain::time::now()).await;
+        }
+        Ok(event)
     }
 
     async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
-        self.remove_event(mentor_id, event_id).await
+        self.remove_event(mentor_id, event_id).await?;
+        let deleted = Change::EventDeleted {
+            event_id: event_id.to_string(),
+            mentor_id: mentor_id.to_string(),
+        };
+        self.announce(deleted, crate::domain::time::now()).await;
+        Ok(())
     }
 
     async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
-        self.book(booking).await
+        let now = booking.now;
+        let lead = self.book(booking).await?;
+        self.announce(Change::LeadBooked { lead: lead.clone() }, now)
+            .await;
+        Ok(lead)
     }
 
     async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
@@ -412,11 +488,16 @@ impl Store for ScyllaStore {
         lead_id: &str,
         now: Timestamp,
     ) -> StoreResult<LeadChange> {
-        self.cancel(user_id, lead_id, now).await
+        let change = self.cancel(user_id, lead_id, now).await?;
+        self.announce(lead_moved(&change, None), now).await;
+        Ok(change)
     }
 
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange> {
-        self.decide_lead(&decision).await
+        let change = self.decide_lead(&decision).await?;
+        self.announce(lead_moved(&change, decision.reason.clone()), decision.now)
+            .await;
+        Ok(change)
     }
 
     async fn claim_lead(
@@ -426,19 +507,32 @@ impl Store for ScyllaStore {
         now: Timestamp,
         ttl: chrono::Duration,
     ) -> StoreResult<LeadClaim> {
-        self.take_claim(lead_id, admin_id, now, ttl).await
+        let claim = self.take_claim(lead_id, admin_id, now, ttl).await?;
+        let claimed = Change::LeadClaimed {
+            lead_id: claim.lead_id.clone(),
+            admin_id: claim.admin_id.clone(),
+            expires_at: claim.expires_at,
+        };
+        self.announce(claimed, now).await;
+        Ok(claim)
     }
 
     async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
-        self.drop_claim(lead_id, admin_id).await
+        let released = self.drop_claim(lead_id, admin_id).await?;
+        if released {
+            self.claims_released(vec![lead_id.to_string()]).await;
+        }
+        Ok(released)
     }
 
     async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
-        self.release_claims_held_by(admin_id).await
+        let released = self.release_claims_held_by(admin_id).await?;
+        Ok(self.claims_released(released).await)
     }
 
     async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>> {
-        self.expire_claims_by(now).await
+        let expired = self.expire_claims_by(now).await?;
+        Ok(self.claims_released(expired).await)
     }
 
     async fn active_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
@@ -462,7 +556,15 @@ impl Store for ScyllaStore {
     }
 
     async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome> {
-        self.settle(&capture).await
+        let outcome = self.settle(&capture).await?;
+        if outcome.newly_settled && outcome.lead.status == LeadStatus::Purchased {
+            let sold = LeadChange {
+                before: LeadStatus::Verified,
+                lead: outcome.lead.clone(),
+            };
+            self.announce(lead_moved(&sold, None), capture.now).await;
+        }
+        Ok(outcome)
     }
 
     async fn record_payment_failure(&self, failure: PaymentReport) -> StoreResult<Option<Payment>> {
@@ -475,5 +577,26 @@ impl Store for ScyllaStore {
 
     async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
         self.audit_page(&page).await
+    }
+
+    async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
+        self.outbox_after(after, limit).await
+    }
+
+    async fn take_relay_lease(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        self.relay_lease(holder, now, until).await
+    }
+
+    async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
+        self.relay_delivered(holder, seq).await
+    }
+
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.recorded)
     }
 }

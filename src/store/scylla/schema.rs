@@ -140,6 +140,16 @@ pub const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS google_subjects_by_user (
         user_id text, sub text, PRIMARY KEY ((user_id), sub))",
     ],
+    &[
+        // The outbox: committed changes (payload sealed) in minute partitions of `seq`
+        // (microseconds), relayed in `seq` order and pruned by their TTL.
+        "CREATE TABLE IF NOT EXISTS outbox (
+        bucket bigint, seq bigint, change_id text, kind text, aggregate text, payload blob,
+        occurred_at text, PRIMARY KEY ((bucket), seq, change_id))",
+        // One row per consumer of the outbox: the lease to relay and the cursor.
+        "CREATE TABLE IF NOT EXISTS relay (
+        name text PRIMARY KEY, holder text, lease_until text, delivered bigint)",
+    ],
 ];
 
 /// Records which migrations ran; created before any of them.

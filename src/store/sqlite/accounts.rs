@@ -1,9 +1,10 @@
 use rusqlite::{params, Connection};
 
 use super::exec;
-use super::{admin::append_audit, bookings, rows};
+use super::{admin::append_audit, bookings, outbox, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
+use crate::domain::change::Change;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
 use crate::domain::user::User;
@@ -308,6 +309,10 @@ pub fn close_account(
     )?;
     exec(tx, "DELETE FROM users WHERE user_id = ?1", [user_id])?;
     append_audit(tx, user_id, AuditAction::AccountClosed, user_id, None, *now)?;
+    let closed = Change::AccountClosed {
+        user_id: user_id.to_string(),
+    };
+    outbox::record(tx, vault, &closed, *now)?;
     Ok(ClosedAccount {
         sessions,
         cancelled,
@@ -420,5 +425,12 @@ pub fn decide_mentor(
         decision.reason.as_deref(),
         now,
     )?;
+    let decided = Change::MentorDecided {
+        mentor_id: current.mentor_id.clone(),
+        user_id: current.user_id.clone(),
+        status: next,
+        reason: decision.reason.clone(),
+    };
+    outbox::record(tx, vault, &decided, now)?;
     mentor_where(tx, vault, "mentor_id", &decision.mentor_id)?.ok_or(StoreError::NotFound("mentor"))
 }

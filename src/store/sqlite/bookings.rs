@@ -1,9 +1,10 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::exec;
-use super::{admin::append_audit, catalog, claims, payments, rows};
+use super::{admin::append_audit, catalog, claims, outbox, payments, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
+use crate::domain::change::Change;
 use crate::domain::ids;
 use crate::domain::lead::{Lead, LeadAction, LeadStatus};
 use crate::domain::mentor::MentorStatus;
@@ -96,7 +97,10 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
             created,
         ],
     )?;
-    lead(tx, vault, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))
+    let lead = lead(tx, vault, &booking.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    let booked = Change::LeadBooked { lead: lead.clone() };
+    outbox::record(tx, vault, &booked, booking.now)?;
+    Ok(lead)
 }
 
 /// Another account's live lead on this event with the same e-mail or phone.
@@ -224,10 +228,33 @@ pub fn cancel_booking(
         .filter(|l| l.user_id == user_id)
         .ok_or(StoreError::NotFound("booking"))?;
     transition(tx, &current, LeadAction::Cancel, None, now)?;
-    Ok(LeadChange {
-        before: current.status,
-        lead: lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("booking"))?,
-    })
+    moved(tx, vault, &current, None, now)
+}
+
+/// Reads the lead after its move and records the move in the outbox.
+pub fn moved(
+    tx: &Connection,
+    vault: &Vault,
+    before: &Lead,
+    reason: Option<String>,
+    now: Timestamp,
+) -> StoreResult<LeadChange> {
+    let after = lead(tx, vault, &before.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    let change = LeadChange {
+        before: before.status,
+        lead: after,
+    };
+    outbox::record(
+        tx,
+        vault,
+        &Change::LeadMoved {
+            before: change.before,
+            lead: change.lead.clone(),
+            reason,
+        },
+        now,
+    )?;
+    Ok(change)
 }
 
 pub fn verify_lead(
@@ -273,10 +300,7 @@ pub fn verify_lead(
         decision.reason.as_deref(),
         decision.now,
     )?;
-    Ok(LeadChange {
-        before: current.status,
-        lead: lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?,
-    })
+    moved(tx, vault, &current, decision.reason.clone(), decision.now)
 }
 
 /// Unlocks a VERIFIED lead for a payment; a `Conflict` says why it could not be sold.

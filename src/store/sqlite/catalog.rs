@@ -2,7 +2,9 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::exec;
-use super::rows;
+use super::{outbox, rows};
+use crate::crypto::Vault;
+use crate::domain::change::Change;
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage};
 use crate::store::cursor;
@@ -116,6 +118,7 @@ fn own_event(tx: &Connection, mentor_id: &str, event_id: &str) -> StoreResult<Ev
 
 pub fn update_event(
     tx: &Connection,
+    vault: &Vault,
     mentor_id: &str,
     event_id: &str,
     draft: &EventDraft,
@@ -128,6 +131,7 @@ pub fn update_event(
         .into());
     }
     let when = to_storage(&draft.event_datetime);
+    let edited_at = now();
     exec(
         tx,
         "UPDATE events SET title = ?2, description = ?3, category = ?4, event_datetime = ?5, duration = ?6,
@@ -142,7 +146,7 @@ pub fn update_event(
             draft.duration,
             draft.total_slots,
             draft.price_per_lead.value(),
-            to_storage(&now()),
+            to_storage(&edited_at),
         ],
     )?;
     // Keep the leads' denormalised copies in step (one partition: the event's leads).
@@ -151,10 +155,26 @@ pub fn update_event(
         "UPDATE leads SET event_title = ?2, event_datetime = ?3 WHERE event_id = ?1",
         params![event_id, draft.title, when],
     )?;
-    own_event(tx, mentor_id, event_id)
+    let event = own_event(tx, mentor_id, event_id)?;
+    let mut stmt = tx.prepare_cached("SELECT user_id FROM event_bookings WHERE event_id = ?1")?;
+    let learners = stmt
+        .query_map([event_id], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    let edited = Change::EventEdited {
+        before: current,
+        event: event.clone(),
+        learners,
+    };
+    outbox::record(tx, vault, &edited, edited_at)?;
+    Ok(event)
 }
 
-pub fn delete_event(tx: &Connection, mentor_id: &str, event_id: &str) -> StoreResult<()> {
+pub fn delete_event(
+    tx: &Connection,
+    vault: &Vault,
+    mentor_id: &str,
+    event_id: &str,
+) -> StoreResult<()> {
     let current = own_event(tx, mentor_id, event_id)?;
     if current.booked_slots > 0 {
         return Err(Conflict::EventHasBookings {
@@ -163,5 +183,9 @@ pub fn delete_event(tx: &Connection, mentor_id: &str, event_id: &str) -> StoreRe
         .into());
     }
     exec(tx, "DELETE FROM events WHERE event_id = ?1", [event_id])?;
-    Ok(())
+    let deleted = Change::EventDeleted {
+        event_id: event_id.to_string(),
+        mentor_id: mentor_id.to_string(),
+    };
+    outbox::record(tx, vault, &deleted, now())
 }

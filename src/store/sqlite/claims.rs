@@ -1,10 +1,11 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::bookings;
 use super::exec;
+use super::{bookings, outbox};
 use crate::crypto::Vault;
+use crate::domain::change::Change;
 use crate::domain::lead::{LeadAction, LeadStatus, TransitionError};
-use crate::domain::time::{parse_rfc3339, to_storage, Timestamp};
+use crate::domain::time::{now as wall_clock, parse_rfc3339, to_storage, Timestamp};
 use crate::store::{Conflict, LeadClaim, StoreError, StoreResult};
 
 fn live_claim(conn: &Connection, lead_id: &str, now: Timestamp) -> StoreResult<Option<LeadClaim>> {
@@ -74,6 +75,12 @@ pub fn claim_lead(
          WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4",
         params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],
     )?;
+    let claimed = Change::LeadClaimed {
+        lead_id: lead_id.to_string(),
+        admin_id: admin_id.to_string(),
+        expires_at,
+    };
+    outbox::record(tx, vault, &claimed, now)?;
     Ok(LeadClaim {
         lead_id: lead_id.to_string(),
         admin_id: admin_id.to_string(),
@@ -81,13 +88,32 @@ pub fn claim_lead(
     })
 }
 
-pub fn release_claim(tx: &Connection, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+pub fn release_claim(
+    tx: &Connection,
+    vault: &Vault,
+    lead_id: &str,
+    admin_id: &str,
+) -> StoreResult<bool> {
     let removed = exec(
         tx,
         "DELETE FROM lead_claims WHERE lead_id = ?1 AND admin_id = ?2",
         params![lead_id, admin_id],
     )?;
+    if removed > 0 {
+        released(tx, vault, vec![lead_id.to_string()])?;
+    }
     Ok(removed > 0)
+}
+
+/// Records that claims ended without a decision (none: nothing to record).
+fn released(tx: &Connection, vault: &Vault, lead_ids: Vec<String>) -> StoreResult<Vec<String>> {
+    if !lead_ids.is_empty() {
+        let change = Change::ClaimsReleased {
+            lead_ids: lead_ids.clone(),
+        };
+        outbox::record(tx, vault, &change, wall_clock())?;
+    }
+    Ok(lead_ids)
 }
 
 fn deleting(tx: &Connection, select: &str, delete: &str, arg: &str) -> StoreResult<Vec<String>> {
@@ -102,22 +128,28 @@ fn deleting(tx: &Connection, select: &str, delete: &str, arg: &str) -> StoreResu
     Ok(ids)
 }
 
-pub fn release_claims_of(tx: &Connection, admin_id: &str) -> StoreResult<Vec<String>> {
-    deleting(
+pub fn release_claims_of(
+    tx: &Connection,
+    vault: &Vault,
+    admin_id: &str,
+) -> StoreResult<Vec<String>> {
+    let ids = deleting(
         tx,
         "SELECT lead_id FROM lead_claims WHERE admin_id = ?1",
         "DELETE FROM lead_claims WHERE admin_id = ?1",
         admin_id,
-    )
+    )?;
+    released(tx, vault, ids)
 }
 
-pub fn expire_claims(tx: &Connection, now: Timestamp) -> StoreResult<Vec<String>> {
-    deleting(
+pub fn expire_claims(tx: &Connection, vault: &Vault, now: Timestamp) -> StoreResult<Vec<String>> {
+    let ids = deleting(
         tx,
         "SELECT lead_id FROM lead_claims WHERE expires_at <= ?1",
         "DELETE FROM lead_claims WHERE expires_at <= ?1",
         &to_storage(&now),
-    )
+    )?;
+    released(tx, vault, ids)
 }
 
 pub fn active_claims(conn: &Connection, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {

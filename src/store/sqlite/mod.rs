@@ -9,6 +9,7 @@ mod admin;
 mod bookings;
 mod catalog;
 mod claims;
+mod outbox;
 mod payments;
 mod rows;
 mod schema;
@@ -45,6 +46,8 @@ struct Inner {
     permits: Semaphore,
     /// Seals personal data and computes its blind indexes.
     vault: Vault,
+    /// Notified after every committed write (`Store::outbox_signal`).
+    committed: Arc<tokio::sync::Notify>,
 }
 
 /// The database file exists 0600 before SQLite opens it, so the `-wal` and `-shm` files
@@ -145,6 +148,7 @@ impl SqliteStore {
                 idle: Mutex::new(vec![conn]),
                 permits: Semaphore::new(POOL_SIZE),
                 vault,
+                committed: Arc::default(),
             }),
         })
     }
@@ -236,8 +240,13 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection, &Vault) -> StoreResult<T> + Send + 'static,
     {
-        self.with_conn(move |conn, vault| transaction(conn, "BEGIN IMMEDIATE", |tx| f(tx, vault)))
-            .await
+        let written = self
+            .with_conn(move |conn, vault| transaction(conn, "BEGIN IMMEDIATE", |tx| f(tx, vault)))
+            .await;
+        if written.is_ok() {
+            self.inner.committed.notify_one();
+        }
+        written
     }
 }
 
@@ -470,13 +479,13 @@ impl Store for SqliteStore {
         draft: EventDraft,
     ) -> StoreResult<Event> {
         let (mentor_id, event_id) = (mentor_id.to_string(), event_id.to_string());
-        self.write(move |tx, _| catalog::update_event(tx, &mentor_id, &event_id, &draft))
+        self.write(move |tx, vault| catalog::update_event(tx, vault, &mentor_id, &event_id, &draft))
             .await
     }
 
     async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
         let (mentor_id, event_id) = (mentor_id.to_string(), event_id.to_string());
-        self.write(move |tx, _| catalog::delete_event(tx, &mentor_id, &event_id))
+        self.write(move |tx, vault| catalog::delete_event(tx, vault, &mentor_id, &event_id))
             .await
     }
 
@@ -542,18 +551,18 @@ impl Store for SqliteStore {
 
     async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
         let (lead_id, admin_id) = (lead_id.to_string(), admin_id.to_string());
-        self.write(move |tx, _| claims::release_claim(tx, &lead_id, &admin_id))
+        self.write(move |tx, vault| claims::release_claim(tx, vault, &lead_id, &admin_id))
             .await
     }
 
     async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
         let admin_id = admin_id.to_string();
-        self.write(move |tx, _| claims::release_claims_of(tx, &admin_id))
+        self.write(move |tx, vault| claims::release_claims_of(tx, vault, &admin_id))
             .await
     }
 
     async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>> {
-        self.write(move |tx, _| claims::expire_claims(tx, now))
+        self.write(move |tx, vault| claims::expire_claims(tx, vault, now))
             .await
     }
 
@@ -603,5 +612,31 @@ impl Store for SqliteStore {
     async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
         self.read(move |conn, _| admin::audit_log(conn, &page))
             .await
+    }
+
+    async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
+        self.lookup(move |conn, vault| outbox::changes_after(conn, vault, after, limit))
+            .await
+    }
+
+    async fn take_relay_lease(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Option<i64>> {
+        let holder = holder.to_string();
+        self.write(move |tx, _| outbox::take_lease(tx, &holder, now, until))
+            .await
+    }
+
+    async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
+        let holder = holder.to_string();
+        self.write(move |tx, _| outbox::delivered(tx, &holder, seq))
+            .await
+    }
+
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.committed)
     }
 }

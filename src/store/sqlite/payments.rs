@@ -184,6 +184,7 @@ pub fn record_payment(
         capture.now,
     ) {
         Ok(()) => {
+            bookings::moved(tx, vault, &lead, None, capture.now)?;
             set_status(
                 tx,
                 &payment.payment_id,

@@ -196,6 +196,28 @@ CREATE TABLE google_identities (
 -- Closing an account unlinks its Google subjects.
 CREATE INDEX google_identities_by_user ON google_identities (user_id);
 "#,
+    r#"
+-- The transactional outbox: every committed change, written by the change's own
+-- transaction (payload sealed), in commit order. AUTOINCREMENT: a pruned seq is never
+-- reused, so the relay's cursor stays meaningful.
+CREATE TABLE outbox (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    aggregate   TEXT NOT NULL,
+    payload     BLOB NOT NULL,
+    occurred_at TEXT NOT NULL
+);
+
+-- One row per consumer of the outbox: who holds the lease to relay, until when, and the
+-- last seq delivered.
+CREATE TABLE relay (
+    name        TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    lease_until TEXT NOT NULL,
+    delivered   INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the schema to the latest version inside one immediate transaction, so two

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { append, fill, h, statusChip, time } from '../dom.js';
 import { bindForm, field } from '../forms.js';
-import { bookingHelp, followSlots, slotsLabel } from '../views.js';
+import { bookingHelp, editNote, followSlots, slotsLabel } from '../views.js';
 
 const ACTIVE = new Set(['PENDING', 'VERIFIED', 'PURCHASED']);
 
@@ -13,15 +13,20 @@ export async function render(ctx) {
   ctx.title(event.title);
   const slots = slotsLabel(event.available_slots, event.total_slots);
   const booking = h('section', { class: 'card stack', 'aria-labelledby': 'book-title' });
+  const heading = h('h1', {}, event.title);
+  const when = h('p', { class: 'meta' }, time(event.event_datetime), ` · ${event.duration} minutes`);
+  const about = h('p', {}, event.description);
+  const changeNote = h('p', { class: 'note', id: 'event-note', role: 'status', hidden: true });
 
   append(ctx.main, 
     h('p', {}, h('a', { href: '/' }, '← All events')),
     h('article', { class: 'stack' },
       h('div', { class: 'row' }, h('span', { class: 'tag' }, event.category)),
-      h('h1', {}, event.title),
-      h('p', { class: 'meta' }, time(event.event_datetime), ` · ${event.duration} minutes`),
+      heading,
+      when,
+      changeNote,
       h('p', { 'aria-live': 'polite', id: 'slot-counter' }, slots),
-      event.description && h('p', {}, event.description),
+      about,
       h('section', { class: 'card stack', 'aria-labelledby': 'mentor-title' },
         h('h2', { id: 'mentor-title' }, `About ${event.mentor_name}`),
         h('p', {}, event.mentor_bio || 'This mentor has not written a bio yet.'),
@@ -31,11 +36,25 @@ export async function render(ctx) {
 
   let full = event.available_slots === 0;
   const refreshBooking = await bookingPanel(ctx, event, booking, () => full);
-  ctx.onLeave(followSlots(ctx.live, id, slots, (available) => {
+  // The mentor's edits show at once, with a note of what moved.
+  const edited = (details) => {
+    Object.assign(event, details);
+    ctx.title(details.title);
+    fill(heading, details.title);
+    fill(when, time(details.event_datetime), ` · ${details.duration} minutes`);
+    fill(about, details.description);
+    const note = editNote(details);
+    if (note) {
+      changeNote.textContent = note;
+      changeNote.hidden = false;
+    }
+  };
+  ctx.onLeave(followSlots(ctx.live, id, slots, (available, total) => {
     const wasFull = full;
     full = available === 0;
-    if (wasFull !== full) refreshBooking();
-  }));
+    if (total === 0 && available === 0) event.gone = true;
+    if (wasFull !== full || event.gone) refreshBooking();
+  }, edited));
 }
 
 /** Fills the booking section for whoever is looking; returns a function that redraws it. */
@@ -49,7 +68,9 @@ async function bookingPanel(ctx, event, section, isFull) {
   const title = h('h2', { id: 'book-title' }, 'Book a slot');
   const draw = () => {
     const next = encodeURIComponent(location.pathname);
-    if (!user) {
+    if (event.gone) {
+      fill(section, title, h('p', { class: 'slots', 'data-full': 'true', id: 'event-gone' }, bookingHelp('GONE')));
+    } else if (!user) {
       fill(section, title, h('p', {},
         h('a', { href: `/login?next=${next}` }, 'Sign in'), ' or ',
         h('a', { href: `/signup?next=${next}` }, 'create a learner account'), ' to book this event.'));

@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { append, fill, h, statusChip, time } from '../dom.js';
-import { bookingHelp, empty } from '../views.js';
+import { bookingHelp, editNote, empty } from '../views.js';
 
 const CANCELLABLE = new Set(['PENDING', 'VERIFIED']);
 
@@ -41,7 +41,9 @@ export async function render(ctx) {
     return h('tr', { 'data-lead-id': b.lead_id, 'data-status': b.status },
       h('td', {}, h('a', { href: `/events/${encodeURIComponent(b.event_id)}` }, b.event_title)),
       h('td', {}, b.event_datetime ? time(b.event_datetime) : '—'),
-      h('td', {}, statusChip(b.status), h('div', { class: 'small muted' }, bookingHelp(b.status))),
+      h('td', {}, statusChip(b.status), h('div', { class: 'small muted' }, bookingHelp(b.status)),
+        b.reason && h('div', { class: 'small', 'data-reason': '' }, `Reason: ${b.reason}`),
+        b.note && h('div', { class: 'note small', role: 'status', 'data-note': '' }, b.note)),
       h('td', { class: 'small' }, time(b.updated_at)),
       actions);
   };
@@ -75,6 +77,17 @@ export async function render(ctx) {
     draw();
     if (unknown) reload().catch(() => {});
   };
+  // The mentor moved or renamed an event this learner booked.
+  const edited = (details) => {
+    const note = editNote(details);
+    for (const b of bookings.values()) {
+      if (b.event_id !== details.event_id) continue;
+      bookings.set(b.lead_id, {
+        ...b, event_title: details.title, event_datetime: details.event_datetime, note: note || b.note,
+      });
+    }
+    draw();
+  };
 
   await reload();
   append(ctx.main, 
@@ -83,6 +96,9 @@ export async function render(ctx) {
     holder);
   ctx.onLeave(ctx.live.subscribe(`user:${ctx.user.user_id}`, {
     snapshot: (snapshot) => apply(snapshot.bookings || []),
-    event: (event) => event.type === 'booking_updated' && apply([event]),
+    event: (event) => {
+      if (event.type === 'booking_updated') apply([event]);
+      if (event.type === 'event_updated') edited(event);
+    },
   }));
 }

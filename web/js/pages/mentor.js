@@ -57,6 +57,18 @@ export async function render(ctx) {
     statsBox, h('h2', { class: 'sr-only' }, 'Sections'), bar, panel);
   await refreshStats.now();
   stopView = views.leads();
+  if (!approved) {
+    // The decision arrives on the mentor's own topic: the dashboard redraws for it.
+    ctx.onLeave(ctx.live.subscribe(`user:${ctx.user.user_id}`, {
+      event: (event) => {
+        if (event.type !== 'mentor_status_changed') return;
+        ctx.flash(event.verification_status === 'APPROVED'
+          ? 'Your mentor application was approved. Your lead feed is live.'
+          : 'Your mentor application was not approved.', event.verification_status === 'APPROVED' ? 'ok' : 'error');
+        ctx.rerender();
+      },
+    }));
+  }
 }
 
 /** Runs `fn` at most once per half second, however often it is asked. */

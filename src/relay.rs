@@ -1,0 +1,204 @@
+//! The relay: reads the outbox in commit order and hands each change to the realtime layer,
+//! at least once, on exactly one node at a time (a lease in the store). Later consumers
+//! (notifications) take changes from here too.
+//!
+//! A node's own writes wake its relay at once (`Store::outbox_signal`); the lease holder
+//! also looks every `POLL` for changes committed by other nodes, and the others try for the
+//! lease every `STANDBY`, so a holder that died is replaced within `LEASE` plus `STANDBY`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::domain::ids;
+use crate::realtime::Realtime;
+use crate::store::Store;
+
+/// How long a lease runs unless renewed.
+const LEASE: Duration = Duration::from_secs(5);
+/// The holder renews when less than this is left.
+const RENEW_BEFORE: Duration = Duration::from_secs(3);
+/// How often the holder looks for changes other nodes committed.
+const POLL: Duration = Duration::from_millis(25);
+/// How often a node without the lease tries to take it.
+const STANDBY: Duration = Duration::from_secs(1);
+/// How long the relay waits before announcing again after the bus failed.
+const BUS_RETRY: Duration = Duration::from_millis(500);
+/// Changes read per round.
+const BATCH: usize = 256;
+/// The cursor is written after every round that delivered something, and at most this
+/// often while rounds only skip empty stretches.
+const IDLE_CURSOR_WRITE: Duration = Duration::from_secs(10);
+
+/// The node's running relay.
+pub struct RelayTask {
+    task: tokio::task::JoinHandle<()>,
+    holder: String,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Starts the node's relay on the current runtime.
+pub fn start(store: Arc<dyn Store>, realtime: Realtime, clock: Arc<dyn Clock>) -> RelayTask {
+    let holder = ids::new_id("relay");
+    let worker = Worker {
+        holder: holder.clone(),
+        wake: store.outbox_signal(),
+        store: Arc::clone(&store),
+        realtime,
+        clock: Arc::clone(&clock),
+    };
+    RelayTask {
+        task: tokio::spawn(worker.run()),
+        holder,
+        store,
+        clock,
+    }
+}
+
+impl RelayTask {
+    /// Stops relaying and hands the lease back (renewed to end now), so another node, or
+    /// this one restarted, takes over at once instead of after the lease runs out.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        let now = self.clock.now();
+        if let Err(e) = self.store.take_relay_lease(&self.holder, now, now).await {
+            tracing::warn!(error = %e, "relay lease not handed back");
+        }
+    }
+}
+
+struct Worker {
+    /// This node's name on the lease (fresh per start: a restarted node waits out its own
+    /// old lease like anyone else's).
+    holder: String,
+    store: Arc<dyn Store>,
+    realtime: Realtime,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+}
+
+/// Where a holder stands.
+struct Held {
+    /// Last change delivered (or empty stretch skipped).
+    cursor: i64,
+    /// The cursor as last written to the store.
+    written: i64,
+    written_at: tokio::time::Instant,
+    renew_at: tokio::time::Instant,
+}
+
+impl Worker {
+    async fn run(self) {
+        let mut held: Option<Held> = None;
+        loop {
+            held = match held {
+                Some(h) if tokio::time::Instant::now() < h.renew_at => Some(h),
+                previous => self.lease(previous).await,
+            };
+            let Some(h) = held.as_mut() else {
+                // Another node relays: this node's own writes reach it by its poll.
+                tokio::time::sleep(STANDBY).await;
+                continue;
+            };
+            match self.round(h).await {
+                Ok(true) => continue,
+                Ok(false) => self.rest(POLL).await,
+                Err(Lost) => {
+                    held = None;
+                    tokio::time::sleep(STANDBY).await;
+                }
+            }
+        }
+    }
+
+    /// Takes or renews the lease; `None` while another node holds it or the store fails.
+    async fn lease(&self, previous: Option<Held>) -> Option<Held> {
+        let now = self.clock.now();
+        let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        match self.store.take_relay_lease(&self.holder, now, until).await {
+            Ok(Some(stored)) => {
+                let renew_at = tokio::time::Instant::now() + (LEASE - RENEW_BEFORE);
+                Some(match previous {
+                    // Ours all along: our cursor may be ahead of the stored one.
+                    Some(h) => Held { renew_at, ..h },
+                    None => {
+                        tracing::info!(holder = %self.holder, cursor = stored, "relaying the outbox");
+                        Held {
+                            cursor: stored,
+                            written: stored,
+                            written_at: tokio::time::Instant::now(),
+                            renew_at,
+                        }
+                    }
+                })
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "relay lease not taken");
+                None
+            }
+        }
+    }
+
+    /// Relays one batch; answers whether there may be more right away.
+    async fn round(&self, held: &mut Held) -> Result<bool, Lost> {
+        let page = match self.store.changes_after(held.cursor, BATCH).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox not read");
+                return Ok(false);
+            }
+        };
+        let mut announced = 0;
+        for record in &page.changes {
+            if self.realtime.announce(&record.change).await.is_err() {
+                break;
+            }
+            announced += 1;
+        }
+        let complete = announced == page.changes.len();
+        held.cursor = if complete {
+            held.cursor.max(page.cursor)
+        } else {
+            // The bus failed: this change and those after it are announced again later.
+            page.changes[..announced]
+                .last()
+                .map_or(held.cursor, |last| last.seq)
+        };
+        let idle_write_due = held.written_at.elapsed() >= IDLE_CURSOR_WRITE;
+        if held.cursor > held.written && (announced > 0 || idle_write_due) {
+            match self
+                .store
+                .changes_delivered(&self.holder, held.cursor)
+                .await
+            {
+                Ok(true) => {
+                    held.written = held.cursor;
+                    held.written_at = tokio::time::Instant::now();
+                }
+                Ok(false) => {
+                    tracing::warn!(holder = %self.holder, "relay lease lost to another node");
+                    return Err(Lost);
+                }
+                // Delivered anyway; the cursor is written with the next round.
+                Err(e) => tracing::warn!(error = %e, "relay cursor not written"),
+            }
+        }
+        if !complete {
+            tokio::time::sleep(BUS_RETRY).await;
+        }
+        Ok(complete && page.changes.len() >= BATCH)
+    }
+
+    /// Waits for a nudge or the timeout, whichever comes first.
+    async fn rest(&self, at_most: Duration) {
+        let _ = tokio::time::timeout(at_most, self.wake.notified()).await;
+    }
+}
+
+/// The lease went to another node.
+struct Lost;
