@@ -17,6 +17,7 @@
 //! - [`private_files`]: the data directory and its files, readable by the server only.
 //! - [`startup`]: `Application::build` / `run_until_stopped`, shared by `main` and tests.
 
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::conflict::Conflict;
+use super::mentor::MentorStatus;
 use super::{bounded_text, money::Rupees, time::Timestamp, ValidationError};
 
 /// Upper bound on slots per event; a mentor session is not a stadium.
@@ -40,6 +42,43 @@ impl Event {
 
     pub fn has_started(&self, now: Timestamp) -> bool {
         self.event_datetime <= now
+    }
+
+    /// Whether the event takes a booking now: not started, and its mentor (`None`: the
+    /// profile is gone) approved. Seats and the learner's one booking are the store's
+    /// compare-and-sets.
+    pub fn check_bookable(
+        &self,
+        mentor: Option<MentorStatus>,
+        now: Timestamp,
+    ) -> Result<(), Conflict> {
+        if self.has_started(now) {
+            return Err(Conflict::EventStarted);
+        }
+        if mentor != Some(MentorStatus::Approved) {
+            return Err(Conflict::MentorNotAccepting);
+        }
+        Ok(())
+    }
+
+    /// An edit may not offer fewer slots than live bookings hold.
+    pub fn check_slots(&self, total_slots: i64) -> Result<(), Conflict> {
+        if total_slots < self.booked_slots {
+            return Err(Conflict::SlotsBelowBooked {
+                booked: self.booked_slots,
+            });
+        }
+        Ok(())
+    }
+
+    /// Only an event nobody holds a slot on may be deleted.
+    pub fn check_deletable(&self) -> Result<(), Conflict> {
+        if self.booked_slots > 0 {
+            return Err(Conflict::EventHasBookings {
+                live: self.booked_slots,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -166,7 +166,54 @@ pub struct MentorView {
     pub message: Option<String>,
 }
 
+/// An admin's verdict on a lead (VERIFIED, else REJECTED): the state machine's action and
+/// the audit log's entry for it.
+pub fn review(verdict: LeadStatus) -> (LeadAction, super::audit::AuditAction) {
+    use super::audit::AuditAction;
+    match verdict {
+        LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
+        _ => (LeadAction::AdminReject, AuditAction::LeadRejected),
+    }
+}
+
+/// A lead's move and what it implies, decided here once for every backend: each backend
+/// writes the status and carries out the effects with its own primitives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    pub from: LeadStatus,
+    pub to: LeadStatus,
+    pub verification: VerificationStatus,
+}
+
+impl Move {
+    /// The slot, the learner's one booking on the event and the duplicate index go back.
+    pub fn frees_slot(&self) -> bool {
+        self.from.holds_slot() && !self.to.holds_slot()
+    }
+
+    /// The lead can no longer be bought: its open orders are void (except the one whose
+    /// capture is settling this move).
+    pub fn voids_orders(&self) -> bool {
+        self.to != LeadStatus::Verified
+    }
+
+    /// It left the review queue: any admin's claim on it is over.
+    pub fn ends_claim(&self) -> bool {
+        self.from == LeadStatus::Pending
+    }
+}
+
 impl Lead {
+    /// Plans `action` on this lead, or says why the state machine refuses it.
+    pub fn plan(&self, action: LeadAction) -> Result<Move, TransitionError> {
+        let (to, verification) = self.status.apply(action)?;
+        Ok(Move {
+            from: self.status,
+            to,
+            verification: verification.unwrap_or(self.verification_status),
+        })
+    }
+
     /// What the admin wrote when rejecting the lead: its last note, unless that is a flag
     /// of the automatic checks (a rejection without a reason).
     pub fn rejection_reason(&self) -> Option<&str> {
@@ -208,6 +255,26 @@ mod tests {
     use super::*;
     use LeadAction::*;
     use LeadStatus::*;
+
+    #[test]
+    fn a_move_says_what_it_implies() {
+        let plan = |from, to| Move {
+            from,
+            to,
+            verification: VerificationStatus::Pending,
+        };
+        // Rejecting a lead under review frees its slot, ends the claim, voids orders.
+        let rejected = plan(Pending, Rejected);
+        assert!(rejected.frees_slot() && rejected.ends_claim() && rejected.voids_orders());
+        // Verifying keeps the slot and leaves the lead buyable.
+        let verified = plan(Pending, Verified);
+        assert!(!verified.frees_slot() && verified.ends_claim() && !verified.voids_orders());
+        // A purchase keeps the slot; other orders for the lead are void.
+        let bought = plan(Verified, Purchased);
+        assert!(!bought.frees_slot() && !bought.ends_claim() && bought.voids_orders());
+        let cancelled = plan(Verified, Cancelled);
+        assert!(cancelled.frees_slot() && !cancelled.ends_claim());
+    }
 
     #[test]
     fn state_machine_table() {

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod change;
+pub mod claim;
+pub mod conflict;
 pub mod contact;
 pub mod event;
 pub mod ids;
@@ -74,9 +76,40 @@ pub fn bounded_text(
     Ok(trimmed.to_string())
 }
 
+/// The reason given with an admin's decision: a rejection must say why (the person sees it
+/// and the audit log keeps it); an approval may.
+pub fn decision_reason(
+    rejecting: bool,
+    reason: Option<&str>,
+) -> Result<Option<String>, ValidationError> {
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(given) => Ok(Some(bounded_text("reason", given, 1, 1000)?)),
+        None if rejecting => Err(ValidationError::new(
+            "reason",
+            "REASON_REQUIRED",
+            "must be given for a rejection",
+        )),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejection_needs_a_reason_and_an_approval_may_have_one() {
+        assert_eq!(
+            decision_reason(true, Some("  ")).unwrap_err().code,
+            "REASON_REQUIRED"
+        );
+        assert_eq!(decision_reason(true, None).unwrap_err().field, "reason");
+        assert_eq!(decision_reason(false, None), Ok(None));
+        assert_eq!(
+            decision_reason(false, Some(" fine ")),
+            Ok(Some("fine".to_string()))
+        );
+    }
 
     #[test]
     fn bounded_text_trims_and_checks_length() {

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::AuditAction;
+use super::conflict::Conflict;
 use super::{money::Paise, time::Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -71,9 +73,67 @@ pub struct Payment {
     pub updated_at: Timestamp,
 }
 
+/// What a captured payment becomes: it bought the lead, or the lead could no longer be sold
+/// (cancelled, rejected, sold to an earlier payment) and the money is owed back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    Completed,
+    RefundDue { reason: String },
+}
+
+impl Settlement {
+    /// The settlement of a capture whose unlock of `lead_id` succeeded (`None`) or was
+    /// refused for `refused`.
+    pub fn of_unlock(lead_id: &str, refused: Option<&Conflict>) -> Self {
+        match refused {
+            None => Settlement::Completed,
+            Some(why) => Settlement::RefundDue {
+                reason: format!("lead {lead_id} could not be unlocked: {why}"),
+            },
+        }
+    }
+
+    pub fn status(&self) -> PaymentStatus {
+        match self {
+            Settlement::Completed => PaymentStatus::Completed,
+            Settlement::RefundDue { .. } => PaymentStatus::RefundDue,
+        }
+    }
+
+    pub fn audit_action(&self) -> AuditAction {
+        match self {
+            Settlement::Completed => AuditAction::PaymentCompleted,
+            Settlement::RefundDue { .. } => AuditAction::PaymentRefundDue,
+        }
+    }
+
+    /// Recorded in the audit log beside the refund.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Settlement::Completed => None,
+            Settlement::RefundDue { reason } => Some(reason),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::PaymentStatus::*;
+    use super::*;
+
+    #[test]
+    fn a_capture_for_a_lead_that_cannot_be_sold_is_owed_back() {
+        let sold = Settlement::of_unlock("lead_1", None);
+        assert_eq!(sold.status(), Completed);
+        assert_eq!(sold.reason(), None);
+        let refused = Settlement::of_unlock("lead_1", Some(&Conflict::EventStarted));
+        assert_eq!(refused.status(), RefundDue);
+        assert_eq!(refused.audit_action(), AuditAction::PaymentRefundDue);
+        assert!(refused
+            .reason()
+            .unwrap()
+            .starts_with("lead lead_1 could not be unlocked"));
+    }
 
     #[test]
     fn captures_are_final_and_failures_only_hit_open_orders() {

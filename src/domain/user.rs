@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::conflict::Conflict;
 use super::{time::Timestamp, ValidationError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -119,6 +120,15 @@ impl std::fmt::Debug for NewPassword {
 
 pub fn parse_name(raw: &str) -> Result<String, ValidationError> {
     super::bounded_text("name", raw, 1, 100)
+}
+
+/// Whether an account may close: a mentor's events are the marketplace's records, so a
+/// mentor with events deletes them first (those with bookings stay: an admin decides).
+pub fn check_closable(mentor_has_events: bool) -> Result<(), Conflict> {
+    if mentor_has_events {
+        return Err(Conflict::AccountHasEvents);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,15 +8,15 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Admin;
 use super::json::{Json, Query};
-use super::sessions;
 use super::views::{paged, AdminLeadView, MessageResponse, PageParams};
+use crate::app::{mentors, review};
 use crate::domain::audit::AuditEntry;
-use crate::domain::bounded_text;
+use crate::domain::decision_reason;
 use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::user::User;
 use crate::state::AppState;
-use crate::store::{Analytics, Conflict, LeadClaim, LeadDecision, MentorDecision, StoreError};
+use crate::store::{Analytics, LeadClaim};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(analytics)
@@ -71,20 +71,6 @@ pub struct MentorDecisionResponse {
     pub mentor: MentorProfile,
 }
 
-/// A rejection must say why: the reason is shown to the person and kept in the audit log.
-fn reason_for(rejecting: bool, reason: Option<&str>) -> Result<Option<String>, ApiError> {
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    match reason {
-        Some(r) => Ok(Some(bounded_text("reason", r, 1, 1000)?)),
-        None if rejecting => Err(ApiError::unprocessable(
-            "REASON_REQUIRED",
-            Some("reason".into()),
-            "a rejection needs a reason",
-        )),
-        None => Ok(None),
-    }
-}
-
 /// Approve or reject a mentor (also revoke an approval or reconsider a rejection).
 #[utoipa::path(
     tag = "admin",
@@ -111,54 +97,16 @@ async fn verify_mentor(
             "status must be APPROVED or REJECTED",
         ));
     }
-    let reason = reason_for(
+    let reason = decision_reason(
         body.status == MentorStatus::Rejected,
         body.reason.as_deref(),
     )?;
-    let mentor_id = path.into_inner();
-    let decided = state
-        .store
-        .decide_mentor(MentorDecision {
-            mentor_id: mentor_id.clone(),
-            status: body.status,
-            reason,
-            admin_id: admin.0.user.user_id.clone(),
-        })
-        .await;
-    let mentor = match decided {
-        Ok(mentor) => mentor,
-        Err(StoreError::Conflict(Conflict::AlreadyDecided(why))) => {
-            // The same decision again (a retry after the step below failed): it stands,
-            // and its effect on the mentor's sessions is applied once more.
-            let same = state
-                .store
-                .mentor(&mentor_id)
-                .await?
-                .filter(|m| m.verification_status == body.status);
-            if let Some(mentor) = same {
-                apply_to_sessions(&state, &mentor).await?;
-            }
-            return Err(Conflict::AlreadyDecided(why).into());
-        }
-        Err(other) => return Err(other.into()),
-    };
-    apply_to_sessions(&state, &mentor).await?;
+    let mentor =
+        mentors::decide_mentor(&state, &admin.0.user.user_id, &path, body.status, reason).await?;
     Ok(web::Json(MentorDecisionResponse {
         message: "Mentor verification updated".into(),
         mentor,
     }))
-}
-
-/// A decision changes the mentor's rights. Approval: each session is swapped for a new id
-/// at its next request (their sockets were public-only while pending; nothing to close).
-/// Rejection: no way in is kept; every session ends, every socket closes.
-async fn apply_to_sessions(state: &AppState, mentor: &MentorProfile) -> Result<(), ApiError> {
-    if mentor.verification_status == MentorStatus::Approved {
-        state.store.rotate_user_sessions(&mentor.user_id).await?;
-    } else {
-        sessions::end_all(state, &mentor.user_id).await?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -229,20 +177,12 @@ async fn verify_lead(
             "status must be VERIFIED or REJECTED",
         ));
     }
-    let reason = reason_for(body.status == LeadStatus::Rejected, body.reason.as_deref())?;
-    let change = state
-        .store
-        .verify_lead(LeadDecision {
-            lead_id: path.into_inner(),
-            status: body.status,
-            reason,
-            admin_id: admin.0.user.user_id.clone(),
-            now: state.clock.now(),
-        })
-        .await?;
+    let reason = decision_reason(body.status == LeadStatus::Rejected, body.reason.as_deref())?;
+    let lead =
+        review::decide_lead(&state, &admin.0.user.user_id, &path, body.status, reason).await?;
     Ok(web::Json(LeadDecisionResponse {
         message: "Lead verification updated".into(),
-        lead: AdminLeadView::from(&change.lead),
+        lead: AdminLeadView::from(&lead),
     }))
 }
 
@@ -270,9 +210,6 @@ async fn audit_log(
     Ok(paged(entries))
 }
 
-/// How long a review claim lasts unless renewed.
-pub const CLAIM_TTL: chrono::Duration = chrono::Duration::minutes(2);
-
 /// Take (or renew) the review of a PENDING lead for two minutes. While the claim lives,
 /// other admins' decisions on it are refused (409 CLAIMED_BY_OTHER). It ends with the
 /// decision, `DELETE`, expiry, or when the admin's last live socket closes.
@@ -290,10 +227,7 @@ async fn claim_lead(
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<LeadClaim>, ApiError> {
-    let claim = state
-        .store
-        .claim_lead(&path, &admin.0.user.user_id, state.clock.now(), CLAIM_TTL)
-        .await?;
+    let claim = review::claim(&state, &admin.0.user.user_id, &path).await?;
     Ok(web::Json(claim))
 }
 
@@ -308,12 +242,6 @@ async fn release_claim(
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    if !state
-        .store
-        .release_claim(&path, &admin.0.user.user_id)
-        .await?
-    {
-        return Err(ApiError::not_found("claim"));
-    }
+    review::release(&state, &admin.0.user.user_id, &path).await?;
     Ok(web::Json(MessageResponse::new("Claim released")))
 }

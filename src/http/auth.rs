@@ -11,6 +11,7 @@ use super::json::Json;
 use super::sessions;
 use super::throttle;
 use super::views::MessageResponse;
+use crate::app::accounts;
 use crate::auth::{password, ACCESS_TOKEN_TTL};
 use crate::domain::contact::EmailAddress;
 use crate::domain::ids;
@@ -266,13 +267,7 @@ async fn close_account(
     }
     confirm_owner(&state, &auth, body.0.password).await?;
     let user_id = &auth.user.user_id;
-    state
-        .store
-        .close_account(user_id, state.clock.now())
-        .await?;
-    // The relay announces the cancellations and the closing, then closes the account's
-    // sockets (4001).
-    tracing::info!(user_id = %user_id, "account closed");
+    accounts::close_account(&state, user_id).await?;
     Ok(HttpResponse::Ok()
         .cookie(sessions::removal_cookie())
         .json(MessageResponse::new("Account closed")))

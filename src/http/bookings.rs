@@ -6,6 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Learner;
 use super::views::BookingView;
+use crate::app::bookings;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -41,9 +42,6 @@ async fn cancel_booking(
     learner: Learner,
     path: web::Path<String>,
 ) -> Result<web::Json<BookingView>, ApiError> {
-    let change = state
-        .store
-        .cancel_booking(&learner.0.user.user_id, &path, state.clock.now())
-        .await?;
-    Ok(web::Json(BookingView::from(&change.lead)))
+    let lead = bookings::cancel(&state, &learner.0.user.user_id, &path).await?;
+    Ok(web::Json(BookingView::from(&lead)))
 }

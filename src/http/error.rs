@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::AppError;
 use crate::auth::password_pool::PoolError;
 use crate::domain::ValidationError;
 use crate::payments::GatewayError;
@@ -229,6 +230,22 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::Busy => ApiError::Unavailable("the store is busy; retry shortly".into()),
             StoreError::Backend(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Store(e) => e.into(),
+            AppError::Gateway(e) => ApiError::Gateway(e),
+            AppError::NotFound(what) => ApiError::not_found(what),
+            AppError::Refused { code, message } => ApiError::Conflict { code, message },
+            AppError::BadSignature { message } => ApiError::BadRequest {
+                code: "INVALID_SIGNATURE",
+                message,
+            },
+            AppError::Malformed { code, message } => ApiError::BadRequest { code, message },
         }
     }
 }

@@ -11,14 +11,13 @@ use super::extract::Learner;
 use super::json::{Json, Query};
 use super::throttle;
 use super::views::{paged, EventView, PageParams};
+use crate::app::bookings;
 use crate::domain::event::EventFilter;
-use crate::domain::ids;
 use crate::domain::lead::{LeadStatus, VerificationStatus};
 use crate::domain::time::{parse_rfc3339, Timestamp};
-use crate::domain::verification::{contact_flags, parse_contact, ContactInput};
+use crate::domain::verification::{parse_contact, ContactInput};
 use crate::limits;
 use crate::state::AppState;
-use crate::store::NewBooking;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_events)
@@ -199,18 +198,7 @@ async fn book_event(
         phone: &body.0.phone,
         message: body.0.message.as_deref().unwrap_or_default(),
     })?;
-    let lead = state
-        .store
-        .book_slot(NewBooking {
-            lead_id: ids::new_id(ids::LEAD),
-            event_id: path.into_inner(),
-            user_id: learner.0.user.user_id.clone(),
-            flags: contact_flags(&contact),
-            contact,
-            now: state.clock.now(),
-        })
-        .await?;
-    tracing::info!(lead_id = %lead.lead_id, event_id = %lead.event_id, status = lead.status.as_str(), "slot booked");
+    let lead = bookings::book(&state, &learner.0.user.user_id, &path, contact).await?;
     Ok(web::Json(BookingResponse {
         lead_id: lead.lead_id,
         message: "Booking successful".into(),

@@ -11,15 +11,13 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Mentor;
 use super::json::Json;
 use super::views::{EventView, MentorLeadView, MessageResponse};
-use crate::domain::event::{Event, EventDraft, EventInput};
-use crate::domain::ids;
-use crate::domain::lead::{LeadAction, LeadStatus};
+use crate::app::{catalog, purchases};
+use crate::domain::event::{EventDraft, EventInput};
+use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, ProfileUpdate};
-use crate::domain::money::CURRENCY;
-use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::payment::Payment;
 use crate::domain::time::Timestamp;
 use crate::state::AppState;
-use crate::store::Conflict;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_profile)
@@ -138,24 +136,7 @@ async fn create_event(
 ) -> Result<web::Json<EventResponse>, ApiError> {
     mentor.require_approved()?;
     let draft = body.0.draft(state.clock.now())?;
-    let created_at = state.clock.now();
-    let event = state
-        .store
-        .create_event(Event {
-            event_id: ids::new_id(ids::EVENT),
-            mentor_id: mentor.profile.mentor_id.clone(),
-            mentor_name: mentor.profile.name.clone(),
-            title: draft.title,
-            description: draft.description,
-            category: draft.category,
-            event_datetime: draft.event_datetime,
-            duration: draft.duration,
-            total_slots: draft.total_slots,
-            booked_slots: 0,
-            price_per_lead: draft.price_per_lead,
-            created_at,
-        })
-        .await?;
+    let event = catalog::create_event(&state, &mentor.profile, draft).await?;
     Ok(web::Json(EventResponse {
         event_id: event.event_id.clone(),
         message: "Event created".into(),
@@ -194,10 +175,7 @@ async fn update_event(
 ) -> Result<web::Json<EventResponse>, ApiError> {
     mentor.require_approved()?;
     let draft = body.0.draft(state.clock.now())?;
-    let event = state
-        .store
-        .update_event(&mentor.profile.mentor_id, &path, draft)
-        .await?;
+    let event = catalog::edit_event(&state, &mentor.profile.mentor_id, &path, draft).await?;
     Ok(web::Json(EventResponse {
         event_id: event.event_id.clone(),
         message: "Event updated".into(),
@@ -221,10 +199,7 @@ async fn delete_event(
     mentor: Mentor,
     path: web::Path<String>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    state
-        .store
-        .delete_event(&mentor.profile.mentor_id, &path)
-        .await?;
+    catalog::delete_event(&state, &mentor.profile.mentor_id, &path).await?;
     Ok(web::Json(MessageResponse::new("Event deleted")))
 }
 
@@ -349,56 +324,15 @@ async fn purchase_lead(
     path: web::Path<String>,
 ) -> Result<web::Json<PurchaseResponse>, ApiError> {
     mentor.require_approved()?;
-    let mentor_id = mentor.profile.mentor_id.clone();
-    let lead = state
-        .store
-        .lead(&path)
-        .await?
-        .filter(|l| l.mentor_id == mentor_id)
-        .ok_or_else(|| ApiError::not_found("lead"))?;
-    lead.status
-        .apply(LeadAction::Purchase)
-        .map_err(|e| ApiError::from(Conflict::from(e)))?;
-    let key = state.payments.settings.key_id.clone();
-    if let Some(open) = state.store.open_payment_for_lead(&lead.lead_id).await? {
-        return Ok(web::Json(PurchaseResponse {
-            key,
-            ..PurchaseResponse::from(&open)
-        }));
-    }
-    let event = state
-        .store
-        .event(&lead.event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
-    let amount = event.price_per_lead.to_paise();
-    let payment_id = ids::new_id(ids::PAYMENT);
-    let order = state
-        .payments
-        .gateway
-        .create_order(amount, &payment_id, &lead.lead_id)
-        .await?;
-    let created_at = state.clock.now();
-    let opened = state
-        .store
-        .open_order(
-            Payment {
-                payment_id,
-                mentor_id,
-                lead_id: lead.lead_id.clone(),
-                razorpay_order_id: order.order_id,
-                razorpay_payment_id: None,
-                amount: order.amount,
-                currency: CURRENCY.to_string(),
-                status: PaymentStatus::Created,
-                created_at,
-                updated_at: created_at,
-            },
-            &mentor.auth.user.user_id,
-        )
-        .await?;
+    let order = purchases::open_order(
+        &state,
+        &mentor.profile.mentor_id,
+        &mentor.auth.user.user_id,
+        &path,
+    )
+    .await?;
     Ok(web::Json(PurchaseResponse {
-        key,
-        ..PurchaseResponse::from(&opened.payment)
+        key: state.payments.settings.key_id.clone(),
+        ..PurchaseResponse::from(&order)
     }))
 }

@@ -9,13 +9,11 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Mentor;
 use super::json::{Json, RawBody};
 use super::views::MentorLeadView;
-use crate::domain::audit::ACTOR_WEBHOOK;
+use crate::app::purchases::{self, CheckoutProof};
 use crate::domain::ids;
 use crate::domain::payment::PaymentStatus;
-use crate::payments::signature::{checkout_signature, verify_checkout, verify_webhook};
-use crate::payments::webhook::{self, WebhookEvent};
+use crate::payments::signature::checkout_signature;
 use crate::state::AppState;
-use crate::store::{PaymentReport, StoreError};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(verify_payment)
@@ -58,43 +56,17 @@ async fn verify_payment(
     body: Json<VerifyRequest>,
 ) -> Result<web::Json<VerifyResponse>, ApiError> {
     let body = body.0;
-    let secret = state.payments.settings.key_secret.expose();
-    if !verify_checkout(
-        secret,
-        &body.razorpay_order_id,
-        &body.razorpay_payment_id,
-        &body.razorpay_signature,
-    ) {
-        return Err(ApiError::bad_request(
-            "INVALID_SIGNATURE",
-            "razorpay_signature does not match this order and payment",
-        ));
-    }
-    let payment = state
-        .store
-        .payment_by_order(&body.razorpay_order_id)
-        .await?
-        .filter(|p| p.mentor_id == mentor.profile.mentor_id)
-        .ok_or_else(|| ApiError::not_found("order"))?;
-    let outcome = state
-        .store
-        .record_payment(PaymentReport {
-            order_id: payment.razorpay_order_id,
-            razorpay_payment_id: body.razorpay_payment_id,
-            actor_id: mentor.auth.user.user_id.clone(),
-            delivery_id: None,
-            now: state.clock.now(),
-        })
-        .await?;
-    if outcome.payment.status == PaymentStatus::RefundDue {
-        return Err(ApiError::Conflict {
-            code: "LEAD_UNAVAILABLE",
-            message: format!(
-                "the payment was received but lead {} could no longer be sold; it is recorded for a refund",
-                outcome.lead.lead_id
-            ),
-        });
-    }
+    let outcome = purchases::settle_checkout(
+        &state,
+        &mentor.profile.mentor_id,
+        &mentor.auth.user.user_id,
+        CheckoutProof {
+            order_id: body.razorpay_order_id,
+            payment_id: body.razorpay_payment_id,
+            signature: body.razorpay_signature,
+        },
+    )
+    .await?;
     let price = state
         .store
         .event(&outcome.lead.event_id)
@@ -149,69 +121,9 @@ async fn razorpay_webhook(
             "X-Razorpay-Signature header is required",
         )
     })?;
-    if !verify_webhook(
-        state.payments.settings.webhook_secret.expose(),
-        &body.0,
-        &signature,
-    ) {
-        return Err(ApiError::bad_request(
-            "INVALID_SIGNATURE",
-            "X-Razorpay-Signature does not match the body",
-        ));
-    }
-    let event = webhook::parse(&body.0)
-        .map_err(|e| ApiError::bad_request("MALFORMED_EVENT", e.to_string()))?;
-    let report = |order_id: &str, payment_id: &str| PaymentReport {
-        order_id: order_id.to_string(),
-        razorpay_payment_id: payment_id.to_string(),
-        actor_id: ACTOR_WEBHOOK.into(),
-        // Claimed in the same write as the outcome: a replay changes nothing, and a
-        // delivery whose write failed is processed when Razorpay retries it.
-        delivery_id: header("X-Razorpay-Event-Id"),
-        now: state.clock.now(),
-    };
-    let outcome = match &event {
-        WebhookEvent::Captured {
-            order_id,
-            payment_id,
-        } => match state
-            .store
-            .record_payment(report(order_id, payment_id))
-            .await
-        {
-            Ok(capture) if capture.duplicate_delivery => Ok("duplicate"),
-            Ok(_) => Ok("processed"),
-            Err(e) => Err(e),
-        },
-        WebhookEvent::Failed {
-            order_id,
-            payment_id,
-        } => state
-            .store
-            .record_payment_failure(report(order_id, payment_id))
-            .await
-            .map(|payment| {
-                if payment.is_some() {
-                    "processed"
-                } else {
-                    "duplicate"
-                }
-            }),
-        WebhookEvent::Ignored(name) => {
-            tracing::debug!(event = %name, "webhook event ignored");
-            Ok("ignored")
-        }
-    };
-    let status = match outcome {
-        Ok(status) => status,
-        Err(StoreError::NotFound(_)) => {
-            // Not one of our orders (another integration on the same account): acknowledge
-            // so Razorpay stops retrying.
-            tracing::warn!(?event, "webhook for an unknown order");
-            "ignored"
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let status =
+        purchases::settle_webhook(&state, &body.0, &signature, header("X-Razorpay-Event-Id"))
+            .await?;
     Ok(ack(status))
 }
 

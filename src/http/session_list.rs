@@ -8,8 +8,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::AuthUser;
-use super::sessions::{end_all, end_one, removal_cookie};
+use super::sessions::{end_one, removal_cookie};
 use super::views::MessageResponse;
+use crate::app::accounts::end_all_sessions;
 use crate::domain::time::{serialize_wire, Timestamp};
 use crate::state::AppState;
 use leadbridge_actors::protocol::close;
@@ -117,7 +118,7 @@ async fn logout_everywhere(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let ended = end_all(&state, &auth.user.user_id).await?;
+    let ended = end_all_sessions(&state, &auth.user.user_id).await?;
     tracing::info!(user_id = %auth.user.user_id, ended, "signed out everywhere");
     Ok(HttpResponse::Ok()
         .cookie(removal_cookie())

@@ -190,14 +190,3 @@ pub async fn end_one(state: &AppState, session_hash: &str, code: u16) -> Result<
     }
     Ok(())
 }
-
-/// Ends every session of the user (HTTP and sockets): sign out everywhere, a rejected
-/// mentor. Answers how many sessions ended.
-pub async fn end_all(state: &AppState, user_id: &str) -> Result<usize, ApiError> {
-    let ended = state.store.end_user_sessions(user_id).await?;
-    state
-        .realtime
-        .close(Selector::User(user_id.to_string()), close::SESSION_ENDED)
-        .await;
-    Ok(ended.len())
-}

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use crate::domain::claim::LeadClaim;
 pub use error::{Conflict, StoreError};
 pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -204,16 +205,6 @@ pub struct OutboxPage {
     /// Where the next read starts: past every change returned, and past stretches the read
     /// found empty (so an idle outbox does not make every read walk further).
     pub cursor: i64,
-}
-
-/// An admin's lease on a queue item: while it runs, other admins cannot decide the lead.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct LeadClaim {
-    pub lead_id: String,
-    /// The admin's user id.
-    pub admin_id: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub expires_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

@@ -8,7 +8,7 @@ use super::{cql, ScyllaStore};
 use crate::domain::audit::AuditAction;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
-use crate::domain::user::User;
+use crate::domain::user::{check_closable, User};
 use crate::store::sealed::{self, Identity};
 use crate::store::{
     bootstrap_admin_account, ClosedAccount, Conflict, Credentials, LoginAttempt, MentorDecision,
@@ -415,9 +415,7 @@ impl ScyllaStore {
             .await?
             .map(|(id,)| id);
         if let Some(mentor_id) = &mentor_id {
-            if !self.events_of_mentor(mentor_id).await?.is_empty() {
-                return Err(Conflict::AccountHasEvents.into());
-            }
+            check_closable(!self.events_of_mentor(mentor_id).await?.is_empty())?;
         }
         let email_index = self.vault().email_index(&user.email);
         if !self

@@ -6,10 +6,8 @@ use super::exec::Values;
 use super::listing::{day, Key, Order, Walk};
 use super::rows::LeadRow;
 use super::{cql, ScyllaStore};
-use crate::domain::audit::AuditAction;
 use crate::domain::ids;
-use crate::domain::lead::{Lead, LeadAction, LeadStatus};
-use crate::domain::mentor::MentorStatus;
+use crate::domain::lead::{review, Lead, LeadAction, LeadStatus};
 use crate::domain::time::{to_storage, Timestamp};
 use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
 use crate::store::{
@@ -42,20 +40,16 @@ impl ScyllaStore {
     /// The learner's booking (CAS), a slot (CAS), then the duplicate check and the lead.
     /// Anything failing after the slot was taken gives the slot and the booking back.
     pub(super) async fn book(&self, booking: NewBooking) -> StoreResult<Lead> {
+        // An account closed while this request was on its way books nothing.
+        if self.user_row(&booking.user_id).await?.is_none() {
+            return Err(StoreError::NotFound("account"));
+        }
         let event = self
             .event_row(&booking.event_id)
             .await?
             .ok_or(StoreError::NotFound("event"))?;
-        if event.has_started(booking.now) {
-            return Err(Conflict::EventStarted.into());
-        }
-        let approved = self
-            .mentor_row(&event.mentor_id)
-            .await?
-            .is_some_and(|m| m.verification_status == MentorStatus::Approved);
-        if !approved {
-            return Err(Conflict::MentorNotAccepting.into());
-        }
+        let mentor = self.mentor_row(&event.mentor_id).await?;
+        event.check_bookable(mentor.map(|m| m.verification_status), booking.now)?;
         let claimed = self
             .cas(
                 cql::BOOKING_CLAIM,
@@ -267,8 +261,8 @@ impl ScyllaStore {
         change: Change,
         now: Timestamp,
     ) -> StoreResult<Option<LeadStatus>> {
-        let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
-        let verification = verification.unwrap_or(lead.verification_status);
+        let planned = lead.plan(action).map_err(Conflict::from)?;
+        let (next, verification) = (planned.to, planned.verification);
         let created = to_storage(&lead.created_at);
         if next != lead.status {
             self.batch(vec![
@@ -309,7 +303,7 @@ impl ScyllaStore {
             )
             .await?;
         }
-        if lead.status.holds_slot() && !next.holds_slot() {
+        if planned.frees_slot() {
             self.free_slot(&lead.event_id).await?;
             self.release_booking(&lead.event_id, &lead.user_id, &lead.lead_id)
                 .await?;
@@ -317,12 +311,11 @@ impl ScyllaStore {
             self.batch(contact_deletes(&lead.event_id, &lead.lead_id, &indexes))
                 .await?;
         }
-        if next != LeadStatus::Verified {
+        if planned.voids_orders() {
             self.void_open_orders(&lead.lead_id, change.settling.as_deref(), next, now)
                 .await?;
         }
-        if lead.status == LeadStatus::Pending {
-            // It left the review queue: any claim on it is over.
+        if planned.ends_claim() {
             self.clear_claim(&lead.lead_id).await?;
         }
         self.count(&lead_moved(Some(lead.status), next)).await;
@@ -359,10 +352,7 @@ impl ScyllaStore {
     }
 
     pub(super) async fn decide_lead(&self, decision: &LeadDecision) -> StoreResult<LeadChange> {
-        let (action, audit) = match decision.status {
-            LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
-            _ => (LeadAction::AdminReject, AuditAction::LeadRejected),
-        };
+        let (action, audit) = review(decision.status);
         for _ in 0..LEAD_ROUNDS {
             let current = self
                 .lead_serial(&decision.lead_id)

@@ -237,16 +237,11 @@ impl ScyllaStore {
         mentor_id: &str,
         event_id: &str,
         draft: &EventDraft,
-    ) -> StoreResult<Event> {
+    ) -> StoreResult<(Event, Event)> {
         let when = to_storage(&draft.event_datetime);
         for _ in 0..SLOT_ROUNDS {
             let current = self.own_event(mentor_id, event_id).await?;
-            if draft.total_slots < current.booked_slots {
-                return Err(Conflict::SlotsBelowBooked {
-                    booked: current.booked_slots,
-                }
-                .into());
-            }
+            current.check_slots(draft.total_slots)?;
             let old_when = to_storage(&current.event_datetime);
             let (old, new) = (
                 Keys {
@@ -296,20 +291,21 @@ impl ScyllaStore {
                 self.cas(cql::LEAD_EVENT_COPY, values![&draft.title, &when, &lead_id])
                     .await?;
             }
-            return self.own_event(mentor_id, event_id).await;
+            let after = self.own_event(mentor_id, event_id).await?;
+            return Ok((current, after));
         }
         Err(StoreError::Busy)
     }
 
     pub(super) async fn remove_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
         let current = self.own_event(mentor_id, event_id).await?;
-        let has_bookings = |live: i64| Conflict::EventHasBookings { live };
-        if current.booked_slots > 0 {
-            return Err(has_bookings(current.booked_slots).into());
-        }
+        current.check_deletable()?;
         if !self.cas(cql::EVENT_DELETE, values![event_id, 0i64]).await? {
-            let live = self.own_event(mentor_id, event_id).await?.booked_slots;
-            return Err(has_bookings(live).into());
+            // Someone booked meanwhile (or it changed under us): tell which.
+            self.own_event(mentor_id, event_id)
+                .await?
+                .check_deletable()?;
+            return Err(StoreError::Busy);
         }
         let when = to_storage(&current.event_datetime);
         let keys = Keys {

@@ -3,9 +3,9 @@
 
 use super::rows::{ts, ClaimRow};
 use super::{cql, exec::Ttl, ScyllaStore};
-use crate::domain::lead::{LeadAction, LeadStatus, TransitionError};
+use crate::domain::claim;
 use crate::domain::time::{to_storage, Timestamp};
-use crate::store::{Conflict, LeadClaim, StoreError, StoreResult};
+use crate::store::{LeadClaim, StoreError, StoreResult};
 
 /// The admin queue's partition of `active_claims`.
 const ADMIN_QUEUE: &str = "admin";
@@ -44,15 +44,8 @@ impl ScyllaStore {
         admin_id: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        match self.claim_row(lead_id).await? {
-            Some(held) if held.expires_at > now && held.admin_id != admin_id => {
-                Err(Conflict::ClaimedByOther {
-                    admin_id: held.admin_id,
-                }
-                .into())
-            }
-            _ => Ok(()),
-        }
+        let held = self.claim_row(lead_id).await?;
+        Ok(claim::check_free_for(held.as_ref(), admin_id, now)?)
     }
 
     /// Takes the lease if free or expired, renews it if it is ours: one compare-and-set
@@ -68,13 +61,7 @@ impl ScyllaStore {
             .lead_serial(lead_id)
             .await?
             .ok_or(StoreError::NotFound("lead"))?;
-        if lead.status != LeadStatus::Pending {
-            return Err(Conflict::Transition(TransitionError {
-                from: lead.status,
-                action: LeadAction::AdminVerify,
-            })
-            .into());
-        }
+        claim::check_claimable(lead.status)?;
         let expires_at = now + ttl;
         let until = to_storage(&expires_at);
         let row_ttl = || Ttl(ttl.num_seconds() + LINGER_SECONDS);
@@ -101,11 +88,10 @@ impl ScyllaStore {
                     )
                     .await?
                 }
+                // Another admin's live claim: the rule says no.
                 Some(held) => {
-                    return Err(Conflict::ClaimedByOther {
-                        admin_id: held.admin_id,
-                    }
-                    .into())
+                    claim::check_free_for(Some(&held), admin_id, now)?;
+                    false
                 }
             };
             if taken {

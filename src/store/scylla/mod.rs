@@ -425,22 +425,19 @@ impl Store for ScyllaStore {
         event_id: &str,
         draft: EventDraft,
     ) -> StoreResult<Event> {
-        let before = self.event_row(event_id).await?;
-        let event = self.edit_event(mentor_id, event_id, &draft).await?;
-        if let Some(before) = before {
-            let learners = self
-                .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id])
-                .await?
-                .into_iter()
-                .map(|(user_id,)| user_id)
-                .collect();
-            let edited = Change::EventEdited {
-                before,
-                event: event.clone(),
-                learners,
-            };
-            self.announce(edited, crate::domain::time::now()).await;
-        }
+        let (before, event) = self.edit_event(mentor_id, event_id, &draft).await?;
+        let learners = self
+            .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id])
+            .await?
+            .into_iter()
+            .map(|(user_id,)| user_id)
+            .collect();
+        let edited = Change::EventEdited {
+            before,
+            event: event.clone(),
+            learners,
+        };
+        self.announce(edited, crate::domain::time::now()).await;
         Ok(event)
     }
 

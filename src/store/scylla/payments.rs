@@ -9,7 +9,7 @@ use super::rows::PaymentRow;
 use super::{cql, ScyllaStore};
 use crate::domain::audit::{AuditAction, ACTOR_SYSTEM};
 use crate::domain::lead::{Lead, LeadAction, LeadStatus};
-use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::payment::{Payment, PaymentStatus, Settlement};
 use crate::domain::time::{to_storage, Timestamp};
 use crate::store::{CaptureOutcome, Conflict, OpenOrder, PaymentReport, StoreError, StoreResult};
 
@@ -19,12 +19,6 @@ const DELIVERY_TTL_SECONDS: i64 = 30 * 24 * 3600;
 const ROUNDS: usize = 8;
 
 /// What a capture did to its lead.
-enum Unlock {
-    Sold,
-    /// The lead could no longer be sold (the money is owed back).
-    Unsellable(Conflict),
-}
-
 /// A capture that changed nothing.
 fn replay(payment: Payment, lead: Lead, duplicate_delivery: bool) -> StoreResult<CaptureOutcome> {
     Ok(CaptureOutcome {
@@ -275,7 +269,7 @@ impl ScyllaStore {
 
     /// Unlocks the lead for this payment, or says why it cannot be sold. A lead already
     /// unlocked by this very payment (an earlier attempt, or a concurrent report) is sold.
-    async fn unlock(&self, payment: &Payment, now: Timestamp) -> StoreResult<Unlock> {
+    async fn unlock(&self, payment: &Payment, now: Timestamp) -> StoreResult<Settlement> {
         for _ in 0..ROUNDS {
             let lead = self
                 .lead_serial(&payment.lead_id)
@@ -284,7 +278,7 @@ impl ScyllaStore {
             if lead.status == LeadStatus::Purchased
                 && lead.payment_id.as_deref() == Some(payment.payment_id.as_str())
             {
-                return Ok(Unlock::Sold);
+                return Ok(Settlement::of_unlock(&lead.lead_id, None));
             }
             let change = Change {
                 purchase: Some((payment.mentor_id.clone(), payment.payment_id.clone())),
@@ -295,9 +289,11 @@ impl ScyllaStore {
                 .transition(&lead, LeadAction::Purchase, change, now)
                 .await
             {
-                Ok(Some(_)) => return Ok(Unlock::Sold),
+                Ok(Some(_)) => return Ok(Settlement::of_unlock(&lead.lead_id, None)),
                 Ok(None) => continue,
-                Err(StoreError::Conflict(why)) => return Ok(Unlock::Unsellable(why)),
+                Err(StoreError::Conflict(why)) => {
+                    return Ok(Settlement::of_unlock(&lead.lead_id, Some(&why)))
+                }
                 Err(other) => return Err(other),
             }
         }
@@ -322,22 +318,8 @@ impl ScyllaStore {
             self.record_delivery(capture).await?;
             return replay(payment, lead, false);
         }
-        let unlock = self.unlock(&payment, capture.now).await?;
-        let (status, action, reason) = match &unlock {
-            Unlock::Sold => (
-                PaymentStatus::Completed,
-                AuditAction::PaymentCompleted,
-                None,
-            ),
-            Unlock::Unsellable(why) => (
-                PaymentStatus::RefundDue,
-                AuditAction::PaymentRefundDue,
-                Some(format!(
-                    "lead {} could not be unlocked: {why}",
-                    lead.lead_id
-                )),
-            ),
-        };
+        let settlement = self.unlock(&payment, capture.now).await?;
+        let status = settlement.status();
         // The payment moves from whatever unsettled status it has now: a failure notice
         // or a void racing this capture must not make it look like a replay.
         let mut from = payment.clone();
@@ -376,9 +358,9 @@ impl ScyllaStore {
         }
         self.audit(
             &capture.actor_id,
-            action,
+            settlement.audit_action(),
             &payment.payment_id,
-            reason.as_deref(),
+            settlement.reason(),
             capture.now,
         )
         .await?;

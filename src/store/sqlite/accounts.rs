@@ -7,7 +7,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::change::Change;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
-use crate::domain::user::User;
+use crate::domain::user::{check_closable, User};
 use crate::store::cursor;
 use crate::store::sealed::Identity;
 use crate::store::{
@@ -280,9 +280,7 @@ pub fn close_account(
     user(tx, vault, user_id)?.ok_or(StoreError::NotFound("user"))?;
     if let Some(mentor) = mentor_where(tx, vault, "user_id", user_id)? {
         let mut stmt = tx.prepare_cached("SELECT 1 FROM events WHERE mentor_id = ?1 LIMIT 1")?;
-        if stmt.exists([&mentor.mentor_id])? {
-            return Err(Conflict::AccountHasEvents.into());
-        }
+        check_closable(stmt.exists([&mentor.mentor_id])?)?;
         exec(
             tx,
             "DELETE FROM mentors WHERE mentor_id = ?1",

@@ -3,10 +3,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::exec;
 use super::{admin::append_audit, catalog, claims, outbox, payments, rows};
 use crate::crypto::Vault;
-use crate::domain::audit::AuditAction;
 use crate::domain::change::Change;
 use crate::domain::ids;
-use crate::domain::lead::{Lead, LeadAction, LeadStatus};
+use crate::domain::lead::{review, Lead, LeadAction, LeadStatus};
 use crate::domain::mentor::MentorStatus;
 use crate::domain::time::{to_storage, Timestamp};
 use crate::domain::verification::{initial_state, DUPLICATE_CONTACT};
@@ -18,8 +17,8 @@ use crate::store::{
 const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
     status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at";
 
-/// Whether the mentor (looked up by key) may take bookings: only while approved.
-fn mentor_accepts_bookings(tx: &Connection, mentor_id: &str) -> StoreResult<bool> {
+/// The mentor's application status, looked up by key.
+fn mentor_status(tx: &Connection, mentor_id: &str) -> StoreResult<Option<MentorStatus>> {
     let status: Option<String> = tx
         .query_row(
             "SELECT verification_status FROM mentors WHERE mentor_id = ?1",
@@ -27,7 +26,7 @@ fn mentor_accepts_bookings(tx: &Connection, mentor_id: &str) -> StoreResult<bool
             |r| r.get(0),
         )
         .optional()?;
-    Ok(status.as_deref().and_then(MentorStatus::from_stored) == Some(MentorStatus::Approved))
+    Ok(status.as_deref().and_then(MentorStatus::from_stored))
 }
 
 /// Takes a slot with three compare-and-sets under the write lock: the learner's one booking
@@ -39,12 +38,7 @@ pub fn book_slot(tx: &Connection, vault: &Vault, booking: NewBooking) -> StoreRe
         return Err(StoreError::NotFound("account"));
     }
     let event = catalog::event(tx, &booking.event_id)?.ok_or(StoreError::NotFound("event"))?;
-    if event.has_started(booking.now) {
-        return Err(Conflict::EventStarted.into());
-    }
-    if !mentor_accepts_bookings(tx, &event.mentor_id)? {
-        return Err(Conflict::MentorNotAccepting.into());
-    }
+    event.check_bookable(mentor_status(tx, &event.mentor_id)?, booking.now)?;
     let claimed = exec(
         tx,
         "INSERT INTO event_bookings (event_id, user_id, lead_id) VALUES (?1, ?2, ?3)
@@ -163,9 +157,9 @@ pub fn leads_by_status(
     }))
 }
 
-/// Moves a lead to its next state, or answers why not (a 409 at the API). A lead that
-/// leaves VERIFIED can no longer be bought: its open orders are voided, except the one
-/// `settling` it.
+/// Moves a lead as the domain plans it (`Lead::plan`), or answers why not (a 409 at the
+/// API), and carries out what the move implies; `settling` is the payment whose capture
+/// makes this move, whose order is not voided.
 fn transition(
     tx: &Connection,
     lead: &Lead,
@@ -173,29 +167,27 @@ fn transition(
     settling: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<LeadStatus> {
-    let (next, verification) = lead.status.apply(action).map_err(Conflict::from)?;
-    let verification = verification.unwrap_or(lead.verification_status);
+    let planned = lead.plan(action).map_err(Conflict::from)?;
     exec(
         tx,
         "UPDATE leads SET status = ?2, verification_status = ?3, updated_at = ?4 WHERE lead_id = ?1",
         params![
             lead.lead_id,
-            next.as_str(),
-            verification.as_str(),
+            planned.to.as_str(),
+            planned.verification.as_str(),
             to_storage(&now)
         ],
     )?;
-    if lead.status.holds_slot() && !next.holds_slot() {
+    if planned.frees_slot() {
         release_slot(tx, lead)?;
     }
-    if next != LeadStatus::Verified {
-        payments::void_open_orders(tx, &lead.lead_id, settling, next, now)?;
+    if planned.voids_orders() {
+        payments::void_open_orders(tx, &lead.lead_id, settling, planned.to, now)?;
     }
-    if lead.status == LeadStatus::Pending {
-        // It left the review queue: any claim on it is over.
+    if planned.ends_claim() {
         claims::clear(tx, &lead.lead_id)?;
     }
-    Ok(next)
+    Ok(planned.to)
 }
 
 /// Gives the slot back and lifts the learner's one-booking claim and the duplicate index.
@@ -264,10 +256,7 @@ pub fn verify_lead(
 ) -> StoreResult<LeadChange> {
     let current = lead(tx, vault, &decision.lead_id)?.ok_or(StoreError::NotFound("lead"))?;
     claims::check_not_claimed_by_other(tx, &decision.lead_id, &decision.admin_id, decision.now)?;
-    let (action, audit) = match decision.status {
-        LeadStatus::Verified => (LeadAction::AdminVerify, AuditAction::LeadVerified),
-        _ => (LeadAction::AdminReject, AuditAction::LeadRejected),
-    };
+    let (action, audit) = review(decision.status);
     let next = transition(tx, &current, action, None, decision.now)?;
     if let Some(reason) = &decision.reason {
         let mut notes = current.verification_notes.clone();

@@ -8,7 +8,7 @@ use crate::domain::change::Change;
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage};
 use crate::store::cursor;
-use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
+use crate::store::{Page, PageRequest, StoreError, StoreResult};
 
 const EVENT_COLUMNS: &str =
     "event_id, mentor_id, mentor_name, title, description, category, event_datetime,
@@ -124,12 +124,7 @@ pub fn update_event(
     draft: &EventDraft,
 ) -> StoreResult<Event> {
     let current = own_event(tx, mentor_id, event_id)?;
-    if draft.total_slots < current.booked_slots {
-        return Err(Conflict::SlotsBelowBooked {
-            booked: current.booked_slots,
-        }
-        .into());
-    }
+    current.check_slots(draft.total_slots)?;
     let when = to_storage(&draft.event_datetime);
     let edited_at = now();
     exec(
@@ -175,13 +170,7 @@ pub fn delete_event(
     mentor_id: &str,
     event_id: &str,
 ) -> StoreResult<()> {
-    let current = own_event(tx, mentor_id, event_id)?;
-    if current.booked_slots > 0 {
-        return Err(Conflict::EventHasBookings {
-            live: current.booked_slots,
-        }
-        .into());
-    }
+    own_event(tx, mentor_id, event_id)?.check_deletable()?;
     exec(tx, "DELETE FROM events WHERE event_id = ?1", [event_id])?;
     let deleted = Change::EventDeleted {
         event_id: event_id.to_string(),

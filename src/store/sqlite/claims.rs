@@ -4,15 +4,19 @@ use super::exec;
 use super::{bookings, outbox};
 use crate::crypto::Vault;
 use crate::domain::change::Change;
-use crate::domain::lead::{LeadAction, LeadStatus, TransitionError};
+use crate::domain::claim;
 use crate::domain::time::{now as wall_clock, parse_rfc3339, to_storage, Timestamp};
-use crate::store::{Conflict, LeadClaim, StoreError, StoreResult};
+use crate::store::{LeadClaim, StoreError, StoreResult};
 
 fn live_claim(conn: &Connection, lead_id: &str, now: Timestamp) -> StoreResult<Option<LeadClaim>> {
+    Ok(claim_row(conn, lead_id)?.filter(|claim| claim.is_live(now)))
+}
+
+fn claim_row(conn: &Connection, lead_id: &str) -> StoreResult<Option<LeadClaim>> {
     let row: Option<(String, String)> = conn
         .query_row(
-            "SELECT admin_id, expires_at FROM lead_claims WHERE lead_id = ?1 AND expires_at > ?2",
-            params![lead_id, to_storage(&now)],
+            "SELECT admin_id, expires_at FROM lead_claims WHERE lead_id = ?1",
+            [lead_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -35,13 +39,11 @@ pub fn check_not_claimed_by_other(
     admin_id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    match live_claim(tx, lead_id, now)? {
-        Some(claim) if claim.admin_id != admin_id => Err(Conflict::ClaimedByOther {
-            admin_id: claim.admin_id,
-        }
-        .into()),
-        _ => Ok(()),
-    }
+    Ok(claim::check_free_for(
+        claim_row(tx, lead_id)?.as_ref(),
+        admin_id,
+        now,
+    )?)
 }
 
 pub fn clear(tx: &Connection, lead_id: &str) -> StoreResult<()> {
@@ -58,13 +60,7 @@ pub fn claim_lead(
     ttl: chrono::Duration,
 ) -> StoreResult<LeadClaim> {
     let lead = bookings::lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("lead"))?;
-    if lead.status != LeadStatus::Pending {
-        return Err(Conflict::Transition(TransitionError {
-            from: lead.status,
-            action: LeadAction::AdminVerify,
-        })
-        .into());
-    }
+    claim::check_claimable(lead.status)?;
     check_not_claimed_by_other(tx, lead_id, admin_id, now)?;
     let expires_at = now + ttl;
     // Compare-and-set: take the row if free or expired, or renew our own.

@@ -5,7 +5,7 @@ use super::{admin::append_audit, bookings, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::{AuditAction, ACTOR_SYSTEM};
 use crate::domain::lead::{LeadAction, LeadStatus};
-use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::payment::{Payment, PaymentStatus, Settlement};
 use crate::domain::time::{to_storage, Timestamp};
 use crate::store::{CaptureOutcome, Conflict, OpenOrder, PaymentReport, StoreError, StoreResult};
 
@@ -175,8 +175,7 @@ pub fn record_payment(
             duplicate_delivery,
         });
     }
-    let rp_id = Some(capture.razorpay_payment_id.as_str());
-    match bookings::unlock_lead(
+    let settlement = match bookings::unlock_lead(
         tx,
         &lead,
         &payment.mentor_id,
@@ -185,43 +184,26 @@ pub fn record_payment(
     ) {
         Ok(()) => {
             bookings::moved(tx, vault, &lead, None, capture.now)?;
-            set_status(
-                tx,
-                &payment.payment_id,
-                PaymentStatus::Completed,
-                rp_id,
-                capture.now,
-            )?;
-            append_audit(
-                tx,
-                &capture.actor_id,
-                AuditAction::PaymentCompleted,
-                &payment.payment_id,
-                None,
-                capture.now,
-            )?;
+            Settlement::of_unlock(&lead.lead_id, None)
         }
-        Err(StoreError::Conflict(why)) => {
-            // Money was taken for a lead that can no longer be sold: record the debt.
-            set_status(
-                tx,
-                &payment.payment_id,
-                PaymentStatus::RefundDue,
-                rp_id,
-                capture.now,
-            )?;
-            let reason = format!("lead {} could not be unlocked: {why}", lead.lead_id);
-            append_audit(
-                tx,
-                &capture.actor_id,
-                AuditAction::PaymentRefundDue,
-                &payment.payment_id,
-                Some(&reason),
-                capture.now,
-            )?;
-        }
+        Err(StoreError::Conflict(why)) => Settlement::of_unlock(&lead.lead_id, Some(&why)),
         Err(other) => return Err(other),
-    }
+    };
+    set_status(
+        tx,
+        &payment.payment_id,
+        settlement.status(),
+        Some(capture.razorpay_payment_id.as_str()),
+        capture.now,
+    )?;
+    append_audit(
+        tx,
+        &capture.actor_id,
+        settlement.audit_action(),
+        &payment.payment_id,
+        settlement.reason(),
+        capture.now,
+    )?;
     Ok(CaptureOutcome {
         payment: payment_where(tx, "payment_id", &payment.payment_id)?
             .ok_or(StoreError::NotFound("payment"))?,

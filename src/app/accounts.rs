@@ -1,0 +1,30 @@
+//! Closing an account, and ending an account's sessions.
+
+use leadbridge_actors::node::Selector;
+use leadbridge_actors::protocol::close;
+
+use crate::state::AppState;
+
+use super::AppResult;
+
+/// Closes the account (the caller has re-authenticated its owner): live bookings are
+/// cancelled, sessions end; the relay then tells the account's pages and closes them.
+pub async fn close_account(state: &AppState, user_id: &str) -> AppResult<()> {
+    state
+        .store
+        .close_account(user_id, state.clock.now())
+        .await?;
+    tracing::info!(user_id = %user_id, "account closed");
+    Ok(())
+}
+
+/// Ends every session of the user, HTTP and sockets (sign out everywhere, a rejected
+/// mentor); answers how many sessions ended.
+pub async fn end_all_sessions(state: &AppState, user_id: &str) -> AppResult<usize> {
+    let ended = state.store.end_user_sessions(user_id).await?;
+    state
+        .realtime
+        .close(Selector::User(user_id.to_string()), close::SESSION_ENDED)
+        .await;
+    Ok(ended.len())
+}
