@@ -11,15 +11,19 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::clock::Clock;
 use crate::domain::ids;
+use crate::domain::time::now as wall_clock;
 use crate::realtime::Realtime;
 use crate::store::Store;
 
 /// How long a lease runs unless renewed.
-const LEASE: Duration = Duration::from_secs(5);
-/// The holder renews when less than this is left.
-const RENEW_BEFORE: Duration = Duration::from_secs(3);
+const LEASE: Duration = Duration::from_secs(10);
+/// The holder renews this long after taking or renewing it.
+const RENEW_AFTER: Duration = Duration::from_secs(3);
+/// The holder announces nothing more once less than this is left of a lease it could not
+/// renew, so it has stopped before another node may take over (an announcement takes at
+/// most a bus timeout or two).
+const STOP_BEFORE: Duration = Duration::from_secs(5);
 /// How often the holder looks for changes other nodes committed.
 const POLL: Duration = Duration::from_millis(25);
 /// How often a node without the lease tries to take it.
@@ -37,24 +41,22 @@ pub struct RelayTask {
     task: tokio::task::JoinHandle<()>,
     holder: String,
     store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
 }
 
-/// Starts the node's relay on the current runtime.
-pub fn start(store: Arc<dyn Store>, realtime: Realtime, clock: Arc<dyn Clock>) -> RelayTask {
+/// Starts the node's relay on the current runtime. Leases are in wall-clock time, which
+/// every node shares (not the application's clock, which tests move).
+pub fn start(store: Arc<dyn Store>, realtime: Realtime) -> RelayTask {
     let holder = ids::new_id("relay");
     let worker = Worker {
         holder: holder.clone(),
         wake: store.outbox_signal(),
         store: Arc::clone(&store),
         realtime,
-        clock: Arc::clone(&clock),
     };
     RelayTask {
         task: tokio::spawn(worker.run()),
         holder,
         store,
-        clock,
     }
 }
 
@@ -64,7 +66,7 @@ impl RelayTask {
     pub async fn stop(self) {
         self.task.abort();
         let _ = self.task.await;
-        let now = self.clock.now();
+        let now = wall_clock();
         if let Err(e) = self.store.take_relay_lease(&self.holder, now, now).await {
             tracing::warn!(error = %e, "relay lease not handed back");
         }
@@ -77,11 +79,11 @@ struct Worker {
     holder: String,
     store: Arc<dyn Store>,
     realtime: Realtime,
-    clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
 }
 
 /// Where a holder stands.
+#[derive(Clone)]
 struct Held {
     /// Last change delivered (or empty stretch skipped).
     cursor: i64,
@@ -89,6 +91,8 @@ struct Held {
     written: i64,
     written_at: tokio::time::Instant,
     renew_at: tokio::time::Instant,
+    /// Past this, the lease may be another node's: announce nothing more until renewed.
+    stop_at: tokio::time::Instant,
 }
 
 impl Worker {
@@ -97,7 +101,14 @@ impl Worker {
         loop {
             held = match held {
                 Some(h) if tokio::time::Instant::now() < h.renew_at => Some(h),
-                previous => self.lease(previous).await,
+                // A failed renewal keeps what we had until `stop_at`: the next round stops
+                // announcing by itself, and the renewal is tried again.
+                Some(h) => match self.lease(Some(h.clone())).await {
+                    Some(renewed) => Some(renewed),
+                    None if tokio::time::Instant::now() < h.stop_at => Some(h),
+                    None => None,
+                },
+                None => self.lease(None).await,
             };
             let Some(h) = held.as_mut() else {
                 // Another node relays: this node's own writes reach it by its poll.
@@ -117,23 +128,23 @@ impl Worker {
 
     /// Takes or renews the lease; `None` while another node holds it or the store fails.
     async fn lease(&self, previous: Option<Held>) -> Option<Held> {
-        let now = self.clock.now();
+        let asked = tokio::time::Instant::now();
+        let now = wall_clock();
         let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
         match self.store.take_relay_lease(&self.holder, now, until).await {
             Ok(Some(stored)) => {
-                let renew_at = tokio::time::Instant::now() + (LEASE - RENEW_BEFORE);
-                Some(match previous {
-                    // Ours all along: our cursor may be ahead of the stored one.
-                    Some(h) => Held { renew_at, ..h },
-                    None => {
-                        tracing::info!(holder = %self.holder, cursor = stored, "relaying the outbox");
-                        Held {
-                            cursor: stored,
-                            written: stored,
-                            written_at: tokio::time::Instant::now(),
-                            renew_at,
-                        }
-                    }
+                // After a lapse another node may have relayed meanwhile: go on from whichever
+                // cursor is further (ours may be ahead of the stored one by a round).
+                let cursor = previous.as_ref().map_or(stored, |h| h.cursor.max(stored));
+                if previous.is_none() {
+                    tracing::info!(holder = %self.holder, cursor, "relaying the outbox");
+                }
+                Some(Held {
+                    cursor,
+                    written: stored,
+                    written_at: previous.map_or(asked, |h| h.written_at),
+                    renew_at: asked + RENEW_AFTER,
+                    stop_at: asked + (LEASE - STOP_BEFORE),
                 })
             }
             Ok(None) => None,
@@ -154,8 +165,14 @@ impl Worker {
             }
         };
         let mut announced = 0;
+        let mut bus_failed = false;
         for record in &page.changes {
+            if tokio::time::Instant::now() >= held.stop_at {
+                // The lease is running out: renew before announcing more.
+                break;
+            }
             if self.realtime.announce(&record.change).await.is_err() {
+                bus_failed = true;
                 break;
             }
             announced += 1;
@@ -188,10 +205,10 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "relay cursor not written"),
             }
         }
-        if !complete {
+        if bus_failed {
             tokio::time::sleep(BUS_RETRY).await;
         }
-        Ok(complete && page.changes.len() >= BATCH)
+        Ok(!complete || page.changes.len() >= BATCH)
     }
 
     /// Waits for a nudge or the timeout, whichever comes first.

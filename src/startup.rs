@@ -113,7 +113,6 @@ impl Application {
             config.redis_url.as_deref(),
         )
         .await?;
-        let relay = crate::relay::start(Arc::clone(&store), realtime.clone(), Arc::clone(&clock));
         let sweeper = tokio::spawn(housekeeping(
             Arc::clone(&store),
             realtime.clone(),
@@ -183,6 +182,8 @@ impl Application {
                 )
         })?;
         tracing::info!(%port, "listening");
+        // Last: nothing after it can fail and leave it running, holding the lease.
+        let relay = crate::relay::start(Arc::clone(&state.store), state.realtime.clone());
         Ok(Self {
             port,
             server,

@@ -48,8 +48,8 @@ pub struct EventDetails {
     pub price_per_lead: i64,
     pub total_slots: i64,
     pub available_slots: i64,
-    /// Wire names of the fields that changed: `event_datetime` (time or duration), `title`
-    /// (title or description), `price_per_lead`, `total_slots`.
+    /// Wire names of the fields that changed: `event_datetime` (time or duration), `title`,
+    /// `description`, `price_per_lead`, `total_slots`.
     pub changed: Vec<String>,
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::claim::LeadClaim;
 use super::event::Event;
 use super::lead::{Lead, LeadStatus};
 use super::mentor::MentorStatus;
@@ -25,11 +26,7 @@ pub enum Change {
         reason: Option<String>,
     },
     /// An admin took or renewed the review lease on a PENDING lead.
-    LeadClaimed {
-        lead_id: String,
-        admin_id: String,
-        expires_at: Timestamp,
-    },
+    LeadClaimed { claim: LeadClaim },
     /// Review leases ended without a decision (released, expired, the admin left).
     ClaimsReleased { lead_ids: Vec<String> },
     /// The mentor edited the event; `learners` hold live bookings on it.
@@ -74,7 +71,7 @@ impl Change {
             Change::LeadBooked { lead } | Change::LeadMoved { lead, .. } => {
                 format!("lead:{}", lead.lead_id)
             }
-            Change::LeadClaimed { lead_id, .. } => format!("lead:{lead_id}"),
+            Change::LeadClaimed { claim } => format!("lead:{}", claim.lead_id),
             Change::ClaimsReleased { .. } => "admin:queue".to_string(),
             Change::EventEdited { event, .. } => format!("event:{}", event.event_id),
             Change::EventDeleted { event_id, .. } => format!("event:{event_id}"),
@@ -97,8 +94,10 @@ pub struct ChangeRecord {
 /// What a change to an event's details means to the people booked on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventEdit {
+    /// The time or the duration moved.
     pub rescheduled: bool,
-    pub renamed: bool,
+    pub retitled: bool,
+    pub described: bool,
     pub repriced: bool,
     pub resized: bool,
 }
@@ -108,7 +107,8 @@ impl EventEdit {
         Self {
             rescheduled: before.event_datetime != after.event_datetime
                 || before.duration != after.duration,
-            renamed: before.title != after.title || before.description != after.description,
+            retitled: before.title != after.title,
+            described: before.description != after.description,
             repriced: before.price_per_lead != after.price_per_lead,
             resized: before.total_slots != after.total_slots,
         }
@@ -118,7 +118,8 @@ impl EventEdit {
     pub fn fields(&self) -> Vec<&'static str> {
         [
             (self.rescheduled, "event_datetime"),
-            (self.renamed, "title"),
+            (self.retitled, "title"),
+            (self.described, "description"),
             (self.repriced, "price_per_lead"),
             (self.resized, "total_slots"),
         ]
@@ -127,9 +128,10 @@ impl EventEdit {
         .collect()
     }
 
-    /// Whether a learner who booked should be told (the price is the mentor's business).
+    /// Whether a learner who booked should be told: the time or the name of what they
+    /// booked changed (the price and the seats are the mentor's business).
     pub fn concerns_learners(&self) -> bool {
-        self.rescheduled || self.renamed
+        self.rescheduled || self.retitled
     }
 }
 
@@ -167,12 +169,17 @@ mod tests {
         assert_eq!(edit.fields(), vec!["price_per_lead"]);
         assert!(!edit.concerns_learners());
 
+        after.description = "Lifetimes too".into();
+        let edit = EventEdit::between(&before, &after);
+        assert_eq!(edit.fields(), vec!["description", "price_per_lead"]);
+        assert!(!edit.concerns_learners());
+
         after.event_datetime += chrono::Duration::hours(2);
         after.title = "Rust, again".into();
         let edit = EventEdit::between(&before, &after);
         assert_eq!(
             edit.fields(),
-            vec!["event_datetime", "title", "price_per_lead"]
+            vec!["event_datetime", "title", "description", "price_per_lead"]
         );
         assert!(edit.concerns_learners());
     }

@@ -6,7 +6,7 @@ use super::lead::{LeadAction, LeadStatus, TransitionError};
 use super::time::Timestamp;
 
 /// An admin's lease on a queue item: while it runs, other admins cannot decide the lead.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct LeadClaim {
     pub lead_id: String,
     /// The admin's user id.

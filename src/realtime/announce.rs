@@ -4,14 +4,13 @@
 use leadbridge_actors::bus::BusError;
 use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::event::{
-    AccountRef, Event, EventRef, MentorStatusPayload, QueueClaim, QueueRef, QueueResolved,
+    AccountRef, Event, EventRef, MentorStatusPayload, QueueRef, QueueResolved,
 };
 use leadbridge_actors::protocol::topic::Topic;
 
 use super::{payloads, Realtime};
 use crate::domain::change::{Change, EventEdit};
 use crate::domain::lead::{Lead, LeadStatus};
-use crate::domain::time::to_storage;
 
 /// How long a closed account's sockets stay after its `account_closed` was published.
 const CLOSE_AFTER_ANNOUNCEMENT: std::time::Duration = std::time::Duration::from_millis(250);
@@ -24,17 +23,9 @@ impl Realtime {
         match change {
             Change::LeadBooked { lead } => self.lead_booked(lead).await?,
             Change::LeadMoved { before, lead, .. } => self.lead_moved(*before, lead).await?,
-            Change::LeadClaimed {
-                lead_id,
-                admin_id,
-                expires_at,
-            } => {
-                let claim = QueueClaim {
-                    lead_id: lead_id.clone(),
-                    admin_id: admin_id.clone(),
-                    expires_at: to_storage(expires_at),
-                };
-                self.publish(Topic::AdminQueue, Event::QueueItemClaimed(claim))
+            Change::LeadClaimed { claim } => {
+                let claimed = payloads::claim(claim);
+                self.publish(Topic::AdminQueue, Event::QueueItemClaimed(claimed))
                     .await?;
             }
             Change::ClaimsReleased { lead_ids } => {

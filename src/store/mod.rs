@@ -198,6 +198,12 @@ pub struct CaptureOutcome {
     pub duplicate_delivery: bool,
 }
 
+/// A change this version cannot read (written by a newer one, or damaged) is passed over,
+/// loudly: one bad row must not stop every announcement after it.
+pub(crate) fn unreadable_change(seq: i64, change_id: &str, error: &StoreError) {
+    tracing::error!(seq, change_id, error = ?error, "outbox change unreadable; not announced");
+}
+
 /// A read of the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxPage {

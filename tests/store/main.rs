@@ -127,6 +127,8 @@ macro_rules! every_backend {
 }
 
 every_backend!([
+    every_change_is_recorded_with_it_in_commit_order,
+    one_relay_holds_the_lease_and_only_it_moves_the_cursor,
     emails_are_unique_case_as_given,
     mentors_get_a_pending_profile_with_their_account,
     bootstrap_admin_is_created_then_updated,

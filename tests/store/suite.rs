@@ -1228,3 +1228,100 @@ pub async fn edits_keep_the_event_listed_where_it_now_belongs(store: S) {
         );
     }
 }
+
+/// The outbox's changes once they are readable (ScyllaDB holds back the last second's).
+async fn changes_until(store: &S, count: usize) -> Vec<leadbridge::domain::change::Change> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let page = store.changes_after(0, 100).await.unwrap();
+        if page.changes.len() >= count || std::time::Instant::now() > deadline {
+            return page.changes.into_iter().map(|r| r.change).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn every_change_is_recorded_with_it_in_commit_order(store: S) {
+    use leadbridge::domain::change::Change;
+    let event = event(&store, 5).await;
+    let learner = user(&store, Role::User).await;
+    let mut suspicious = booking(&event.event_id, &learner, 7);
+    suspicious.flags = vec!["DISPOSABLE_EMAIL_DOMAIN".into()];
+    let lead = store.book_slot(suspicious).await.unwrap();
+    assert_eq!(lead.status, LeadStatus::Pending);
+    store
+        .claim_lead(&lead.lead_id, "admin_1", now(), Duration::minutes(2))
+        .await
+        .unwrap();
+    store
+        .verify_lead(LeadDecision {
+            lead_id: lead.lead_id.clone(),
+            status: LeadStatus::Rejected,
+            reason: Some("Unreachable".into()),
+            admin_id: "admin_1".into(),
+            now: now(),
+        })
+        .await
+        .unwrap();
+
+    // The mentor's approval came first (made by `event`), then this lead's story.
+    let changes = changes_until(&store, 4).await;
+    let kinds: Vec<&str> = changes.iter().map(Change::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "mentor_decided",
+            "lead_booked",
+            "lead_claimed",
+            "lead_moved"
+        ]
+    );
+    match &changes[3] {
+        Change::LeadMoved {
+            before,
+            lead: moved,
+            reason,
+        } => {
+            assert_eq!(*before, LeadStatus::Pending);
+            assert_eq!(moved.status, LeadStatus::Rejected);
+            assert_eq!(reason.as_deref(), Some("Unreachable"));
+            // Read back whole: the contact survives its sealing.
+            assert_eq!(moved.contact, lead.contact);
+        }
+        other => panic!("expected the rejection, got {other:?}"),
+    }
+    // A refused write records nothing.
+    let refused = store.cancel_booking(&learner, &lead.lead_id, now()).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(store.changes_after(0, 100).await.unwrap().changes.len(), 4);
+}
+
+pub async fn one_relay_holds_the_lease_and_only_it_moves_the_cursor(store: S) {
+    let lease = || now() + Duration::seconds(10);
+    assert_eq!(
+        store.take_relay_lease("a", now(), lease()).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        store.take_relay_lease("b", now(), lease()).await.unwrap(),
+        None
+    );
+    assert!(!store.changes_delivered("b", 5).await.unwrap());
+    assert!(store.changes_delivered("a", 5).await.unwrap());
+    // Renewing answers where delivery stands; the cursor never moves back.
+    assert_eq!(
+        store.take_relay_lease("a", now(), lease()).await.unwrap(),
+        Some(5)
+    );
+    assert!(!store.changes_delivered("a", 3).await.unwrap());
+    // Handed back (renewed to end now), it goes to the next node with the cursor.
+    let handed = now();
+    store.take_relay_lease("a", handed, handed).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        store.take_relay_lease("b", now(), lease()).await.unwrap(),
+        Some(5)
+    );
+    assert!(!store.changes_delivered("a", 9).await.unwrap());
+}

@@ -22,7 +22,7 @@ export function followSlots(live, eventId, el, onChange, onEdit) {
     if (deleted) {
       el.textContent = 'This event is no longer available';
       el.dataset.full = 'true';
-      onChange?.(0, 0);
+      onChange?.(0, 0, true);
       return;
     }
     updateSlots(el, available, total);
@@ -44,19 +44,27 @@ export function followSlots(live, eventId, el, onChange, onEdit) {
 /** What an edit of a booked event means to the learner, in words ("" if nothing). */
 export function editNote(details) {
   const changed = new Set(details.changed || []);
-  if (changed.has('event_datetime')) return `Rescheduled to ${dateTime(details.event_datetime)}`;
-  if (changed.has('title')) return `Details updated by the mentor: now “${details.title}”`;
-  return '';
+  const notes = [];
+  if (changed.has('event_datetime')) notes.push(`Rescheduled to ${dateTime(details.event_datetime)}`);
+  if (changed.has('title')) notes.push(`Renamed “${details.title}”`);
+  return notes.join(' · ');
 }
 
 export function eventCard(event) {
   const slots = slotsLabel(event.available_slots, event.total_slots);
+  const link = h('a', { href: `/events/${encodeURIComponent(event.event_id)}` }, event.title);
+  const when = h('p', { class: 'meta' }, time(event.event_datetime), ` · ${event.duration} min`);
   const card = h('article', { class: 'card event-card stack', 'data-event-id': event.event_id },
     h('div', { class: 'row spread' }, h('span', { class: 'tag' }, event.category), slots),
-    h('h3', {}, h('a', { href: `/events/${encodeURIComponent(event.event_id)}` }, event.title)),
+    h('h3', {}, link),
     h('p', { class: 'meta' }, 'with ', event.mentor_name),
-    h('p', { class: 'meta' }, time(event.event_datetime), ` · ${event.duration} min`));
-  return { card, slots };
+    when);
+  /** The mentor's edit, as `event_updated` carries it. */
+  const edited = (details) => {
+    link.textContent = details.title;
+    when.replaceChildren(time(details.event_datetime), ` · ${details.duration} min`);
+  };
+  return { card, slots, edited };
 }
 
 /** A "Load more" button for a paged listing; hides itself on the last page. */

@@ -426,12 +426,17 @@ impl Store for ScyllaStore {
         draft: EventDraft,
     ) -> StoreResult<Event> {
         let (before, event) = self.edit_event(mentor_id, event_id, &draft).await?;
-        let learners = self
+        // The edit stands whatever happens next: a failed read only narrows who is told.
+        let learners = match self
             .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id])
-            .await?
-            .into_iter()
-            .map(|(user_id,)| user_id)
-            .collect();
+            .await
+        {
+            Ok(rows) => rows.into_iter().map(|(user_id,)| user_id).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, event_id, "learners of an edited event not read");
+                Vec::new()
+            }
+        };
         let edited = Change::EventEdited {
             before,
             event: event.clone(),
@@ -506,9 +511,7 @@ impl Store for ScyllaStore {
     ) -> StoreResult<LeadClaim> {
         let claim = self.take_claim(lead_id, admin_id, now, ttl).await?;
         let claimed = Change::LeadClaimed {
-            lead_id: claim.lead_id.clone(),
-            admin_id: claim.admin_id.clone(),
-            expires_at: claim.expires_at,
+            claim: claim.clone(),
         };
         self.announce(claimed, now).await;
         Ok(claim)

@@ -2,11 +2,15 @@
 //! is recorded right after the compare-and-set that decided it and the writes it implies
 //! (README, "Where each rule lives"): a node that dies between the two loses that one
 //! change's announcement, as before the outbox, and clients still resynchronise from
-//! snapshots. Order: `seq` is the writer's clock in microseconds (unique per process), and
-//! changes to one aggregate are serialised by its compare-and-set, so per-aggregate order
-//! holds while nodes' clocks agree to within the time between two changes of one thing.
-//! The relay reads only changes older than `SETTLE`, so a write still in flight on another
-//! node with a slightly earlier `seq` is not skipped.
+//! snapshots. Order: `seq` is the writer's clock in microseconds, shifted to make room for
+//! a per-process tag (unique across nodes, strictly increasing within one), and changes to
+//! one aggregate are serialised by its compare-and-set, so per-aggregate order holds while
+//! nodes' clocks agree to within the time between two changes of one thing. The relay reads
+//! only changes older than `SETTLE_MICROS`, so a write still in flight on another node with
+//! a slightly earlier `seq` is not skipped; a write that lands later than that (a writer
+//! whose clock is behind by more, a retried insert) is not announced, and its clients
+//! resynchronise from snapshots. On ScyllaDB, then, announcements trail their commits by
+//! about a second.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -18,11 +22,13 @@ use crate::domain::change::{Change, ChangeRecord, CHANGE};
 use crate::domain::ids;
 use crate::domain::time::{to_storage, Timestamp};
 use crate::store::OutboxPage;
-use crate::store::{sealed, StoreResult};
+use crate::store::{sealed, unreadable_change, StoreResult};
 
 /// The realtime relay's row in `relay`.
 const RELAY: &str = "realtime";
-/// One partition of the outbox per minute of `seq`.
+/// Low bits of `seq` that tell writers apart.
+const TAG_BITS: u32 = 10;
+/// One partition of the outbox per minute.
 const BUCKET_MICROS: i64 = 60_000_000;
 /// Changes younger than this are not relayed yet (clock skew and writes in flight).
 const SETTLE_MICROS: i64 = 1_000_000;
@@ -32,27 +38,31 @@ const KEEP_SECONDS: i64 = 2 * 24 * 3600;
 /// Buckets walked per read; a relay further behind catches up over several reads.
 const BUCKETS_PER_READ: i64 = 60;
 
-static LAST_SEQ: AtomicI64 = AtomicI64::new(0);
+static LAST_MICROS: AtomicI64 = AtomicI64::new(0);
+static TAG: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
 
-/// The next `seq`: the clock in microseconds, strictly increasing within the process.
+/// The `seq` of a change written at `micros`.
+fn seq_at(micros: i64) -> i64 {
+    let tag = *TAG.get_or_init(|| rand::random::<u16>() as i64 & ((1 << TAG_BITS) - 1));
+    (micros << TAG_BITS) | tag
+}
+
+/// The next `seq`: the clock in microseconds (strictly increasing within the process) and
+/// this process's tag, so two nodes writing in the same microsecond still differ.
 fn next_seq(now: Timestamp) -> i64 {
     let micros = now.timestamp_micros();
-    let mut last = LAST_SEQ.load(Ordering::Relaxed);
+    let mut last = LAST_MICROS.load(Ordering::Relaxed);
     loop {
         let next = micros.max(last + 1);
-        match LAST_SEQ.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
+        match LAST_MICROS.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return seq_at(next),
             Err(seen) => last = seen,
         }
     }
 }
 
-fn row_cursor(found: &[ChangeRecord], after: i64) -> i64 {
-    found.last().map_or(after, |last| last.seq)
-}
-
 fn bucket(seq: i64) -> i64 {
-    seq.div_euclid(BUCKET_MICROS)
+    (seq >> TAG_BITS).div_euclid(BUCKET_MICROS)
 }
 
 #[derive(DeserializeRow)]
@@ -91,39 +101,47 @@ impl ScyllaStore {
     }
 
     pub(super) async fn outbox_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
-        let settled = crate::domain::time::now().timestamp_micros() - SETTLE_MICROS;
+        let settled_micros = crate::domain::time::now().timestamp_micros() - SETTLE_MICROS;
+        let settled = seq_at(settled_micros) | ((1 << TAG_BITS) - 1);
         // A relay that never delivered starts as far back as anything is kept, a minute per
         // query.
-        let oldest = settled - KEEP_SECONDS * 1_000_000;
+        let oldest = seq_at(settled_micros - KEEP_SECONDS * 1_000_000);
         let after = after.max(oldest);
         let last = bucket(settled).min(bucket(after) + BUCKETS_PER_READ);
         let mut found = Vec::new();
+        let mut read = 0;
+        let mut cursor = after;
         for b in bucket(after)..=last {
             let rows: Vec<OutboxRow> = self
-                .rows(cql::OUTBOX_AFTER, values![b, after, settled, limit as i32])
+                .rows(
+                    cql::OUTBOX_AFTER,
+                    values![b, after, settled, (limit - read) as i32],
+                )
                 .await?;
             for row in rows {
-                found.push(ChangeRecord {
-                    seq: row.seq,
-                    change: sealed::open(self.vault(), &row.payload, "payload", &row.change_id)?,
-                    occurred_at: super::rows::ts(&row.occurred_at)?,
-                    change_id: row.change_id,
-                });
-                if found.len() >= limit {
-                    let cursor = row_cursor(&found, after);
-                    return Ok(OutboxPage {
-                        changes: found,
-                        cursor,
-                    });
+                read += 1;
+                cursor = row.seq;
+                let change = sealed::open(self.vault(), &row.payload, "payload", &row.change_id)
+                    .and_then(|change| Ok((change, super::rows::ts(&row.occurred_at)?)));
+                match change {
+                    Ok((change, occurred_at)) => found.push(ChangeRecord {
+                        seq: row.seq,
+                        change,
+                        occurred_at,
+                        change_id: row.change_id,
+                    }),
+                    Err(e) => unreadable_change(row.seq, &row.change_id, &e),
                 }
             }
+            if read >= limit {
+                return Ok(OutboxPage {
+                    changes: found,
+                    cursor,
+                });
+            }
+            // Everything up to the end of this minute (or `settled`) has been read.
+            cursor = settled.min(seq_at((b + 1) * BUCKET_MICROS) - 1).max(cursor);
         }
-        // Everything up to the end of the last minute walked (or `settled`) has been read.
-        let cursor = if found.is_empty() {
-            settled.min((last + 1) * BUCKET_MICROS - 1).max(after)
-        } else {
-            row_cursor(&found, after)
-        };
         Ok(OutboxPage {
             changes: found,
             cursor,
@@ -137,14 +155,15 @@ impl ScyllaStore {
         until: Timestamp,
     ) -> StoreResult<Option<i64>> {
         let (now, until) = (to_storage(&now), to_storage(&until));
+        // Renewing is the common case; the row exists after the very first start.
         let taken = self
-            .cas(cql::RELAY_CREATE, values![RELAY, holder, &until, 0i64])
+            .cas(cql::RELAY_RENEW, values![&until, RELAY, holder])
             .await?
             || self
-                .cas(cql::RELAY_RENEW, values![&until, RELAY, holder])
+                .cas(cql::RELAY_TAKE_OVER, values![holder, &until, RELAY, &now])
                 .await?
             || self
-                .cas(cql::RELAY_TAKE_OVER, values![holder, &until, RELAY, &now])
+                .cas(cql::RELAY_CREATE, values![RELAY, holder, &until, 0i64])
                 .await?;
         if !taken {
             return Ok(None);
@@ -156,7 +175,7 @@ impl ScyllaStore {
     /// Delivered changes are not deleted one by one (a tombstone each): reads start at the
     /// cursor's minute, so they are never read again, and their TTL removes them.
     pub(super) async fn relay_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
-        self.cas(cql::RELAY_DELIVERED, values![seq, RELAY, holder])
+        self.cas(cql::RELAY_DELIVERED, values![seq, RELAY, holder, seq])
             .await
     }
 }
@@ -171,7 +190,8 @@ mod tests {
         let a = next_seq(now);
         let b = next_seq(now);
         assert!(b > a);
-        assert_eq!(bucket(60_000_000), 1);
-        assert_eq!(bucket(59_999_999), 0);
+        assert_eq!(a & ((1 << TAG_BITS) - 1), b & ((1 << TAG_BITS) - 1));
+        assert_eq!(bucket(seq_at(60_000_000)), 1);
+        assert_eq!(bucket(seq_at(59_999_999)), 0);
     }
 }

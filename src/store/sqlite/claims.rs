@@ -71,17 +71,16 @@ pub fn claim_lead(
          WHERE lead_claims.admin_id = excluded.admin_id OR lead_claims.expires_at <= ?4",
         params![lead_id, admin_id, to_storage(&expires_at), to_storage(&now)],
     )?;
-    let claimed = Change::LeadClaimed {
+    let claim = LeadClaim {
         lead_id: lead_id.to_string(),
         admin_id: admin_id.to_string(),
         expires_at,
     };
+    let claimed = Change::LeadClaimed {
+        claim: claim.clone(),
+    };
     outbox::record(tx, vault, &claimed, now)?;
-    Ok(LeadClaim {
-        lead_id: lead_id.to_string(),
-        admin_id: admin_id.to_string(),
-        expires_at,
-    })
+    Ok(claim)
 }
 
 pub fn release_claim(

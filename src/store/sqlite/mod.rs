@@ -615,7 +615,8 @@ impl Store for SqliteStore {
     }
 
     async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
-        self.lookup(move |conn, vault| outbox::changes_after(conn, vault, after, limit))
+        // On the blocking pool: a page may open a few hundred sealed payloads.
+        self.read(move |conn, vault| outbox::changes_after(conn, vault, after, limit))
             .await
     }
 

@@ -9,7 +9,7 @@ use crate::crypto::Vault;
 use crate::domain::change::{Change, ChangeRecord, CHANGE};
 use crate::domain::ids;
 use crate::domain::time::{from_storage, to_storage, Timestamp};
-use crate::store::{sealed, OutboxPage, StoreError, StoreResult};
+use crate::store::{sealed, unreadable_change, OutboxPage, StoreError, StoreResult};
 
 /// The realtime relay's row in `relay` (later consumers get rows of their own).
 const RELAY: &str = "realtime";
@@ -42,20 +42,29 @@ pub fn changes_after(
     )?;
     let mut rows = stmt.query(params![after, limit as i64])?;
     let mut found = Vec::new();
+    let mut cursor = after;
     while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
         let change_id: String = row.get(1)?;
         let payload: Vec<u8> = row.get(2)?;
         let occurred: String = row.get(3)?;
-        found.push(ChangeRecord {
-            seq: row.get(0)?,
-            change: sealed::open(vault, &payload, "payload", &change_id)?,
-            occurred_at: from_storage(&occurred).ok_or_else(|| {
+        cursor = seq;
+        let read = sealed::open(vault, &payload, "payload", &change_id).and_then(|change| {
+            let occurred_at = from_storage(&occurred).ok_or_else(|| {
                 StoreError::Backend(anyhow::anyhow!("outbox time unreadable: {occurred:?}"))
-            })?,
-            change_id,
+            })?;
+            Ok((change, occurred_at))
         });
+        match read {
+            Ok((change, occurred_at)) => found.push(ChangeRecord {
+                seq,
+                change_id,
+                occurred_at,
+                change,
+            }),
+            Err(e) => unreadable_change(seq, &change_id, &e),
+        }
     }
-    let cursor = found.last().map_or(after, |last| last.seq);
     Ok(OutboxPage {
         changes: found,
         cursor,

@@ -38,7 +38,7 @@ export async function render(ctx) {
   const refreshBooking = await bookingPanel(ctx, event, booking, () => full);
   // The mentor's edits show at once, with a note of what moved.
   const edited = (details) => {
-    Object.assign(event, details);
+    for (const key of ['title', 'description', 'event_datetime', 'duration', 'price_per_lead']) event[key] = details[key];
     ctx.title(details.title);
     fill(heading, details.title);
     fill(when, time(details.event_datetime), ` · ${details.duration} minutes`);
@@ -49,11 +49,11 @@ export async function render(ctx) {
       changeNote.hidden = false;
     }
   };
-  ctx.onLeave(followSlots(ctx.live, id, slots, (available, total) => {
+  ctx.onLeave(followSlots(ctx.live, id, slots, (available, _total, deleted) => {
     const wasFull = full;
     full = available === 0;
-    if (total === 0 && available === 0) event.gone = true;
-    if (wasFull !== full || event.gone) refreshBooking();
+    if (deleted) event.gone = true;
+    if (wasFull !== full || deleted) refreshBooking();
   }, edited));
 }
 

@@ -54,9 +54,9 @@ export async function render(ctx) {
       shown = 0;
     }
     for (const event of page.items) {
-      const { card, slots } = eventCard(event);
+      const { card, slots, edited } = eventCard(event);
       results.append(card);
-      if (following.length < LIVE_CARDS) following.push(followSlots(ctx.live, event.event_id, slots));
+      if (following.length < LIVE_CARDS) following.push(followSlots(ctx.live, event.event_id, slots, null, edited));
     }
     shown += page.items.length;
     if (shown === 0) fill(results, empty('No upcoming events match. Try other filters.'));

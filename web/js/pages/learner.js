@@ -60,7 +60,8 @@ export async function render(ctx) {
   }
 
   async function reload() {
-    for (const b of await api.get('/api/user/bookings')) bookings.set(b.lead_id, b);
+    // A note of a change heard live stays with its booking (the listing has no notes).
+    for (const b of await api.get('/api/user/bookings')) bookings.set(b.lead_id, { ...b, note: bookings.get(b.lead_id)?.note });
     draw();
   }
 

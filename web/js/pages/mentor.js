@@ -60,11 +60,18 @@ export async function render(ctx) {
   if (!approved) {
     // The decision arrives on the mentor's own topic: the dashboard redraws for it.
     ctx.onLeave(ctx.live.subscribe(`user:${ctx.user.user_id}`, {
-      event: (event) => {
+      event: async (event) => {
         if (event.type !== 'mentor_status_changed') return;
-        ctx.flash(event.verification_status === 'APPROVED'
+        const approved = event.verification_status === 'APPROVED';
+        ctx.flash(approved
           ? 'Your mentor application was approved. Your lead feed is live.'
-          : 'Your mentor application was not approved.', event.verification_status === 'APPROVED' ? 'ok' : 'error');
+          : 'Your mentor application was not approved.', approved ? 'ok' : 'error');
+        if (approved) {
+          // The approval renewed the session: one request swaps the cookie, then the socket
+          // reopens with it and may follow the lead feed.
+          await api.get('/api/auth/me').catch(() => {});
+          ctx.live.restart();
+        }
         ctx.rerender();
       },
     }));
