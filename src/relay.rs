@@ -26,6 +26,8 @@ const RENEW_AFTER: Duration = Duration::from_secs(3);
 const STOP_BEFORE: Duration = Duration::from_secs(5);
 /// How often the holder looks for changes other nodes committed.
 const POLL: Duration = Duration::from_millis(25);
+/// How soon a renewal the store did not answer is asked again.
+const RENEW_RETRY: Duration = Duration::from_millis(500);
 /// How often a node without the lease tries to take it.
 const STANDBY: Duration = Duration::from_secs(1);
 /// How long the relay waits before announcing again after the bus failed.
@@ -101,14 +103,21 @@ impl Worker {
         loop {
             held = match held {
                 Some(h) if tokio::time::Instant::now() < h.renew_at => Some(h),
-                // A failed renewal keeps what we had until `stop_at`: the next round stops
-                // announcing by itself, and the renewal is tried again.
                 Some(h) => match self.lease(Some(h.clone())).await {
-                    Some(renewed) => Some(renewed),
-                    None if tokio::time::Instant::now() < h.stop_at => Some(h),
-                    None => None,
+                    Lease::Held(renewed) => Some(renewed),
+                    Lease::Elsewhere => None,
+                    // The store did not answer: keep what we had until `stop_at` (the next
+                    // round stops announcing by itself) and ask again a little later.
+                    Lease::Unknown if tokio::time::Instant::now() < h.stop_at => Some(Held {
+                        renew_at: tokio::time::Instant::now() + RENEW_RETRY,
+                        ..h
+                    }),
+                    Lease::Unknown => None,
                 },
-                None => self.lease(None).await,
+                None => match self.lease(None).await {
+                    Lease::Held(taken) => Some(taken),
+                    Lease::Elsewhere | Lease::Unknown => None,
+                },
             };
             let Some(h) = held.as_mut() else {
                 // Another node relays: this node's own writes reach it by its poll.
@@ -126,8 +135,8 @@ impl Worker {
         }
     }
 
-    /// Takes or renews the lease; `None` while another node holds it or the store fails.
-    async fn lease(&self, previous: Option<Held>) -> Option<Held> {
+    /// Takes or renews the lease.
+    async fn lease(&self, previous: Option<Held>) -> Lease {
         let asked = tokio::time::Instant::now();
         let now = wall_clock();
         let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
@@ -139,7 +148,7 @@ impl Worker {
                 if previous.is_none() {
                     tracing::info!(holder = %self.holder, cursor, "relaying the outbox");
                 }
-                Some(Held {
+                Lease::Held(Held {
                     cursor,
                     written: stored,
                     written_at: previous.map_or(asked, |h| h.written_at),
@@ -147,10 +156,10 @@ impl Worker {
                     stop_at: asked + (LEASE - STOP_BEFORE),
                 })
             }
-            Ok(None) => None,
+            Ok(None) => Lease::Elsewhere,
             Err(e) => {
                 tracing::warn!(error = %e, "relay lease not taken");
-                None
+                Lease::Unknown
             }
         }
     }
@@ -219,3 +228,12 @@ impl Worker {
 
 /// The lease went to another node.
 struct Lost;
+
+/// What asking for the lease found.
+enum Lease {
+    Held(Held),
+    /// Another node holds it.
+    Elsewhere,
+    /// The store did not answer.
+    Unknown,
+}

@@ -9,7 +9,7 @@ use super::AppResult;
 
 /// How long a closed account's sockets may outlive it if the relay is slow to tell them
 /// (normally it announces the closing and closes them within milliseconds).
-const CLOSE_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(2);
+const CLOSE_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Closes the account (the caller has re-authenticated its owner): live bookings are
 /// cancelled, sessions end; the relay then tells the account's pages and closes them. Its

@@ -2,6 +2,7 @@
 //! authenticates, parses its request into domain values, calls one of these and renders
 //! what it returns. A use case asks the domain for the decision and has the store carry it
 //! out; what it commits reaches people through the outbox and its relay, never from here.
+//! Access it ends is another matter: ending sessions closes their sockets at once.
 
 pub mod accounts;
 pub mod bookings;

@@ -6,7 +6,7 @@ use crate::domain::ids;
 use crate::domain::lead::LeadAction;
 use crate::domain::money::CURRENCY;
 use crate::domain::payment::{Payment, PaymentStatus};
-use crate::payments::signature::{verify_checkout, verify_webhook};
+use crate::payments::signature::{checkout_signature, verify_checkout, verify_webhook};
 use crate::payments::webhook::{self, WebhookEvent};
 use crate::state::AppState;
 use crate::store::{CaptureOutcome, Conflict, PaymentReport, StoreError};
@@ -69,6 +69,47 @@ pub struct CheckoutProof {
     pub order_id: String,
     pub payment_id: String,
     pub signature: String,
+}
+
+/// Simulated payments only: pays the mentor's own open order as the provider's checkout
+/// would, answering the signed result the browser then hands to `settle_checkout`.
+pub async fn simulate_checkout(
+    state: &AppState,
+    mentor_id: &str,
+    order_id: &str,
+) -> AppResult<CheckoutProof> {
+    if !state.payments.is_simulated() {
+        return Err(AppError::NotFound(
+            "simulated checkout (LEADBRIDGE_PAYMENTS is razorpay)",
+        ));
+    }
+    let payment = state
+        .store
+        .payment_by_order(order_id)
+        .await?
+        .filter(|p| p.mentor_id == mentor_id)
+        .ok_or(AppError::NotFound("order"))?;
+    if payment.status != PaymentStatus::Created {
+        return Err(AppError::Refused {
+            code: "ORDER_NOT_OPEN",
+            message: format!(
+                "order {} is {}",
+                payment.razorpay_order_id,
+                payment.status.as_str()
+            ),
+        });
+    }
+    let payment_id = ids::new_id(ids::PAYMENT);
+    let signature = checkout_signature(
+        state.payments.settings.key_secret.expose(),
+        &payment.razorpay_order_id,
+        &payment_id,
+    );
+    Ok(CheckoutProof {
+        order_id: payment.razorpay_order_id,
+        payment_id,
+        signature,
+    })
 }
 
 /// Settles a capture the mentor's checkout reports, signed by the provider. Repeating it is

@@ -26,7 +26,10 @@ pub enum Change {
         reason: Option<String>,
     },
     /// An admin took or renewed the review lease on a PENDING lead.
-    LeadClaimed { claim: LeadClaim },
+    LeadClaimed {
+        #[serde(flatten)]
+        claim: LeadClaim,
+    },
     /// Review leases ended without a decision (released, expired, the admin left).
     ClaimsReleased { lead_ids: Vec<String> },
     /// The mentor edited the event; `learners` hold live bookings on it.

@@ -166,8 +166,9 @@ pub struct MentorView {
     pub message: Option<String>,
 }
 
-/// An admin's verdict on a lead (VERIFIED, else REJECTED): the state machine's action and
-/// the audit log's entry for it.
+/// An admin's verdict on a lead: the state machine's action and the audit log's entry for
+/// it. The API accepts only VERIFIED and REJECTED as verdicts (422 otherwise); anything but
+/// VERIFIED is taken as a rejection here.
 pub fn review(verdict: LeadStatus) -> (LeadAction, super::audit::AuditAction) {
     use super::audit::AuditAction;
     match verdict {

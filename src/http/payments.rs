@@ -10,9 +10,7 @@ use super::extract::Mentor;
 use super::json::{Json, RawBody};
 use super::views::MentorLeadView;
 use crate::app::purchases::{self, CheckoutProof};
-use crate::domain::ids;
 use crate::domain::payment::PaymentStatus;
-use crate::payments::signature::checkout_signature;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -157,36 +155,11 @@ async fn simulated_checkout(
     mentor: Mentor,
     body: Json<SimulatedCheckoutRequest>,
 ) -> Result<web::Json<CheckoutResult>, ApiError> {
-    if !state.payments.is_simulated() {
-        return Err(ApiError::not_found(
-            "simulated checkout (LEADBRIDGE_PAYMENTS is razorpay)",
-        ));
-    }
-    let payment = state
-        .store
-        .payment_by_order(&body.0.order_id)
-        .await?
-        .filter(|p| p.mentor_id == mentor.profile.mentor_id)
-        .ok_or_else(|| ApiError::not_found("order"))?;
-    if payment.status != PaymentStatus::Created {
-        return Err(ApiError::Conflict {
-            code: "ORDER_NOT_OPEN",
-            message: format!(
-                "order {} is {}",
-                payment.razorpay_order_id,
-                payment.status.as_str()
-            ),
-        });
-    }
-    let razorpay_payment_id = ids::new_id(ids::PAYMENT);
-    let razorpay_signature = checkout_signature(
-        state.payments.settings.key_secret.expose(),
-        &payment.razorpay_order_id,
-        &razorpay_payment_id,
-    );
+    let paid =
+        purchases::simulate_checkout(&state, &mentor.profile.mentor_id, &body.0.order_id).await?;
     Ok(web::Json(CheckoutResult {
-        razorpay_order_id: payment.razorpay_order_id,
-        razorpay_payment_id,
-        razorpay_signature,
+        razorpay_order_id: paid.order_id,
+        razorpay_payment_id: paid.payment_id,
+        razorpay_signature: paid.signature,
     }))
 }

@@ -1229,13 +1229,26 @@ pub async fn edits_keep_the_event_listed_where_it_now_belongs(store: S) {
     }
 }
 
-/// The outbox's changes once they are readable (ScyllaDB holds back the last second's).
-async fn changes_until(store: &S, count: usize) -> Vec<leadbridge::domain::change::Change> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+/// The outbox's changes, read as the relay reads them (following the cursor), once there
+/// are `count` or `wait` has passed (ScyllaDB holds back the last second's).
+async fn changes_until(
+    store: &S,
+    count: usize,
+    wait: std::time::Duration,
+) -> Vec<leadbridge::domain::change::Change> {
+    let deadline = std::time::Instant::now() + wait;
     loop {
-        let page = store.changes_after(0, 100).await.unwrap();
-        if page.changes.len() >= count || std::time::Instant::now() > deadline {
-            return page.changes.into_iter().map(|r| r.change).collect();
+        let (mut cursor, mut all) = (0, Vec::new());
+        for _ in 0..100 {
+            let page = store.changes_after(cursor, 100).await.unwrap();
+            all.extend(page.changes.into_iter().map(|r| r.change));
+            if page.cursor == cursor || all.len() >= count {
+                break;
+            }
+            cursor = page.cursor;
+        }
+        if all.len() >= count || std::time::Instant::now() > deadline {
+            return all;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -1265,7 +1278,7 @@ pub async fn every_change_is_recorded_with_it_in_commit_order(store: S) {
         .unwrap();
 
     // The mentor's approval came first (made by `event`), then this lead's story.
-    let changes = changes_until(&store, 4).await;
+    let changes = changes_until(&store, 4, std::time::Duration::from_secs(15)).await;
     let kinds: Vec<&str> = changes.iter().map(Change::kind).collect();
     assert_eq!(
         kinds,
@@ -1293,8 +1306,8 @@ pub async fn every_change_is_recorded_with_it_in_commit_order(store: S) {
     // A refused write records nothing.
     let refused = store.cancel_booking(&learner, &lead.lead_id, now()).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))));
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    assert_eq!(store.changes_after(0, 100).await.unwrap().changes.len(), 4);
+    let later = changes_until(&store, 5, std::time::Duration::from_secs(3)).await;
+    assert_eq!(later.len(), 4, "{later:?}");
 }
 
 pub async fn one_relay_holds_the_lease_and_only_it_moves_the_cursor(store: S) {

@@ -298,14 +298,20 @@ impl ScyllaStore {
     }
 
     pub(super) async fn remove_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
-        let current = self.own_event(mentor_id, event_id).await?;
-        current.check_deletable()?;
-        if !self.cas(cql::EVENT_DELETE, values![event_id, 0i64]).await? {
-            // Someone booked meanwhile (or it changed under us): tell which.
-            self.own_event(mentor_id, event_id)
-                .await?
-                .check_deletable()?;
-            return Err(StoreError::Busy);
+        let mut current = self.own_event(mentor_id, event_id).await?;
+        let mut rounds = 0;
+        loop {
+            current.check_deletable()?;
+            if self.cas(cql::EVENT_DELETE, values![event_id, 0i64]).await? {
+                break;
+            }
+            // A booking came and went meanwhile: decide again on what is there now.
+            rounds += 1;
+            if rounds == SLOT_ROUNDS {
+                return Err(StoreError::Busy);
+            }
+            back_off().await;
+            current = self.own_event(mentor_id, event_id).await?;
         }
         let when = to_storage(&current.event_datetime);
         let keys = Keys {

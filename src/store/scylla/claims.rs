@@ -66,7 +66,9 @@ impl ScyllaStore {
         let until = to_storage(&expires_at);
         let row_ttl = || Ttl(ttl.num_seconds() + LINGER_SECONDS);
         for _ in 0..CLAIM_ROUNDS {
-            let taken = match self.claim_row(lead_id).await? {
+            let held = self.claim_row(lead_id).await?;
+            claim::check_free_for(held.as_ref(), admin_id, now)?;
+            let taken = match held {
                 None => {
                     self.cas(
                         cql::CLAIM_TAKE,
@@ -81,17 +83,13 @@ impl ScyllaStore {
                     )
                     .await?
                 }
-                Some(held) if held.expires_at <= now => {
+                // Another admin's, expired (a live one was refused above).
+                Some(_) => {
                     self.cas(
                         cql::CLAIM_TAKE_EXPIRED,
                         values![row_ttl(), admin_id, &until, lead_id, to_storage(&now)],
                     )
                     .await?
-                }
-                // Another admin's live claim: the rule says no.
-                Some(held) => {
-                    claim::check_free_for(Some(&held), admin_id, now)?;
-                    false
                 }
             };
             if taken {

@@ -147,5 +147,5 @@ statements! {
     RELAY_RENEW = "UPDATE relay SET lease_until = ? WHERE name = ? IF holder = ?";
     RELAY_TAKE_OVER = "UPDATE relay SET holder = ?, lease_until = ? WHERE name = ? IF lease_until < ?";
     RELAY_GET = "SELECT holder, delivered FROM relay WHERE name = ?";
-    RELAY_DELIVERED = "UPDATE relay SET delivered = ? WHERE name = ? IF holder = ? AND delivered < ?";
+    RELAY_DELIVERED = "UPDATE relay SET delivered = ? WHERE name = ? IF holder = ? AND delivered <= ?";
 }

@@ -3,7 +3,8 @@
 //! (README, "Where each rule lives"): a node that dies between the two loses that one
 //! change's announcement, as before the outbox, and clients still resynchronise from
 //! snapshots. Order: `seq` is the writer's clock in microseconds, shifted to make room for
-//! a per-process tag (unique across nodes, strictly increasing within one), and changes to
+//! a random per-process tag (so two nodes writing in one microsecond differ, short of a
+//! 1-in-1024 tag collision), strictly increasing within a process, and changes to
 //! one aggregate are serialised by its compare-and-set, so per-aggregate order holds while
 //! nodes' clocks agree to within the time between two changes of one thing. The relay reads
 //! only changes older than `SETTLE_MICROS`, so a write still in flight on another node with
@@ -59,6 +60,11 @@ fn next_seq(now: Timestamp) -> i64 {
             Err(seen) => last = seen,
         }
     }
+}
+
+/// The lowest `seq` of minute `b`, whatever the writer's tag.
+fn bucket_start(b: i64) -> i64 {
+    (b * BUCKET_MICROS) << TAG_BITS
 }
 
 fn bucket(seq: i64) -> i64 {
@@ -140,7 +146,7 @@ impl ScyllaStore {
                 });
             }
             // Everything up to the end of this minute (or `settled`) has been read.
-            cursor = settled.min(seq_at((b + 1) * BUCKET_MICROS) - 1).max(cursor);
+            cursor = settled.min(bucket_start(b + 1) - 1).max(cursor);
         }
         Ok(OutboxPage {
             changes: found,
@@ -193,5 +199,10 @@ mod tests {
         assert_eq!(a & ((1 << TAG_BITS) - 1), b & ((1 << TAG_BITS) - 1));
         assert_eq!(bucket(seq_at(60_000_000)), 1);
         assert_eq!(bucket(seq_at(59_999_999)), 0);
+        // A minute ends below the next one's first seq for every tag.
+        let next = bucket_start(1);
+        assert_eq!(bucket(next - 1), 0);
+        assert_eq!(bucket(next), 1);
+        assert!(next > (59_999_999 << TAG_BITS) | ((1 << TAG_BITS) - 1));
     }
 }

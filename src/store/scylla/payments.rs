@@ -18,7 +18,6 @@ const DELIVERY_TTL_SECONDS: i64 = 30 * 24 * 3600;
 /// Rounds of read-then-CAS on one lead's order or unlock before answering "busy".
 const ROUNDS: usize = 8;
 
-/// What a capture did to its lead.
 /// A capture that changed nothing.
 fn replay(payment: Payment, lead: Lead, duplicate_delivery: bool) -> StoreResult<CaptureOutcome> {
     Ok(CaptureOutcome {

@@ -97,11 +97,12 @@ pub fn take_lease(
 }
 
 /// Moves the cursor to `seq` and prunes the changes delivered, if `holder` still holds
-/// the lease (a holder that lost it must not move a cursor another node owns now).
+/// the lease (a holder that lost it must not move a cursor another node owns now) and the
+/// cursor does not move back (an equal one is a repeat of a write that went through).
 pub fn delivered(tx: &Connection, holder: &str, seq: i64) -> StoreResult<bool> {
     let moved = exec(
         tx,
-        "UPDATE relay SET delivered = ?3 WHERE name = ?1 AND holder = ?2 AND delivered < ?3",
+        "UPDATE relay SET delivered = ?3 WHERE name = ?1 AND holder = ?2 AND delivered <= ?3",
         params![RELAY, holder, seq],
     )?;
     if moved > 0 {
