@@ -3,6 +3,7 @@
 use leadbridge_actors::node::Selector;
 use leadbridge_actors::protocol::close;
 
+use crate::domain::ids::UserId;
 use crate::state::AppState;
 
 use super::AppResult;
@@ -15,7 +16,7 @@ const CLOSE_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(
 /// cancelled, sessions end; the relay then tells the account's pages and closes them. Its
 /// sessions are gone from the store already, so nothing new is let in meanwhile; should the
 /// relay lag (a lease changing hands, the bus away), the sockets close here anyway.
-pub async fn close_account(state: &AppState, user_id: &str) -> AppResult<()> {
+pub async fn close_account(state: &AppState, user_id: &UserId) -> AppResult<()> {
     state
         .store
         .close_account(user_id, state.clock.now())
@@ -32,7 +33,7 @@ pub async fn close_account(state: &AppState, user_id: &str) -> AppResult<()> {
 
 /// Ends every session of the user, HTTP and sockets (sign out everywhere, a rejected
 /// mentor); answers how many sessions ended.
-pub async fn end_all_sessions(state: &AppState, user_id: &str) -> AppResult<usize> {
+pub async fn end_all_sessions(state: &AppState, user_id: &UserId) -> AppResult<usize> {
     let ended = state.store.end_user_sessions(user_id).await?;
     state
         .realtime

@@ -1,7 +1,7 @@
 //! A learner books a slot, or cancels a booking.
 
 use crate::domain::contact::Contact;
-use crate::domain::ids;
+use crate::domain::ids::{self, EventId, LeadId, UserId};
 use crate::domain::lead::Lead;
 use crate::domain::verification::contact_flags;
 use crate::state::AppState;
@@ -13,8 +13,8 @@ use super::AppResult;
 /// the store adds the duplicate check and decides the lead's first state with the domain.
 pub async fn book(
     state: &AppState,
-    user_id: &str,
-    event_id: &str,
+    user_id: &UserId,
+    event_id: &EventId,
     contact: Contact,
 ) -> AppResult<Lead> {
     let lead = state
@@ -33,7 +33,7 @@ pub async fn book(
 }
 
 /// Cancels the learner's own booking and frees its slot.
-pub async fn cancel(state: &AppState, user_id: &str, lead_id: &str) -> AppResult<Lead> {
+pub async fn cancel(state: &AppState, user_id: &UserId, lead_id: &LeadId) -> AppResult<Lead> {
     let change = state
         .store
         .cancel_booking(user_id, lead_id, state.clock.now())

@@ -1,7 +1,7 @@
 //! A mentor publishes, edits and deletes events.
 
 use crate::domain::event::{Event, EventDraft};
-use crate::domain::ids;
+use crate::domain::ids::{self, EventId, MentorId};
 use crate::domain::mentor::MentorProfile;
 use crate::state::AppState;
 
@@ -33,14 +33,18 @@ pub async fn create_event(
 /// bookings (`Event::check_slots`), and the learners booked on it are told of a move.
 pub async fn edit_event(
     state: &AppState,
-    mentor_id: &str,
-    event_id: &str,
+    mentor_id: &MentorId,
+    event_id: &EventId,
     draft: EventDraft,
 ) -> AppResult<Event> {
     Ok(state.store.update_event(mentor_id, event_id, draft).await?)
 }
 
 /// Deletes the mentor's own event, only while nobody holds a slot on it.
-pub async fn delete_event(state: &AppState, mentor_id: &str, event_id: &str) -> AppResult<()> {
+pub async fn delete_event(
+    state: &AppState,
+    mentor_id: &MentorId,
+    event_id: &EventId,
+) -> AppResult<()> {
     Ok(state.store.delete_event(mentor_id, event_id).await?)
 }

@@ -1,6 +1,7 @@
 //! Admins decide mentor applications.
 
 use crate::domain::conflict::Conflict;
+use crate::domain::ids::{MentorId, UserId};
 use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::state::AppState;
 use crate::store::{MentorDecision, StoreError};
@@ -14,8 +15,8 @@ use super::AppResult;
 /// more.
 pub async fn decide_mentor(
     state: &AppState,
-    admin_id: &str,
-    mentor_id: &str,
+    admin_id: &UserId,
+    mentor_id: &MentorId,
     status: MentorStatus,
     reason: Option<String>,
 ) -> AppResult<MentorProfile> {
@@ -53,9 +54,12 @@ pub async fn decide_mentor(
 /// is kept; every session ends, every socket closes.
 async fn apply_to_sessions(state: &AppState, mentor: &MentorProfile) -> AppResult<()> {
     if mentor.verification_status == MentorStatus::Approved {
-        state.store.rotate_user_sessions(&mentor.user_id).await?;
+        state
+            .store
+            .rotate_user_sessions(UserId::new(&mentor.user_id))
+            .await?;
     } else {
-        end_all_sessions(state, &mentor.user_id).await?;
+        end_all_sessions(state, UserId::new(&mentor.user_id)).await?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! the checkout or by the provider's webhook (at least once, in any order).
 
 use crate::domain::audit::ACTOR_WEBHOOK;
-use crate::domain::ids;
+use crate::domain::ids::{self, EventId, LeadId, MentorId, OrderId, UserId};
 use crate::domain::lead::LeadAction;
 use crate::domain::money::CURRENCY;
 use crate::domain::payment::{Payment, PaymentStatus};
@@ -17,9 +17,9 @@ use super::{AppError, AppResult};
 /// with the provider. The lead must be on the mentor's events and still for sale.
 pub async fn open_order(
     state: &AppState,
-    mentor_id: &str,
-    actor_id: &str,
-    lead_id: &str,
+    mentor_id: &MentorId,
+    actor_id: &UserId,
+    lead_id: &LeadId,
 ) -> AppResult<Payment> {
     let lead = state
         .store
@@ -28,12 +28,16 @@ pub async fn open_order(
         .filter(|l| l.mentor_id == mentor_id)
         .ok_or(AppError::NotFound("lead"))?;
     lead.plan(LeadAction::Purchase).map_err(Conflict::from)?;
-    if let Some(open) = state.store.open_payment_for_lead(&lead.lead_id).await? {
+    if let Some(open) = state
+        .store
+        .open_payment_for_lead(LeadId::new(&lead.lead_id))
+        .await?
+    {
         return Ok(open);
     }
     let event = state
         .store
-        .event(&lead.event_id)
+        .event(EventId::new(&lead.event_id))
         .await?
         .ok_or(AppError::NotFound("event"))?;
     let payment_id = ids::new_id(ids::PAYMENT);
@@ -75,8 +79,8 @@ pub struct CheckoutProof {
 /// would, answering the signed result the browser then hands to `settle_checkout`.
 pub async fn simulate_checkout(
     state: &AppState,
-    mentor_id: &str,
-    order_id: &str,
+    mentor_id: &MentorId,
+    order_id: &OrderId,
 ) -> AppResult<CheckoutProof> {
     if !state.payments.is_simulated() {
         return Err(AppError::NotFound(
@@ -117,8 +121,8 @@ pub async fn simulate_checkout(
 /// and answered LEAD_UNAVAILABLE.
 pub async fn settle_checkout(
     state: &AppState,
-    mentor_id: &str,
-    actor_id: &str,
+    mentor_id: &MentorId,
+    actor_id: &UserId,
     proof: CheckoutProof,
 ) -> AppResult<CaptureOutcome> {
     let secret = state.payments.settings.key_secret.expose();
@@ -129,7 +133,7 @@ pub async fn settle_checkout(
     }
     let payment = state
         .store
-        .payment_by_order(&proof.order_id)
+        .payment_by_order(OrderId::new(&proof.order_id))
         .await?
         .filter(|p| p.mentor_id == mentor_id)
         .ok_or(AppError::NotFound("order"))?;

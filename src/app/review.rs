@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 
+use crate::domain::ids::{LeadId, UserId};
 use crate::domain::lead::{Lead, LeadStatus};
 use crate::state::AppState;
 use crate::store::{LeadClaim, LeadDecision};
@@ -15,8 +16,8 @@ pub const CLAIM_TTL: Duration = Duration::minutes(2);
 /// another admin holds a live claim on it.
 pub async fn decide_lead(
     state: &AppState,
-    admin_id: &str,
-    lead_id: &str,
+    admin_id: &UserId,
+    lead_id: &LeadId,
     verdict: LeadStatus,
     reason: Option<String>,
 ) -> AppResult<Lead> {
@@ -34,7 +35,7 @@ pub async fn decide_lead(
 }
 
 /// Takes (or renews) the review of a PENDING lead.
-pub async fn claim(state: &AppState, admin_id: &str, lead_id: &str) -> AppResult<LeadClaim> {
+pub async fn claim(state: &AppState, admin_id: &UserId, lead_id: &LeadId) -> AppResult<LeadClaim> {
     Ok(state
         .store
         .claim_lead(lead_id, admin_id, state.clock.now(), CLAIM_TTL)
@@ -42,7 +43,7 @@ pub async fn claim(state: &AppState, admin_id: &str, lead_id: &str) -> AppResult
 }
 
 /// Gives the admin's claim back to the queue.
-pub async fn release(state: &AppState, admin_id: &str, lead_id: &str) -> AppResult<()> {
+pub async fn release(state: &AppState, admin_id: &UserId, lead_id: &LeadId) -> AppResult<()> {
     if state.store.release_claim(lead_id, admin_id).await? {
         Ok(())
     } else {

@@ -1,5 +1,6 @@
 //! Mentor profiles and the admin's approval decision.
 
+use super::ids::MentorId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,6 +58,12 @@ pub struct MentorProfile {
     pub verification_reason: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+}
+
+impl MentorProfile {
+    pub fn id(&self) -> &MentorId {
+        MentorId::new(&self.mentor_id)
+    }
 }
 
 /// A validated profile edit.

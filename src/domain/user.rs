@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::conflict::Conflict;
+use super::ids::UserId;
 use super::{time::Timestamp, ValidationError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -53,6 +54,12 @@ pub struct User {
     pub picture: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+}
+
+impl User {
+    pub fn id(&self) -> &UserId {
+        UserId::new(&self.user_id)
+    }
 }
 
 /// Length bounds: long enough for passphrases, short enough that hashing stays cheap.

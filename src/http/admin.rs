@@ -12,6 +12,7 @@ use super::views::{paged, AdminLeadView, MessageResponse, PageParams};
 use crate::app::{mentors, review};
 use crate::domain::audit::AuditEntry;
 use crate::domain::decision_reason;
+use crate::domain::ids::{LeadId, MentorId};
 use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::user::User;
@@ -101,8 +102,14 @@ async fn verify_mentor(
         body.status == MentorStatus::Rejected,
         body.reason.as_deref(),
     )?;
-    let mentor =
-        mentors::decide_mentor(&state, &admin.0.user.user_id, &path, body.status, reason).await?;
+    let mentor = mentors::decide_mentor(
+        &state,
+        admin.0.user.id(),
+        MentorId::new(&path),
+        body.status,
+        reason,
+    )
+    .await?;
     Ok(web::Json(MentorDecisionResponse {
         message: "Mentor verification updated".into(),
         mentor,
@@ -178,8 +185,14 @@ async fn verify_lead(
         ));
     }
     let reason = decision_reason(body.status == LeadStatus::Rejected, body.reason.as_deref())?;
-    let lead =
-        review::decide_lead(&state, &admin.0.user.user_id, &path, body.status, reason).await?;
+    let lead = review::decide_lead(
+        &state,
+        admin.0.user.id(),
+        LeadId::new(&path),
+        body.status,
+        reason,
+    )
+    .await?;
     Ok(web::Json(LeadDecisionResponse {
         message: "Lead verification updated".into(),
         lead: AdminLeadView::from(&lead),
@@ -227,7 +240,7 @@ async fn claim_lead(
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<LeadClaim>, ApiError> {
-    let claim = review::claim(&state, &admin.0.user.user_id, &path).await?;
+    let claim = review::claim(&state, admin.0.user.id(), LeadId::new(&path)).await?;
     Ok(web::Json(claim))
 }
 
@@ -242,6 +255,6 @@ async fn release_claim(
     admin: Admin,
     path: web::Path<String>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    review::release(&state, &admin.0.user.user_id, &path).await?;
+    review::release(&state, admin.0.user.id(), LeadId::new(&path)).await?;
     Ok(web::Json(MessageResponse::new("Claim released")))
 }

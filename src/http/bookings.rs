@@ -7,6 +7,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Learner;
 use super::views::BookingView;
 use crate::app::bookings;
+use crate::domain::ids::LeadId;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -23,7 +24,7 @@ async fn my_bookings(
     state: web::Data<AppState>,
     learner: Learner,
 ) -> Result<web::Json<Vec<BookingView>>, ApiError> {
-    let leads = state.store.learner_leads(&learner.0.user.user_id).await?;
+    let leads = state.store.learner_leads(learner.0.user.id()).await?;
     Ok(web::Json(leads.iter().map(BookingView::from).collect()))
 }
 
@@ -42,6 +43,6 @@ async fn cancel_booking(
     learner: Learner,
     path: web::Path<String>,
 ) -> Result<web::Json<BookingView>, ApiError> {
-    let lead = bookings::cancel(&state, &learner.0.user.user_id, &path).await?;
+    let lead = bookings::cancel(&state, learner.0.user.id(), LeadId::new(&path)).await?;
     Ok(web::Json(BookingView::from(&lead)))
 }

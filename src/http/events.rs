@@ -13,6 +13,7 @@ use super::throttle;
 use super::views::{paged, EventView, PageParams};
 use crate::app::bookings;
 use crate::domain::event::EventFilter;
+use crate::domain::ids::{EventId, MentorId};
 use crate::domain::lead::{LeadStatus, VerificationStatus};
 use crate::domain::time::{parse_rfc3339, Timestamp};
 use crate::domain::verification::{parse_contact, ContactInput};
@@ -132,10 +133,10 @@ async fn get_event(
 ) -> Result<web::Json<EventDetail>, ApiError> {
     let event = state
         .store
-        .event(&path)
+        .event(EventId::new(&path))
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    let mentor = state.store.mentor(&event.mentor_id).await?;
+    let mentor = state.store.mentor(MentorId::new(&event.mentor_id)).await?;
     Ok(web::Json(EventDetail {
         event: EventView::from(&event),
         mentor_bio: mentor.as_ref().map(|m| m.bio.clone()).unwrap_or_default(),
@@ -198,7 +199,7 @@ async fn book_event(
         phone: &body.0.phone,
         message: body.0.message.as_deref().unwrap_or_default(),
     })?;
-    let lead = bookings::book(&state, &learner.0.user.user_id, &path, contact).await?;
+    let lead = bookings::book(&state, learner.0.user.id(), EventId::new(&path), contact).await?;
     Ok(web::Json(BookingResponse {
         lead_id: lead.lead_id,
         message: "Booking successful".into(),

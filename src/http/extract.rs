@@ -8,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::error::ApiError;
 use crate::auth::{session_token, SESSION_COOKIE};
+use crate::domain::ids::UserId;
 use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::user::{Role, User};
 use crate::state::AppState;
@@ -141,7 +142,7 @@ pub async fn identify(
     let session_live_until = session.expires_at.min(used_at + state.sessions.idle);
     let user = state
         .store
-        .user(&session.user_id)
+        .user(UserId::new(&session.user_id))
         .await?
         .ok_or_else(expired)?;
     Ok(Some((
@@ -240,7 +241,7 @@ impl FromRequest for Mentor {
             let auth = with_role(req.clone(), Role::Mentor).await?;
             let profile = state(&req)?
                 .store
-                .mentor_by_user(&auth.user.user_id)
+                .mentor_by_user(auth.user.id())
                 .await?
                 .ok_or_else(|| ApiError::not_found("mentor profile"))?;
             Ok(Mentor { auth, profile })

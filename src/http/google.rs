@@ -20,7 +20,7 @@ use crate::auth::google::{
 };
 use crate::auth::{password, session_token};
 use crate::domain::contact::EmailAddress;
-use crate::domain::ids;
+use crate::domain::ids::{self, UserId};
 use crate::domain::user::{parse_name, Role, User};
 use crate::limits;
 use crate::state::AppState;
@@ -277,7 +277,7 @@ fn provider_error(error: GoogleError) -> ApiError {
 async fn user(state: &AppState, user_id: &str) -> Result<User, ApiError> {
     state
         .store
-        .user(user_id)
+        .user(UserId::new(user_id))
         .await?
         .ok_or_else(|| ApiError::not_found("account"))
 }
@@ -300,7 +300,7 @@ async fn account_for(
         }
         let linked = state
             .store
-            .link_google_account(&identity.sub, owner)
+            .link_google_account(&identity.sub, UserId::new(owner))
             .await?;
         if &linked != owner {
             return Err(in_use());
@@ -313,9 +313,9 @@ async fn account_for(
     let fresh_id = ids::new_id(ids::USER);
     let mut user_id = state
         .store
-        .link_google_account(&identity.sub, &fresh_id)
+        .link_google_account(&identity.sub, UserId::new(&fresh_id))
         .await?;
-    if let Some(found) = state.store.user(&user_id).await? {
+    if let Some(found) = state.store.user(UserId::new(&user_id)).await? {
         return Ok(found);
     }
     if user_id != fresh_id {
@@ -323,11 +323,11 @@ async fn account_for(
         // halfway): a new account under a new id, never the old one revived.
         state
             .store
-            .unlink_google_account(&identity.sub, &user_id)
+            .unlink_google_account(&identity.sub, UserId::new(&user_id))
             .await?;
         user_id = state
             .store
-            .link_google_account(&identity.sub, &fresh_id)
+            .link_google_account(&identity.sub, UserId::new(&fresh_id))
             .await?;
         if user_id != fresh_id {
             return user(state, &user_id).await;
@@ -365,14 +365,14 @@ async fn account_for(
         }
         Err(StoreError::Conflict(Conflict::EmailTaken)) => {
             // A first sign-in racing this one made the account under the claimed id...
-            if let Some(found) = state.store.user(&user_id).await? {
+            if let Some(found) = state.store.user(UserId::new(&user_id)).await? {
                 return Ok(found);
             }
             // ...or another account holds the e-mail: give the claim back, so its owner
             // can link this Google account.
             state
                 .store
-                .unlink_google_account(&identity.sub, &user_id)
+                .unlink_google_account(&identity.sub, UserId::new(&user_id))
                 .await?;
             Err(ApiError::Conflict {
                 code: "GOOGLE_EMAIL_IN_USE",

@@ -13,6 +13,7 @@ use super::json::Json;
 use super::views::{EventView, MentorLeadView, MessageResponse};
 use crate::app::{catalog, purchases};
 use crate::domain::event::{EventDraft, EventInput};
+use crate::domain::ids::{EventId, LeadId, MentorId, PaymentId};
 use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, ProfileUpdate};
 use crate::domain::payment::Payment;
@@ -69,7 +70,7 @@ async fn update_profile(
     )?;
     let profile = state
         .store
-        .update_mentor_profile(&current.mentor_id, update)
+        .update_mentor_profile(MentorId::new(&current.mentor_id), update)
         .await?;
     Ok(web::Json(ProfileResponse {
         message: "Profile updated".into(),
@@ -151,7 +152,7 @@ async fn my_events(
     state: web::Data<AppState>,
     mentor: Mentor,
 ) -> Result<web::Json<Vec<EventView>>, ApiError> {
-    let events = state.store.mentor_events(&mentor.profile.mentor_id).await?;
+    let events = state.store.mentor_events(mentor.profile.id()).await?;
     Ok(web::Json(events.iter().map(EventView::from).collect()))
 }
 
@@ -175,7 +176,8 @@ async fn update_event(
 ) -> Result<web::Json<EventResponse>, ApiError> {
     mentor.require_approved()?;
     let draft = body.0.draft(state.clock.now())?;
-    let event = catalog::edit_event(&state, &mentor.profile.mentor_id, &path, draft).await?;
+    let event =
+        catalog::edit_event(&state, mentor.profile.id(), EventId::new(&path), draft).await?;
     Ok(web::Json(EventResponse {
         event_id: event.event_id.clone(),
         message: "Event updated".into(),
@@ -199,11 +201,11 @@ async fn delete_event(
     mentor: Mentor,
     path: web::Path<String>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    catalog::delete_event(&state, &mentor.profile.mentor_id, &path).await?;
+    catalog::delete_event(&state, mentor.profile.id(), EventId::new(&path)).await?;
     Ok(web::Json(MessageResponse::new("Event deleted")))
 }
 
-async fn prices(state: &AppState, mentor_id: &str) -> Result<HashMap<String, i64>, ApiError> {
+async fn prices(state: &AppState, mentor_id: &MentorId) -> Result<HashMap<String, i64>, ApiError> {
     Ok(state
         .store
         .mentor_events(mentor_id)
@@ -221,7 +223,7 @@ async fn my_leads(
     state: web::Data<AppState>,
     mentor: Mentor,
 ) -> Result<web::Json<Vec<MentorLeadView>>, ApiError> {
-    let mentor_id = &mentor.profile.mentor_id;
+    let mentor_id = mentor.profile.id();
     let prices = prices(&state, mentor_id).await?;
     let leads = state.store.mentor_leads(mentor_id).await?;
     Ok(web::Json(
@@ -254,7 +256,7 @@ async fn stats(
     state: web::Data<AppState>,
     mentor: Mentor,
 ) -> Result<web::Json<MentorStats>, ApiError> {
-    let mentor_id = &mentor.profile.mentor_id;
+    let mentor_id = mentor.profile.id();
     let events = state.store.mentor_events(mentor_id).await?;
     let leads = state.store.mentor_leads(mentor_id).await?;
     let current = state.clock.now();
@@ -262,7 +264,7 @@ async fn stats(
     let mut total_spent = 0;
     for lead in leads.iter().filter(|l| l.status == LeadStatus::Purchased) {
         if let Some(payment_id) = &lead.payment_id {
-            if let Some(payment) = state.store.payment(payment_id).await? {
+            if let Some(payment) = state.store.payment(PaymentId::new(payment_id)).await? {
                 total_spent += payment.amount.whole_rupees();
             }
         }
@@ -326,9 +328,9 @@ async fn purchase_lead(
     mentor.require_approved()?;
     let order = purchases::open_order(
         &state,
-        &mentor.profile.mentor_id,
-        &mentor.auth.user.user_id,
-        &path,
+        mentor.profile.id(),
+        mentor.auth.user.id(),
+        LeadId::new(&path),
     )
     .await?;
     Ok(web::Json(PurchaseResponse {

@@ -10,6 +10,7 @@ use super::extract::Mentor;
 use super::json::{Json, RawBody};
 use super::views::MentorLeadView;
 use crate::app::purchases::{self, CheckoutProof};
+use crate::domain::ids::{EventId, OrderId};
 use crate::domain::payment::PaymentStatus;
 use crate::state::AppState;
 
@@ -56,8 +57,8 @@ async fn verify_payment(
     let body = body.0;
     let outcome = purchases::settle_checkout(
         &state,
-        &mentor.profile.mentor_id,
-        &mentor.auth.user.user_id,
+        mentor.profile.id(),
+        mentor.auth.user.id(),
         CheckoutProof {
             order_id: body.razorpay_order_id,
             payment_id: body.razorpay_payment_id,
@@ -67,7 +68,7 @@ async fn verify_payment(
     .await?;
     let price = state
         .store
-        .event(&outcome.lead.event_id)
+        .event(EventId::new(&outcome.lead.event_id))
         .await?
         .map(|e| e.price_per_lead.value());
     Ok(web::Json(VerifyResponse {
@@ -156,7 +157,8 @@ async fn simulated_checkout(
     body: Json<SimulatedCheckoutRequest>,
 ) -> Result<web::Json<CheckoutResult>, ApiError> {
     let paid =
-        purchases::simulate_checkout(&state, &mentor.profile.mentor_id, &body.0.order_id).await?;
+        purchases::simulate_checkout(&state, mentor.profile.id(), OrderId::new(&body.0.order_id))
+            .await?;
     Ok(web::Json(CheckoutResult {
         razorpay_order_id: paid.order_id,
         razorpay_payment_id: paid.payment_id,

@@ -57,7 +57,7 @@ async fn list_sessions(
     auth: AuthUser,
 ) -> Result<web::Json<Vec<SessionView>>, ApiError> {
     let now = state.clock.now();
-    let sessions = state.store.user_sessions(&auth.user.user_id).await?;
+    let sessions = state.store.user_sessions(auth.user.id()).await?;
     Ok(web::Json(
         sessions
             .into_iter()
@@ -94,7 +94,7 @@ async fn end_session(
     let wanted = path.into_inner();
     let session = state
         .store
-        .user_sessions(&auth.user.user_id)
+        .user_sessions(auth.user.id())
         .await?
         .into_iter()
         .find(|s| wanted.len() == 16 && public_id(&s.token_hash) == wanted)
@@ -118,7 +118,7 @@ async fn logout_everywhere(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let ended = end_all_sessions(&state, &auth.user.user_id).await?;
+    let ended = end_all_sessions(&state, auth.user.id()).await?;
     tracing::info!(user_id = %auth.user.user_id, ended, "signed out everywhere");
     Ok(HttpResponse::Ok()
         .cookie(removal_cookie())

@@ -10,6 +10,7 @@ use actix_web::{HttpMessage, HttpRequest};
 
 use super::error::ApiError;
 use crate::auth::{session_token, SESSION_COOKIE, SESSION_TTL};
+use crate::domain::ids::UserId;
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::state::AppState;
@@ -177,7 +178,7 @@ pub async fn end_one(state: &AppState, session_hash: &str, code: u16) -> Result<
         ending.extend(
             state
                 .store
-                .user_sessions(&session.user_id)
+                .user_sessions(UserId::new(&session.user_id))
                 .await?
                 .into_iter()
                 .filter(|s| s.created_at == session.created_at && s.token_hash != session_hash)

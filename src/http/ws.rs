@@ -19,6 +19,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{identify, AuthUser};
 use super::json::Query;
 use super::throttle;
+use crate::domain::ids::UserId;
 use crate::domain::mentor::MentorStatus;
 use crate::domain::user::Role;
 use crate::limits;
@@ -43,7 +44,7 @@ async fn viewer(state: &AppState, auth: &AuthUser) -> Result<Viewer, ApiError> {
         Role::Mentor => {
             let profile = state
                 .store
-                .mentor_by_user(&auth.user.user_id)
+                .mentor_by_user(auth.user.id())
                 .await?
                 .ok_or_else(|| ApiError::not_found("mentor profile"))?;
             if profile.verification_status == MentorStatus::Approved {
@@ -152,7 +153,7 @@ async fn release_claims_after_grace(state: Arc<AppState>, services: Services, ad
         None => false,
     };
     if back == 0 && !elsewhere {
-        if let Err(e) = state.store.release_claims_of(&admin_id).await {
+        if let Err(e) = state.store.release_claims_of(UserId::new(&admin_id)).await {
             tracing::warn!(error = ?e, "claims not released on disconnect");
         }
     }

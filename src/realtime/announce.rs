@@ -10,6 +10,7 @@ use leadbridge_actors::protocol::topic::Topic;
 
 use super::{payloads, Realtime};
 use crate::domain::change::{Change, EventEdit};
+use crate::domain::ids::EventId;
 use crate::domain::lead::{Lead, LeadStatus};
 
 /// How long a closed account's sockets stay after its `account_closed` was published.
@@ -181,7 +182,7 @@ impl Realtime {
         // Ends as soon as a read finds what was published; each further round needs another
         // booking or cancellation of this event to have committed meanwhile.
         loop {
-            let slots = match self.store.event(event_id).await {
+            let slots = match self.store.event(EventId::new(event_id)).await {
                 Ok(Some(event)) => payloads::slots(&event),
                 Ok(None) => return Ok(()),
                 Err(e) => {

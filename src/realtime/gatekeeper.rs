@@ -9,6 +9,7 @@ use leadbridge_actors::session::Gatekeeper;
 
 use crate::auth::SessionPolicy;
 use crate::clock::Clock;
+use crate::domain::ids::MentorId;
 use crate::domain::mentor::MentorStatus;
 use crate::store::Store;
 
@@ -37,7 +38,7 @@ impl Gatekeeper for StoreGatekeeper {
             return Some(close::SESSION_ENDED);
         }
         if let ViewerRole::Mentor { mentor_id } = &viewer.role {
-            let profile = self.store.mentor(mentor_id).await.ok()?;
+            let profile = self.store.mentor(MentorId::new(mentor_id)).await.ok()?;
             if profile.is_none_or(|p| p.verification_status != MentorStatus::Approved) {
                 return Some(close::FORBIDDEN);
             }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::payloads;
 use crate::clock::Clock;
+use crate::domain::ids::{EventId, MentorId, UserId};
 use crate::domain::lead::LeadStatus;
 use crate::store::{PageRequest, Store, MAX_LIMIT};
 
@@ -28,14 +29,14 @@ impl StoreSnapshots {
 
     async fn read(&self, topic: &Topic) -> Result<Value, crate::store::StoreError> {
         Ok(match topic {
-            Topic::Event(id) => match self.store.event(id).await? {
+            Topic::Event(id) => match self.store.event(EventId::new(id)).await? {
                 Some(event) => json!(payloads::slots(&event)),
                 None => json!({"event_id": id, "deleted": true}),
             },
             Topic::Mentor(id) => {
                 let leads: Vec<_> = self
                     .store
-                    .mentor_leads(id)
+                    .mentor_leads(MentorId::new(id))
                     .await?
                     .iter()
                     .filter(|l| l.offered_to_mentor())
@@ -62,7 +63,7 @@ impl StoreSnapshots {
             Topic::User(id) => {
                 let bookings: Vec<_> = self
                     .store
-                    .learner_leads(id)
+                    .learner_leads(UserId::new(id))
                     .await?
                     .iter()
                     .map(payloads::booking)

@@ -25,6 +25,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::change::ChangeRecord;
 use crate::domain::contact::Contact;
 use crate::domain::event::{Event, EventDraft, EventFilter};
+use crate::domain::ids::{EventId, LeadId, MentorId, OrderId, PaymentId, UserId};
 use crate::domain::lead::{Lead, LeadStatus};
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::payment::Payment;
@@ -238,7 +239,7 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_admin(&self, email: &str, name: &str, password_hash: &str)
         -> StoreResult<User>;
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
-    async fn user(&self, user_id: &str) -> StoreResult<Option<User>>;
+    async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>>;
     async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>>;
     async fn create_session(&self, session: Session) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
@@ -246,9 +247,9 @@ pub trait Store: Send + Sync + 'static {
     /// Records a use of the session (its idle clock restarts).
     async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
     /// The user's sessions, newest first (expired ones may be included; callers filter).
-    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>>;
+    async fn user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<Session>>;
     /// Marks every session of the user for rotation (their rights changed).
-    async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()>;
+    async fn rotate_user_sessions(&self, user_id: &UserId) -> StoreResult<()>;
     /// Swaps a session marked for rotation for `fresh`, once: the call that wins stores
     /// `fresh` and makes the old session end at `grace_until` (requests already on their
     /// way with it still succeed) and answers true; every other call answers false.
@@ -259,7 +260,7 @@ pub trait Store: Send + Sync + 'static {
         grace_until: Timestamp,
     ) -> StoreResult<bool>;
     /// Ends every session of the user; answers the token hashes ended.
-    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    async fn end_user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<String>>;
 
     // Google sign-in.
     async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()>;
@@ -273,22 +274,22 @@ pub trait Store: Send + Sync + 'static {
     async fn google_account(&self, sub: &str) -> StoreResult<Option<String>>;
     /// Links the subject to the account unless it is linked already (compare-and-set);
     /// answers the account it is linked to now.
-    async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String>;
+    async fn link_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<String>;
     /// Removes the link if it still names `user_id` (a claim whose account could not be made).
-    async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()>;
+    async fn unlink_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<()>;
 
     /// Removes an account: a learner's live bookings are cancelled first (seats freed), then
     /// its row and e-mail (the address can register again), a mentor's profile
     /// (`Conflict::AccountHasEvents` while they have events), its sessions and Google links,
     /// with an audit entry. Its other leads stay, as the marketplace's records.
-    async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount>;
+    async fn close_account(&self, user_id: &UserId, now: Timestamp) -> StoreResult<ClosedAccount>;
 
     // Mentors.
-    async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>>;
-    async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>>;
+    async fn mentor_by_user(&self, user_id: &UserId) -> StoreResult<Option<MentorProfile>>;
+    async fn mentor(&self, mentor_id: &MentorId) -> StoreResult<Option<MentorProfile>>;
     async fn update_mentor_profile(
         &self,
-        mentor_id: &str,
+        mentor_id: &MentorId,
         update: ProfileUpdate,
     ) -> StoreResult<MentorProfile>;
     async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>>;
@@ -297,29 +298,29 @@ pub trait Store: Send + Sync + 'static {
 
     // Events.
     async fn create_event(&self, event: Event) -> StoreResult<Event>;
-    async fn event(&self, event_id: &str) -> StoreResult<Option<Event>>;
+    async fn event(&self, event_id: &EventId) -> StoreResult<Option<Event>>;
     async fn list_events(
         &self,
         filter: &EventFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Event>>;
-    async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>>;
+    async fn mentor_events(&self, mentor_id: &MentorId) -> StoreResult<Vec<Event>>;
     /// Own events only (another mentor's is `NotFound`); the slot count may not drop below
     /// the live bookings; denormalised copies on the event's leads follow.
     async fn update_event(
         &self,
-        mentor_id: &str,
-        event_id: &str,
+        mentor_id: &MentorId,
+        event_id: &EventId,
         draft: EventDraft,
     ) -> StoreResult<Event>;
     /// Refused with `EventHasBookings` while any lead holds a slot.
-    async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()>;
+    async fn delete_event(&self, mentor_id: &MentorId, event_id: &EventId) -> StoreResult<()>;
 
     // Leads.
     async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead>;
-    async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>>;
-    async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>>;
-    async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>>;
+    async fn lead(&self, lead_id: &LeadId) -> StoreResult<Option<Lead>>;
+    async fn learner_leads(&self, user_id: &UserId) -> StoreResult<Vec<Lead>>;
+    async fn mentor_leads(&self, mentor_id: &MentorId) -> StoreResult<Vec<Lead>>;
     /// The admin's view, newest first; `Some(PENDING)` is the verification queue.
     async fn leads_by_status(
         &self,
@@ -329,8 +330,8 @@ pub trait Store: Send + Sync + 'static {
     /// Own bookings only; frees the slot and the learner's booking on the event.
     async fn cancel_booking(
         &self,
-        user_id: &str,
-        lead_id: &str,
+        user_id: &UserId,
+        lead_id: &LeadId,
         now: Timestamp,
     ) -> StoreResult<LeadChange>;
     /// Applies the decision, writes a verification log and an audit entry; a rejection frees
@@ -343,15 +344,15 @@ pub trait Store: Send + Sync + 'static {
     /// conflict.
     async fn claim_lead(
         &self,
-        lead_id: &str,
-        admin_id: &str,
+        lead_id: &LeadId,
+        admin_id: &UserId,
         now: Timestamp,
         ttl: chrono::Duration,
     ) -> StoreResult<LeadClaim>;
     /// Ends the admin's claim on the lead; false if they held none.
-    async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool>;
+    async fn release_claim(&self, lead_id: &LeadId, admin_id: &UserId) -> StoreResult<bool>;
     /// Ends every claim of the admin (their last socket closed); answers the lead ids.
-    async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>>;
+    async fn release_claims_of(&self, admin_id: &UserId) -> StoreResult<Vec<String>>;
     /// Removes claims that expired by `now`; answers the lead ids.
     async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>>;
     /// Live claims (the admin queue's partition).
@@ -360,11 +361,11 @@ pub trait Store: Send + Sync + 'static {
     // Payments.
     /// Compare-and-set on the lead's one open order: returns the order already open, if any.
     /// The lead must still be VERIFIED. `actor_id` is the buying mentor's user id (audit).
-    async fn open_order(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder>;
+    async fn open_order(&self, payment: Payment, actor_id: &UserId) -> StoreResult<OpenOrder>;
     /// The lead's open (CREATED) order, so a second purchase click reuses it.
-    async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>>;
-    async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>>;
-    async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>>;
+    async fn open_payment_for_lead(&self, lead_id: &LeadId) -> StoreResult<Option<Payment>>;
+    async fn payment_by_order(&self, order_id: &OrderId) -> StoreResult<Option<Payment>>;
+    async fn payment(&self, payment_id: &PaymentId) -> StoreResult<Option<Payment>>;
     /// Settles a capture and unlocks the lead, exactly once however often it is reported.
     async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome>;
     /// Marks an unpaid order FAILED; a no-op on a settled payment. `None` when the webhook

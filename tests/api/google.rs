@@ -1,6 +1,7 @@
 //! Sign in with Google against the fake provider (tests/common/fake_google.rs): the whole
 //! browser round trip over HTTP, and each way an ID token or a callback can be bad.
 
+use leadbridge::domain::ids::UserId;
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -411,7 +412,7 @@ async fn a_google_only_account_closes_only_soon_after_signing_in() {
 
     // A link left to an account that is gone gives a new account, not the old one back.
     app.store
-        .link_google_account("sub-of-a-closed-account", "user_gone")
+        .link_google_account("sub-of-a-closed-account", UserId::new("user_gone"))
         .await
         .unwrap();
     google.sign_in_as(&Person {

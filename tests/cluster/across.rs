@@ -1,5 +1,6 @@
 //! What crosses nodes: bookings taken on either node, claims, closes and presence.
 
+use leadbridge::domain::ids::EventId;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -57,7 +58,12 @@ async fn bookings_on_both_nodes_reach_watchers_on_both_and_never_oversell() {
             assert_eq!(error_code(body), "EVENT_FULL");
         }
     }
-    let stored = a.store.event(&event_id).await.unwrap().unwrap();
+    let stored = a
+        .store
+        .event(EventId::new(&event_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.available_slots(), 0);
 
     // Every publication is in the topic's history by the time the answers are in.

@@ -1,6 +1,7 @@
 //! Failures a cluster must survive: a client moving to another node, a node killed, Redis
 //! restarted. Bookings live in the store; live views come back complete or resynchronised.
 
+use leadbridge::domain::ids::EventId;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -158,7 +159,7 @@ async fn a_redis_restart_keeps_http_and_bookings_and_sockets_resynchronise() {
     }
     assert_eq!(
         a.store
-            .event(&event_id)
+            .event(EventId::new(&event_id))
             .await
             .unwrap()
             .unwrap()

@@ -4,7 +4,7 @@ use chrono::Duration;
 use leadbridge::domain::audit::AuditAction;
 use leadbridge::domain::contact::{Contact, EmailAddress, PhoneNumber};
 use leadbridge::domain::event::{Event, EventDraft, EventFilter};
-use leadbridge::domain::ids;
+use leadbridge::domain::ids::{self, EventId, LeadId, MentorId, OrderId, UserId};
 use leadbridge::domain::lead::{LeadStatus, VerificationStatus};
 use leadbridge::domain::mentor::MentorStatus;
 use leadbridge::domain::money::{Paise, Rupees};
@@ -39,7 +39,7 @@ async fn user(store: &S, role: Role) -> String {
 const MENTOR: &str = "mentor_conformance";
 
 async fn approved_mentor(store: &S) {
-    if store.mentor(MENTOR).await.unwrap().is_some() {
+    if store.mentor(MentorId::new(MENTOR)).await.unwrap().is_some() {
         return;
     }
     let user_id = ids::new_id(ids::USER);
@@ -114,7 +114,7 @@ fn booking(event_id: &str, user_id: &str, n: u32) -> NewBooking {
 
 async fn booked(store: &S, event_id: &str) -> i64 {
     store
-        .event(event_id)
+        .event(EventId::new(event_id))
         .await
         .unwrap()
         .expect("event")
@@ -214,11 +214,15 @@ pub async fn emails_are_unique_case_as_given(store: S) {
 
 pub async fn mentors_get_a_pending_profile_with_their_account(store: S) {
     let user_id = user(&store, Role::Mentor).await;
-    let profile = store.mentor_by_user(&user_id).await.unwrap().unwrap();
+    let profile = store
+        .mentor_by_user(UserId::new(&user_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(profile.verification_status, MentorStatus::Pending);
     assert_eq!(
         store
-            .mentor(&profile.mentor_id)
+            .mentor(MentorId::new(&profile.mentor_id))
             .await
             .unwrap()
             .unwrap()
@@ -226,7 +230,11 @@ pub async fn mentors_get_a_pending_profile_with_their_account(store: S) {
         user_id
     );
     let learner = user(&store, Role::User).await;
-    assert!(store.mentor_by_user(&learner).await.unwrap().is_none());
+    assert!(store
+        .mentor_by_user(UserId::new(&learner))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn bootstrap_admin_is_created_then_updated(store: S) {
@@ -296,7 +304,7 @@ pub async fn sessions_are_listed_touched_and_ended_together(store: S) {
         .await
         .unwrap();
     let listed: Vec<String> = store
-        .user_sessions(&user_id)
+        .user_sessions(UserId::new(&user_id))
         .await
         .unwrap()
         .into_iter()
@@ -313,7 +321,10 @@ pub async fn sessions_are_listed_touched_and_ended_together(store: S) {
         (t + Duration::days(7)).timestamp()
     );
 
-    let mut ended = store.end_user_sessions(&user_id).await.unwrap();
+    let mut ended = store
+        .end_user_sessions(UserId::new(&user_id))
+        .await
+        .unwrap();
     ended.sort();
     assert_eq!(ended, ["s1", "s2", "s3"]);
     assert!(store.session("s1").await.unwrap().is_none());
@@ -321,7 +332,11 @@ pub async fn sessions_are_listed_touched_and_ended_together(store: S) {
         store.session("o1").await.unwrap().is_some(),
         "other users untouched"
     );
-    assert!(store.user_sessions(&user_id).await.unwrap().is_empty());
+    assert!(store
+        .user_sessions(UserId::new(&user_id))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn a_marked_session_is_swapped_once_however_many_ask(store: S) {
@@ -335,7 +350,10 @@ pub async fn a_marked_session_is_swapped_once_however_many_ask(store: S) {
         .create_session(session_of("other", &user_id, t, Duration::days(7)))
         .await
         .unwrap();
-    store.rotate_user_sessions(&user_id).await.unwrap();
+    store
+        .rotate_user_sessions(UserId::new(&user_id))
+        .await
+        .unwrap();
     assert!(store.session("old").await.unwrap().unwrap().rotate);
     assert!(store.session("other").await.unwrap().unwrap().rotate);
 
@@ -403,7 +421,7 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
         .await
         .unwrap();
     store
-        .link_google_account("sub-closing", &user_id)
+        .link_google_account("sub-closing", UserId::new(&user_id))
         .await
         .unwrap();
 
@@ -415,7 +433,10 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
     let seats = booked(&store, &event.event_id).await;
 
     let users_before = store.analytics().await.unwrap().total_users;
-    let closed = store.close_account(&user_id, now()).await.unwrap();
+    let closed = store
+        .close_account(UserId::new(&user_id), now())
+        .await
+        .unwrap();
     assert_eq!(closed.sessions, ["closing"]);
     assert_eq!(closed.cancelled.len(), 1);
     assert_eq!(closed.cancelled[0].lead.lead_id, lead.lead_id);
@@ -431,7 +452,7 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
             .await,
         Err(StoreError::NotFound(_))
     ));
-    assert!(store.user(&user_id).await.unwrap().is_none());
+    assert!(store.user(UserId::new(&user_id)).await.unwrap().is_none());
     assert!(store.session("closing").await.unwrap().is_none());
     assert!(store.credentials_by_email(&email).await.unwrap().is_none());
     assert!(store.google_account("sub-closing").await.unwrap().is_none());
@@ -445,21 +466,36 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
         .iter()
         .any(|e| e.action == AuditAction::AccountClosed && e.target_id == user_id));
     assert!(matches!(
-        store.close_account(&user_id, now()).await,
+        store.close_account(UserId::new(&user_id), now()).await,
         Err(StoreError::NotFound(_))
     ));
 
     // A pending mentor's profile goes with the account.
     let pending_before = store.analytics().await.unwrap().pending_mentors;
     let mentor_user = user(&store, Role::Mentor).await;
-    let profile = store.mentor_by_user(&mentor_user).await.unwrap().unwrap();
+    let profile = store
+        .mentor_by_user(UserId::new(&mentor_user))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         store.analytics().await.unwrap().pending_mentors,
         pending_before + 1
     );
-    store.close_account(&mentor_user, now()).await.unwrap();
-    assert!(store.mentor(&profile.mentor_id).await.unwrap().is_none());
-    assert!(store.mentor_by_user(&mentor_user).await.unwrap().is_none());
+    store
+        .close_account(UserId::new(&mentor_user), now())
+        .await
+        .unwrap();
+    assert!(store
+        .mentor(MentorId::new(&profile.mentor_id))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .mentor_by_user(UserId::new(&mentor_user))
+        .await
+        .unwrap()
+        .is_none());
     assert!(store
         .list_mentors(Some(MentorStatus::Pending))
         .await
@@ -472,12 +508,24 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
     );
 
     // A mentor with an event keeps the account until the event is gone.
-    let mentor = store.mentor(&event.mentor_id).await.unwrap().unwrap();
+    let mentor = store
+        .mentor(MentorId::new(&event.mentor_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        conflict(store.close_account(&mentor.user_id, now()).await),
+        conflict(
+            store
+                .close_account(UserId::new(&mentor.user_id), now())
+                .await
+        ),
         Conflict::AccountHasEvents
     );
-    assert!(store.user(&mentor.user_id).await.unwrap().is_some());
+    assert!(store
+        .user(UserId::new(&mentor.user_id))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 fn attempt(state_hash: &str, expires_at: Timestamp) -> LoginAttempt {
@@ -540,7 +588,12 @@ pub async fn google_subjects_link_to_one_account(store: S) {
     assert!(store.google_account("sub-1").await.unwrap().is_none());
     let owners = concurrently(vec![first.clone(), second.clone()], |user_id| {
         let store = store.clone();
-        async move { store.link_google_account("sub-1", &user_id).await.unwrap() }
+        async move {
+            store
+                .link_google_account("sub-1", UserId::new(&user_id))
+                .await
+                .unwrap()
+        }
     })
     .await;
     assert_eq!(owners[0], owners[1], "both callers see the one winner");
@@ -551,20 +604,32 @@ pub async fn google_subjects_link_to_one_account(store: S) {
     let winner = owners[0].clone();
     let loser = if winner == first { &second } else { &first };
     assert_eq!(
-        store.link_google_account("sub-1", loser).await.unwrap(),
+        store
+            .link_google_account("sub-1", UserId::new(loser))
+            .await
+            .unwrap(),
         winner
     );
     assert_eq!(
-        store.link_google_account("sub-2", loser).await.unwrap(),
+        store
+            .link_google_account("sub-2", UserId::new(loser))
+            .await
+            .unwrap(),
         *loser
     );
     // A claim is given back only by the account it names.
-    store.unlink_google_account("sub-2", &winner).await.unwrap();
+    store
+        .unlink_google_account("sub-2", UserId::new(&winner))
+        .await
+        .unwrap();
     assert_eq!(
         store.google_account("sub-2").await.unwrap().as_ref(),
         Some(loser)
     );
-    store.unlink_google_account("sub-2", loser).await.unwrap();
+    store
+        .unlink_google_account("sub-2", UserId::new(loser))
+        .await
+        .unwrap();
     assert!(store.google_account("sub-2").await.unwrap().is_none());
 }
 
@@ -593,7 +658,11 @@ pub async fn concurrent_bookings_never_oversell(store: S) {
         }
     }
     assert_eq!(ok, 3);
-    let stored = store.event(&event.event_id).await.unwrap().unwrap();
+    let stored = store
+        .event(EventId::new(&event.event_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((stored.booked_slots, stored.available_slots()), (3, 0));
 }
 
@@ -661,11 +730,13 @@ pub async fn cancelling_frees_the_slot_and_the_claim(store: S) {
         .unwrap();
     let stranger = user(&store, Role::User).await;
     assert!(matches!(
-        store.cancel_booking(&stranger, &lead.lead_id, now()).await,
+        store
+            .cancel_booking(UserId::new(&stranger), LeadId::new(&lead.lead_id), now())
+            .await,
         Err(StoreError::NotFound(_))
     ));
     let cancelled = store
-        .cancel_booking(&learner, &lead.lead_id, now())
+        .cancel_booking(UserId::new(&learner), LeadId::new(&lead.lead_id), now())
         .await
         .unwrap();
     assert_eq!(cancelled.before, LeadStatus::Verified);
@@ -723,23 +794,39 @@ pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
         price_per_lead: Rupees::parse("price", 700).unwrap(),
     };
     assert_eq!(
-        conflict(store.update_event(MENTOR, &event.event_id, draft(0)).await),
+        conflict(
+            store
+                .update_event(
+                    MentorId::new(MENTOR),
+                    EventId::new(&event.event_id),
+                    draft(0)
+                )
+                .await
+        ),
         Conflict::SlotsBelowBooked { booked: 1 }
     );
     assert!(matches!(
         store
-            .update_event("mentor_other", &event.event_id, draft(3))
+            .update_event(
+                MentorId::new("mentor_other"),
+                EventId::new(&event.event_id),
+                draft(3)
+            )
             .await,
         Err(StoreError::NotFound(_))
     ));
     let updated = store
-        .update_event(MENTOR, &event.event_id, draft(1))
+        .update_event(
+            MentorId::new(MENTOR),
+            EventId::new(&event.event_id),
+            draft(1),
+        )
         .await
         .unwrap();
     assert_eq!(updated.available_slots(), 0);
     assert_eq!(
         store
-            .lead(&lead.lead_id)
+            .lead(LeadId::new(&lead.lead_id))
             .await
             .unwrap()
             .unwrap()
@@ -747,7 +834,11 @@ pub async fn event_edits_respect_live_bookings_and_reach_the_leads(store: S) {
         "Renamed"
     );
     assert_eq!(
-        conflict(store.delete_event(MENTOR, &event.event_id).await),
+        conflict(
+            store
+                .delete_event(MentorId::new(MENTOR), EventId::new(&event.event_id))
+                .await
+        ),
         Conflict::EventHasBookings { live: 1 }
     );
 }
@@ -757,7 +848,12 @@ pub async fn one_open_order_per_lead_under_concurrency(store: S) {
     let payments = (0..8).map(|_| order(&lead_id)).collect();
     let results = concurrently(payments, |payment| {
         let store = Arc::clone(&store);
-        async move { store.open_order(payment, "user_buyer").await.unwrap() }
+        async move {
+            store
+                .open_order(payment, UserId::new("user_buyer"))
+                .await
+                .unwrap()
+        }
     })
     .await;
     let mut created = 0;
@@ -768,7 +864,7 @@ pub async fn one_open_order_per_lead_under_concurrency(store: S) {
     }
     assert_eq!((created, orders.len()), (1, 1));
     let open = store
-        .open_payment_for_lead(&lead_id)
+        .open_payment_for_lead(LeadId::new(&lead_id))
         .await
         .unwrap()
         .unwrap();
@@ -778,7 +874,7 @@ pub async fn one_open_order_per_lead_under_concurrency(store: S) {
 pub async fn captures_settle_once_however_often_reported(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
     let opened = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap();
     let order_id = opened.payment.razorpay_order_id.clone();
@@ -795,7 +891,7 @@ pub async fn captures_settle_once_however_often_reported(store: S) {
         assert_eq!(outcome.payment.status, PaymentStatus::Completed);
     }
     assert_eq!(newly, 1);
-    let lead = store.lead(&lead_id).await.unwrap().unwrap();
+    let lead = store.lead(LeadId::new(&lead_id)).await.unwrap().unwrap();
     assert_eq!(lead.purchased_by.as_deref(), Some(MENTOR));
     assert_eq!(
         lead.payment_id.as_deref(),
@@ -803,7 +899,7 @@ pub async fn captures_settle_once_however_often_reported(store: S) {
     );
     assert_eq!(store.analytics().await.unwrap().total_revenue, 500);
     assert!(store
-        .open_payment_for_lead(&lead_id)
+        .open_payment_for_lead(LeadId::new(&lead_id))
         .await
         .unwrap()
         .is_none());
@@ -816,12 +912,12 @@ pub async fn captures_settle_once_however_often_reported(store: S) {
 pub async fn a_capture_for_an_unsellable_lead_is_recorded_as_refund_due(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
     let opened = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap();
-    let lead = store.lead(&lead_id).await.unwrap().unwrap();
+    let lead = store.lead(LeadId::new(&lead_id)).await.unwrap().unwrap();
     store
-        .cancel_booking(&lead.user_id, &lead_id, now())
+        .cancel_booking(UserId::new(&lead.user_id), LeadId::new(&lead_id), now())
         .await
         .unwrap();
     let outcome = store
@@ -838,7 +934,7 @@ pub async fn a_capture_for_an_unsellable_lead_is_recorded_as_refund_due(store: S
 pub async fn failures_never_undo_a_capture(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
     let opened = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap();
     let order_id = opened.payment.razorpay_order_id;
@@ -851,7 +947,7 @@ pub async fn failures_never_undo_a_capture(store: S) {
     assert_eq!(after.status, PaymentStatus::Completed);
     assert_eq!(
         store
-            .payment_by_order(&order_id)
+            .payment_by_order(OrderId::new(&order_id))
             .await
             .unwrap()
             .unwrap()
@@ -863,7 +959,7 @@ pub async fn failures_never_undo_a_capture(store: S) {
 pub async fn webhook_deliveries_are_processed_once_and_failed_ones_again(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
     let order_id = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap()
         .payment
@@ -947,7 +1043,7 @@ pub async fn analytics_count_what_is_stored(store: S) {
     assert_eq!(after.verified_leads, before.verified_leads + 1);
     assert_eq!(after.total_users, before.total_users + 1);
     let opened = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap();
     store
@@ -999,10 +1095,14 @@ pub async fn bootstrap_admin_never_takes_over_another_account(store: S) {
 
 pub async fn account_identities_read_back_unchanged(store: S) {
     let user_id = user(&store, Role::Mentor).await;
-    let found = store.user(&user_id).await.unwrap().unwrap();
+    let found = store.user(UserId::new(&user_id)).await.unwrap().unwrap();
     assert_eq!(found.email, format!("{user_id}@example.com"));
     assert_eq!(found.name, "Test Person");
-    let profile = store.mentor_by_user(&user_id).await.unwrap().unwrap();
+    let profile = store
+        .mentor_by_user(UserId::new(&user_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(profile.email, found.email);
     let page = store.list_users(PageRequest::first(100)).await.unwrap();
     assert!(page
@@ -1033,7 +1133,7 @@ pub async fn events_of_mentors_not_approved_refuse_bookings(store: S) {
 pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
     let (_, lead_id) = verified_lead(&store).await;
     let first = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap()
         .payment;
@@ -1044,7 +1144,7 @@ pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
         .await
         .unwrap();
     let second = store
-        .open_order(order(&lead_id), "user_buyer")
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
         .await
         .unwrap();
     assert!(second.created);
@@ -1054,13 +1154,13 @@ pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
         .unwrap();
     assert_eq!(sold.lead.status, LeadStatus::Purchased);
     let voided = store
-        .payment_by_order(&second.payment.razorpay_order_id)
+        .payment_by_order(OrderId::new(&second.payment.razorpay_order_id))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(voided.status, PaymentStatus::Failed);
     assert!(store
-        .open_payment_for_lead(&lead_id)
+        .open_payment_for_lead(LeadId::new(&lead_id))
         .await
         .unwrap()
         .is_none());
@@ -1073,7 +1173,12 @@ pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
     assert_eq!(store.analytics().await.unwrap().total_revenue, 500);
     // And a sold lead takes no new order.
     assert_eq!(
-        conflict(store.open_order(order(&lead_id), "user_buyer").await).code(),
+        conflict(
+            store
+                .open_order(order(&lead_id), UserId::new("user_buyer"))
+                .await
+        )
+        .code(),
         "ALREADY_PURCHASED"
     );
 }
@@ -1117,12 +1222,26 @@ pub async fn review_claims_are_exclusive_renewable_and_expire(store: S) {
     let t0 = now();
     let ttl = Duration::minutes(2);
     let claim = store
-        .claim_lead(&pending.lead_id, "admin_a", t0, ttl)
+        .claim_lead(
+            LeadId::new(&pending.lead_id),
+            UserId::new("admin_a"),
+            t0,
+            ttl,
+        )
         .await
         .unwrap();
     assert_eq!(claim.admin_id, "admin_a");
     assert_eq!(
-        conflict(store.claim_lead(&pending.lead_id, "admin_b", t0, ttl).await),
+        conflict(
+            store
+                .claim_lead(
+                    LeadId::new(&pending.lead_id),
+                    UserId::new("admin_b"),
+                    t0,
+                    ttl
+                )
+                .await
+        ),
         Conflict::ClaimedByOther {
             admin_id: "admin_a".into()
         }
@@ -1140,7 +1259,12 @@ pub async fn review_claims_are_exclusive_renewable_and_expire(store: S) {
     );
     // Renewal by the holder extends it; after expiry anyone may take it.
     let renewed = store
-        .claim_lead(&pending.lead_id, "admin_a", t0 + Duration::minutes(1), ttl)
+        .claim_lead(
+            LeadId::new(&pending.lead_id),
+            UserId::new("admin_a"),
+            t0 + Duration::minutes(1),
+            ttl,
+        )
         .await
         .unwrap();
     assert!(renewed.expires_at > claim.expires_at);
@@ -1151,15 +1275,23 @@ pub async fn review_claims_are_exclusive_renewable_and_expire(store: S) {
         vec![pending.lead_id.clone()]
     );
     store
-        .claim_lead(&pending.lead_id, "admin_b", later, ttl)
+        .claim_lead(
+            LeadId::new(&pending.lead_id),
+            UserId::new("admin_b"),
+            later,
+            ttl,
+        )
         .await
         .unwrap();
     assert_eq!(
-        store.release_claims_of("admin_b").await.unwrap(),
+        store
+            .release_claims_of(UserId::new("admin_b"))
+            .await
+            .unwrap(),
         vec![pending.lead_id.clone()]
     );
     assert!(!store
-        .release_claim(&pending.lead_id, "admin_b")
+        .release_claim(LeadId::new(&pending.lead_id), UserId::new("admin_b"))
         .await
         .unwrap());
     // The decision ends the review; a decided lead cannot be claimed.
@@ -1167,7 +1299,12 @@ pub async fn review_claims_are_exclusive_renewable_and_expire(store: S) {
     assert!(store.active_claims(t0).await.unwrap().is_empty());
     assert!(matches!(
         store
-            .claim_lead(&pending.lead_id, "admin_a", now(), ttl)
+            .claim_lead(
+                LeadId::new(&pending.lead_id),
+                UserId::new("admin_a"),
+                now(),
+                ttl
+            )
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -1202,10 +1339,14 @@ pub async fn edits_keep_the_event_listed_where_it_now_belongs(store: S) {
     // Only the category changes, then only its case, then the day.
     for (category, days) in [("Design", 0), ("DESIGN", 0), ("Design", 1)] {
         store
-            .update_event(MENTOR, &event.event_id, draft(category, days))
+            .update_event(
+                MentorId::new(MENTOR),
+                EventId::new(&event.event_id),
+                draft(category, days),
+            )
             .await
             .unwrap();
-        let mine = store.mentor_events(MENTOR).await.unwrap();
+        let mine = store.mentor_events(MentorId::new(MENTOR)).await.unwrap();
         assert_eq!(
             mine.iter().filter(|e| e.event_id == event.event_id).count(),
             1,
@@ -1263,7 +1404,12 @@ pub async fn every_change_is_recorded_with_it_in_commit_order(store: S) {
     let lead = store.book_slot(suspicious).await.unwrap();
     assert_eq!(lead.status, LeadStatus::Pending);
     store
-        .claim_lead(&lead.lead_id, "admin_1", now(), Duration::minutes(2))
+        .claim_lead(
+            LeadId::new(&lead.lead_id),
+            UserId::new("admin_1"),
+            now(),
+            Duration::minutes(2),
+        )
         .await
         .unwrap();
     store
@@ -1304,7 +1450,9 @@ pub async fn every_change_is_recorded_with_it_in_commit_order(store: S) {
         other => panic!("expected the rejection, got {other:?}"),
     }
     // A refused write records nothing.
-    let refused = store.cancel_booking(&learner, &lead.lead_id, now()).await;
+    let refused = store
+        .cancel_booking(UserId::new(&learner), LeadId::new(&lead.lead_id), now())
+        .await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))));
     let later = changes_until(&store, 5, std::time::Duration::from_secs(3)).await;
     assert_eq!(later.len(), 4, "{later:?}");

@@ -44,6 +44,7 @@ use super::*;
 use crate::crypto::Vault;
 use crate::domain::audit::AuditEntry;
 use crate::domain::change::Change;
+use crate::domain::ids::{EventId, LeadId, MentorId, OrderId, PaymentId, UserId};
 use crate::store::sealed;
 
 /// Prepared statements kept; more than the backend has, so none is ever prepared twice.
@@ -282,7 +283,7 @@ impl Store for ScyllaStore {
         self.credentials(email).await
     }
 
-    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+    async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
         Ok(self.user_row(user_id).await?.map(|c| c.user))
     }
 
@@ -306,11 +307,11 @@ impl Store for ScyllaStore {
         self.touch_session_row(token_hash, now).await
     }
 
-    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+    async fn user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<Session>> {
         self.sessions_of(user_id).await
     }
 
-    async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()> {
+    async fn rotate_user_sessions(&self, user_id: &UserId) -> StoreResult<()> {
         self.rotate_sessions_of(user_id).await
     }
 
@@ -323,7 +324,7 @@ impl Store for ScyllaStore {
         self.rotate_session_row(old_hash, &fresh, grace_until).await
     }
 
-    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn end_user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<String>> {
         self.end_sessions_of(user_id).await
     }
 
@@ -343,7 +344,7 @@ impl Store for ScyllaStore {
         self.google_identity(sub).await
     }
 
-    async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount> {
+    async fn close_account(&self, user_id: &UserId, now: Timestamp) -> StoreResult<ClosedAccount> {
         let closed = self.close_account_row(user_id, now).await?;
         for change in &closed.cancelled {
             self.announce(lead_moved(change, None), now).await;
@@ -353,17 +354,17 @@ impl Store for ScyllaStore {
         Ok(closed)
     }
 
-    async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
+    async fn unlink_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<()> {
         self.unlink_google_identity(sub, user_id).await
     }
 
-    async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String> {
+    async fn link_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<String> {
         self.link_google_identity(sub, user_id).await
     }
 
-    async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
+    async fn mentor_by_user(&self, user_id: &UserId) -> StoreResult<Option<MentorProfile>> {
         match self
-            .one::<(String,)>(cql::MENTOR_OF_USER, values![user_id])
+            .one::<(String,)>(cql::MENTOR_OF_USER, values![user_id.as_str()])
             .await?
         {
             Some((mentor_id,)) => self.mentor_row(&mentor_id).await,
@@ -371,13 +372,13 @@ impl Store for ScyllaStore {
         }
     }
 
-    async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
+    async fn mentor(&self, mentor_id: &MentorId) -> StoreResult<Option<MentorProfile>> {
         self.mentor_row(mentor_id).await
     }
 
     async fn update_mentor_profile(
         &self,
-        mentor_id: &str,
+        mentor_id: &MentorId,
         update: ProfileUpdate,
     ) -> StoreResult<MentorProfile> {
         self.set_mentor_profile(mentor_id, &update).await
@@ -403,7 +404,7 @@ impl Store for ScyllaStore {
         self.insert_event(event).await
     }
 
-    async fn event(&self, event_id: &str) -> StoreResult<Option<Event>> {
+    async fn event(&self, event_id: &EventId) -> StoreResult<Option<Event>> {
         self.event_row(event_id).await
     }
 
@@ -415,25 +416,25 @@ impl Store for ScyllaStore {
         self.events_page(filter, &page).await
     }
 
-    async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
+    async fn mentor_events(&self, mentor_id: &MentorId) -> StoreResult<Vec<Event>> {
         self.events_of_mentor(mentor_id).await
     }
 
     async fn update_event(
         &self,
-        mentor_id: &str,
-        event_id: &str,
+        mentor_id: &MentorId,
+        event_id: &EventId,
         draft: EventDraft,
     ) -> StoreResult<Event> {
         let (before, event) = self.edit_event(mentor_id, event_id, &draft).await?;
         // The edit stands whatever happens next: a failed read only narrows who is told.
         let learners = match self
-            .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id])
+            .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id.as_str()])
             .await
         {
             Ok(rows) => rows.into_iter().map(|(user_id,)| user_id).collect(),
             Err(e) => {
-                tracing::warn!(error = %e, event_id, "learners of an edited event not read");
+                tracing::warn!(error = %e, %event_id, "learners of an edited event not read");
                 Vec::new()
             }
         };
@@ -446,7 +447,7 @@ impl Store for ScyllaStore {
         Ok(event)
     }
 
-    async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
+    async fn delete_event(&self, mentor_id: &MentorId, event_id: &EventId) -> StoreResult<()> {
         self.remove_event(mentor_id, event_id).await?;
         let deleted = Change::EventDeleted {
             event_id: event_id.to_string(),
@@ -464,15 +465,15 @@ impl Store for ScyllaStore {
         Ok(lead)
     }
 
-    async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
+    async fn lead(&self, lead_id: &LeadId) -> StoreResult<Option<Lead>> {
         self.lead_row(lead_id).await
     }
 
-    async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>> {
+    async fn learner_leads(&self, user_id: &UserId) -> StoreResult<Vec<Lead>> {
         self.leads_of(cql::LEADS_OF_LEARNER, user_id).await
     }
 
-    async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>> {
+    async fn mentor_leads(&self, mentor_id: &MentorId) -> StoreResult<Vec<Lead>> {
         self.leads_of(cql::LEADS_OF_MENTOR, mentor_id).await
     }
 
@@ -486,8 +487,8 @@ impl Store for ScyllaStore {
 
     async fn cancel_booking(
         &self,
-        user_id: &str,
-        lead_id: &str,
+        user_id: &UserId,
+        lead_id: &LeadId,
         now: Timestamp,
     ) -> StoreResult<LeadChange> {
         let change = self.cancel(user_id, lead_id, now).await?;
@@ -504,8 +505,8 @@ impl Store for ScyllaStore {
 
     async fn claim_lead(
         &self,
-        lead_id: &str,
-        admin_id: &str,
+        lead_id: &LeadId,
+        admin_id: &UserId,
         now: Timestamp,
         ttl: chrono::Duration,
     ) -> StoreResult<LeadClaim> {
@@ -517,7 +518,7 @@ impl Store for ScyllaStore {
         Ok(claim)
     }
 
-    async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+    async fn release_claim(&self, lead_id: &LeadId, admin_id: &UserId) -> StoreResult<bool> {
         let released = self.drop_claim(lead_id, admin_id).await?;
         if released {
             self.claims_released(vec![lead_id.to_string()]).await;
@@ -525,7 +526,7 @@ impl Store for ScyllaStore {
         Ok(released)
     }
 
-    async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
+    async fn release_claims_of(&self, admin_id: &UserId) -> StoreResult<Vec<String>> {
         let released = self.release_claims_held_by(admin_id).await?;
         Ok(self.claims_released(released).await)
     }
@@ -539,19 +540,19 @@ impl Store for ScyllaStore {
         self.live_claims(now).await
     }
 
-    async fn open_order(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder> {
+    async fn open_order(&self, payment: Payment, actor_id: &UserId) -> StoreResult<OpenOrder> {
         self.open_lead_order(payment, actor_id).await
     }
 
-    async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>> {
+    async fn open_payment_for_lead(&self, lead_id: &LeadId) -> StoreResult<Option<Payment>> {
         self.open_payment(lead_id).await
     }
 
-    async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
+    async fn payment_by_order(&self, order_id: &OrderId) -> StoreResult<Option<Payment>> {
         self.payment_of_order(order_id).await
     }
 
-    async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
+    async fn payment(&self, payment_id: &PaymentId) -> StoreResult<Option<Payment>> {
         self.payment_row(payment_id).await
     }
 

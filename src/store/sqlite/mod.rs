@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 use super::*;
 use crate::crypto::Vault;
 use crate::domain::audit::AuditEntry;
+use crate::domain::ids::{EventId, LeadId, MentorId, OrderId, PaymentId, UserId};
 
 /// Connections kept open; also the bound on concurrent store calls per process.
 const POOL_SIZE: usize = 8;
@@ -305,7 +306,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn user(&self, user_id: &str) -> StoreResult<Option<User>> {
+    async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
         let user_id = user_id.to_string();
         self.lookup(move |conn, vault| accounts::user(conn, vault, &user_id))
             .await
@@ -339,13 +340,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+    async fn user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<Session>> {
         let user_id = user_id.to_string();
         self.read(move |conn, _| accounts::user_sessions(conn, &user_id))
             .await
     }
 
-    async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()> {
+    async fn rotate_user_sessions(&self, user_id: &UserId) -> StoreResult<()> {
         let user_id = user_id.to_string();
         self.write(move |tx, _| accounts::rotate_user_sessions(tx, &user_id))
             .await
@@ -362,7 +363,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn end_user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
         self.write(move |tx, _| accounts::end_user_sessions(tx, &user_id))
             .await
@@ -389,31 +390,31 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn close_account(&self, user_id: &str, now: Timestamp) -> StoreResult<ClosedAccount> {
+    async fn close_account(&self, user_id: &UserId, now: Timestamp) -> StoreResult<ClosedAccount> {
         let user_id = user_id.to_string();
         self.write(move |tx, vault| accounts::close_account(tx, vault, &user_id, &now))
             .await
     }
 
-    async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
+    async fn unlink_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<()> {
         let (sub, user_id) = (sub.to_string(), user_id.to_string());
         self.write(move |tx, _| accounts::unlink_google_account(tx, &sub, &user_id))
             .await
     }
 
-    async fn link_google_account(&self, sub: &str, user_id: &str) -> StoreResult<String> {
+    async fn link_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<String> {
         let (sub, user_id) = (sub.to_string(), user_id.to_string());
         self.write(move |tx, _| accounts::link_google_account(tx, &sub, &user_id))
             .await
     }
 
-    async fn mentor_by_user(&self, user_id: &str) -> StoreResult<Option<MentorProfile>> {
+    async fn mentor_by_user(&self, user_id: &UserId) -> StoreResult<Option<MentorProfile>> {
         let user_id = user_id.to_string();
         self.lookup(move |conn, vault| accounts::mentor_where(conn, vault, "user_id", &user_id))
             .await
     }
 
-    async fn mentor(&self, mentor_id: &str) -> StoreResult<Option<MentorProfile>> {
+    async fn mentor(&self, mentor_id: &MentorId) -> StoreResult<Option<MentorProfile>> {
         let mentor_id = mentor_id.to_string();
         self.lookup(move |conn, vault| accounts::mentor_where(conn, vault, "mentor_id", &mentor_id))
             .await
@@ -421,7 +422,7 @@ impl Store for SqliteStore {
 
     async fn update_mentor_profile(
         &self,
-        mentor_id: &str,
+        mentor_id: &MentorId,
         update: ProfileUpdate,
     ) -> StoreResult<MentorProfile> {
         let mentor_id = mentor_id.to_string();
@@ -444,7 +445,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn event(&self, event_id: &str) -> StoreResult<Option<Event>> {
+    async fn event(&self, event_id: &EventId) -> StoreResult<Option<Event>> {
         let event_id = event_id.to_string();
         self.lookup(move |conn, _| catalog::event(conn, &event_id))
             .await
@@ -466,7 +467,7 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
+    async fn mentor_events(&self, mentor_id: &MentorId) -> StoreResult<Vec<Event>> {
         let mentor_id = mentor_id.to_string();
         self.read(move |conn, _| catalog::mentor_events(conn, &mentor_id))
             .await
@@ -474,8 +475,8 @@ impl Store for SqliteStore {
 
     async fn update_event(
         &self,
-        mentor_id: &str,
-        event_id: &str,
+        mentor_id: &MentorId,
+        event_id: &EventId,
         draft: EventDraft,
     ) -> StoreResult<Event> {
         let (mentor_id, event_id) = (mentor_id.to_string(), event_id.to_string());
@@ -483,7 +484,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
+    async fn delete_event(&self, mentor_id: &MentorId, event_id: &EventId) -> StoreResult<()> {
         let (mentor_id, event_id) = (mentor_id.to_string(), event_id.to_string());
         self.write(move |tx, vault| catalog::delete_event(tx, vault, &mentor_id, &event_id))
             .await
@@ -494,19 +495,19 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
+    async fn lead(&self, lead_id: &LeadId) -> StoreResult<Option<Lead>> {
         let lead_id = lead_id.to_string();
         self.lookup(move |conn, vault| bookings::lead(conn, vault, &lead_id))
             .await
     }
 
-    async fn learner_leads(&self, user_id: &str) -> StoreResult<Vec<Lead>> {
+    async fn learner_leads(&self, user_id: &UserId) -> StoreResult<Vec<Lead>> {
         let user_id = user_id.to_string();
         self.read(move |conn, vault| bookings::leads_where(conn, vault, "user_id", &user_id))
             .await
     }
 
-    async fn mentor_leads(&self, mentor_id: &str) -> StoreResult<Vec<Lead>> {
+    async fn mentor_leads(&self, mentor_id: &MentorId) -> StoreResult<Vec<Lead>> {
         let mentor_id = mentor_id.to_string();
         self.read(move |conn, vault| bookings::leads_where(conn, vault, "mentor_id", &mentor_id))
             .await
@@ -523,8 +524,8 @@ impl Store for SqliteStore {
 
     async fn cancel_booking(
         &self,
-        user_id: &str,
-        lead_id: &str,
+        user_id: &UserId,
+        lead_id: &LeadId,
         now: Timestamp,
     ) -> StoreResult<LeadChange> {
         let (user_id, lead_id) = (user_id.to_string(), lead_id.to_string());
@@ -539,8 +540,8 @@ impl Store for SqliteStore {
 
     async fn claim_lead(
         &self,
-        lead_id: &str,
-        admin_id: &str,
+        lead_id: &LeadId,
+        admin_id: &UserId,
         now: Timestamp,
         ttl: chrono::Duration,
     ) -> StoreResult<LeadClaim> {
@@ -549,13 +550,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+    async fn release_claim(&self, lead_id: &LeadId, admin_id: &UserId) -> StoreResult<bool> {
         let (lead_id, admin_id) = (lead_id.to_string(), admin_id.to_string());
         self.write(move |tx, vault| claims::release_claim(tx, vault, &lead_id, &admin_id))
             .await
     }
 
-    async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
+    async fn release_claims_of(&self, admin_id: &UserId) -> StoreResult<Vec<String>> {
         let admin_id = admin_id.to_string();
         self.write(move |tx, vault| claims::release_claims_of(tx, vault, &admin_id))
             .await
@@ -571,25 +572,25 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn open_order(&self, payment: Payment, actor_id: &str) -> StoreResult<OpenOrder> {
+    async fn open_order(&self, payment: Payment, actor_id: &UserId) -> StoreResult<OpenOrder> {
         let actor_id = actor_id.to_string();
         self.write(move |tx, vault| payments::open_order(tx, vault, payment, &actor_id))
             .await
     }
 
-    async fn open_payment_for_lead(&self, lead_id: &str) -> StoreResult<Option<Payment>> {
+    async fn open_payment_for_lead(&self, lead_id: &LeadId) -> StoreResult<Option<Payment>> {
         let lead_id = lead_id.to_string();
         self.read(move |conn, _| payments::open_payment_for_lead(conn, &lead_id))
             .await
     }
 
-    async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
+    async fn payment_by_order(&self, order_id: &OrderId) -> StoreResult<Option<Payment>> {
         let order_id = order_id.to_string();
         self.lookup(move |conn, _| payments::payment_where(conn, "razorpay_order_id", &order_id))
             .await
     }
 
-    async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
+    async fn payment(&self, payment_id: &PaymentId) -> StoreResult<Option<Payment>> {
         let payment_id = payment_id.to_string();
         self.lookup(move |conn, _| payments::payment_where(conn, "payment_id", &payment_id))
             .await
