@@ -25,6 +25,8 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod limits;
+#[cfg(test)]
+mod module_graph;
 pub mod net;
 pub mod payments;
 pub mod private_files;

@@ -215,18 +215,6 @@ impl Lead {
         })
     }
 
-    /// What the admin wrote when rejecting the lead: its last note, unless that is a flag
-    /// of the automatic checks (a rejection without a reason).
-    pub fn rejection_reason(&self) -> Option<&str> {
-        if self.status != LeadStatus::Rejected {
-            return None;
-        }
-        self.verification_notes
-            .last()
-            .map(String::as_str)
-            .filter(|note| !super::verification::FLAGS.contains(note))
-    }
-
     pub fn mentor_view(&self) -> MentorView {
         if self.status == LeadStatus::Purchased {
             MentorView {

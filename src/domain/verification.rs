@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use super::contact::{Contact, EmailAddress, PhoneNumber};
-use super::lead::{LeadStatus, VerificationStatus};
+use super::lead::{Lead, LeadStatus, VerificationStatus};
 use super::{bounded_text, user::parse_name, ValidationError};
 
 /// Shipped list of disposable e-mail domains, one per line (`#` comments allowed).
@@ -81,6 +81,18 @@ pub fn initial_state(flags: &[String]) -> (LeadStatus, VerificationStatus) {
     } else {
         (LeadStatus::Pending, VerificationStatus::Pending)
     }
+}
+
+/// What the admin wrote when rejecting the lead: its last note, unless that is a flag of
+/// the automatic checks. (A rejection through the API always has a reason.)
+pub fn rejection_reason(lead: &Lead) -> Option<&str> {
+    if lead.status != LeadStatus::Rejected {
+        return None;
+    }
+    lead.verification_notes
+        .last()
+        .map(String::as_str)
+        .filter(|note| !FLAGS.contains(note))
 }
 
 #[cfg(test)]

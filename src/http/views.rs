@@ -8,6 +8,7 @@ use super::error::ApiError;
 use crate::domain::event::Event;
 use crate::domain::lead::{Lead, LeadStatus, VerificationStatus};
 use crate::domain::time::{serialize_wire, Timestamp};
+use crate::domain::verification::rejection_reason;
 use crate::store::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Header that carries the opaque cursor of the next page of a listing.
@@ -103,7 +104,7 @@ impl From<&Lead> for BookingView {
             message: l.contact.message.clone(),
             created_at: l.created_at,
             updated_at: l.updated_at,
-            reason: l.rejection_reason().map(str::to_string),
+            reason: rejection_reason(l).map(str::to_string),
         }
     }
 }

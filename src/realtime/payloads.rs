@@ -6,6 +6,7 @@ use crate::domain::change::EventEdit;
 use crate::domain::event::Event;
 use crate::domain::lead::Lead;
 use crate::domain::time::to_storage;
+use crate::domain::verification::rejection_reason;
 use crate::store::LeadClaim;
 
 pub fn slots(event: &Event) -> wire::SlotsChanged {
@@ -57,7 +58,7 @@ pub fn booking(lead: &Lead) -> wire::BookingPayload {
         status: lead.status.as_str().to_string(),
         verification_status: lead.verification_status.as_str().to_string(),
         updated_at: to_storage(&lead.updated_at),
-        reason: lead.rejection_reason().map(str::to_string),
+        reason: rejection_reason(lead).map(str::to_string),
     }
 }
 

@@ -1,7 +1,7 @@
 use rusqlite::{params, Connection};
 
 use super::exec;
-use super::{admin::append_audit, bookings, outbox, rows};
+use super::{admin::append_audit, leads, moves, outbox, rows};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::change::Change;
@@ -288,11 +288,11 @@ pub fn close_account(
         )?;
     }
     let mut cancelled = Vec::new();
-    for lead in bookings::leads_where(tx, vault, "user_id", user_id)? {
+    for lead in leads::leads_where(tx, vault, "user_id", user_id)? {
         if !lead.status.holds_slot() {
             continue;
         }
-        match bookings::cancel_booking(tx, vault, user_id, &lead.lead_id, *now) {
+        match moves::cancel_booking(tx, vault, user_id, &lead.lead_id, *now) {
             Ok(change) => cancelled.push(change),
             // One that can no longer be cancelled (its event started) stays on record.
             Err(StoreError::Conflict(_)) => {}

@@ -1,7 +1,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::exec;
-use super::{bookings, outbox};
+use super::{leads, outbox};
 use crate::crypto::Vault;
 use crate::domain::change::Change;
 use crate::domain::claim;
@@ -59,7 +59,7 @@ pub fn claim_lead(
     now: Timestamp,
     ttl: chrono::Duration,
 ) -> StoreResult<LeadClaim> {
-    let lead = bookings::lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("lead"))?;
+    let lead = leads::lead(tx, vault, lead_id)?.ok_or(StoreError::NotFound("lead"))?;
     claim::check_claimable(lead.status)?;
     check_not_claimed_by_other(tx, lead_id, admin_id, now)?;
     let expires_at = now + ttl;

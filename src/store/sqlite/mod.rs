@@ -9,6 +9,9 @@ mod admin;
 mod bookings;
 mod catalog;
 mod claims;
+mod leads;
+mod moves;
+mod orders;
 mod outbox;
 mod payments;
 mod rows;
@@ -497,19 +500,19 @@ impl Store for SqliteStore {
 
     async fn lead(&self, lead_id: &LeadId) -> StoreResult<Option<Lead>> {
         let lead_id = lead_id.to_string();
-        self.lookup(move |conn, vault| bookings::lead(conn, vault, &lead_id))
+        self.lookup(move |conn, vault| leads::lead(conn, vault, &lead_id))
             .await
     }
 
     async fn learner_leads(&self, user_id: &UserId) -> StoreResult<Vec<Lead>> {
         let user_id = user_id.to_string();
-        self.read(move |conn, vault| bookings::leads_where(conn, vault, "user_id", &user_id))
+        self.read(move |conn, vault| leads::leads_where(conn, vault, "user_id", &user_id))
             .await
     }
 
     async fn mentor_leads(&self, mentor_id: &MentorId) -> StoreResult<Vec<Lead>> {
         let mentor_id = mentor_id.to_string();
-        self.read(move |conn, vault| bookings::leads_where(conn, vault, "mentor_id", &mentor_id))
+        self.read(move |conn, vault| leads::leads_where(conn, vault, "mentor_id", &mentor_id))
             .await
     }
 
@@ -518,7 +521,7 @@ impl Store for SqliteStore {
         status: Option<LeadStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        self.read(move |conn, vault| bookings::leads_by_status(conn, vault, status, &page))
+        self.read(move |conn, vault| leads::leads_by_status(conn, vault, status, &page))
             .await
     }
 
@@ -529,12 +532,12 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<LeadChange> {
         let (user_id, lead_id) = (user_id.to_string(), lead_id.to_string());
-        self.write(move |tx, vault| bookings::cancel_booking(tx, vault, &user_id, &lead_id, now))
+        self.write(move |tx, vault| moves::cancel_booking(tx, vault, &user_id, &lead_id, now))
             .await
     }
 
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange> {
-        self.write(move |tx, vault| bookings::verify_lead(tx, vault, &decision))
+        self.write(move |tx, vault| moves::verify_lead(tx, vault, &decision))
             .await
     }
 
@@ -580,19 +583,19 @@ impl Store for SqliteStore {
 
     async fn open_payment_for_lead(&self, lead_id: &LeadId) -> StoreResult<Option<Payment>> {
         let lead_id = lead_id.to_string();
-        self.read(move |conn, _| payments::open_payment_for_lead(conn, &lead_id))
+        self.read(move |conn, _| orders::open_payment_for_lead(conn, &lead_id))
             .await
     }
 
     async fn payment_by_order(&self, order_id: &OrderId) -> StoreResult<Option<Payment>> {
         let order_id = order_id.to_string();
-        self.lookup(move |conn, _| payments::payment_where(conn, "razorpay_order_id", &order_id))
+        self.lookup(move |conn, _| orders::payment_where(conn, "razorpay_order_id", &order_id))
             .await
     }
 
     async fn payment(&self, payment_id: &PaymentId) -> StoreResult<Option<Payment>> {
         let payment_id = payment_id.to_string();
-        self.lookup(move |conn, _| payments::payment_where(conn, "payment_id", &payment_id))
+        self.lookup(move |conn, _| orders::payment_where(conn, "payment_id", &payment_id))
             .await
     }
 
