@@ -25,7 +25,7 @@ const MENTOR_STATUSES: [MentorStatus; 3] = [
 impl ScyllaStore {
     /// The account row first (unreachable until indexed), then the e-mail's CAS, then the
     /// listings: a lost e-mail race leaves nothing behind.
-    pub(super) async fn create_user_row(&self, new: &NewUser) -> StoreResult<User> {
+    pub(super) async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
         let created = to_storage(&new.created_at);
         let identity = Identity::new(&new.email, &new.name);
         let email_index = self.vault().email_index(&new.email);
@@ -94,7 +94,7 @@ impl ScyllaStore {
 
     /// Two nodes starting together may both try to create the admin: the one that loses
     /// the e-mail's compare-and-set updates the account the other created.
-    pub(super) async fn upsert_admin_row(
+    pub(super) async fn upsert_admin(
         &self,
         email: &str,
         name: &str,
@@ -109,11 +109,9 @@ impl ScyllaStore {
     }
 
     async fn upsert_admin_once(&self, email: &str, name: &str, hash: &str) -> StoreResult<User> {
-        let existing = self.credentials(email).await?;
+        let existing = self.credentials_by_email(email).await?;
         let Some(user_id) = bootstrap_admin_account(existing)? else {
-            return self
-                .create_user_row(&NewUser::admin(email, name, hash))
-                .await;
+            return self.create_user(&NewUser::admin(email, name, hash)).await;
         };
         let identity = Identity::new(email, name);
         self.run(
@@ -125,14 +123,17 @@ impl ScyllaStore {
             ],
         )
         .await?;
-        self.end_sessions_of(&user_id).await?;
+        self.end_user_sessions(&user_id).await?;
         self.user_row(&user_id)
             .await?
             .map(|c| c.user)
             .ok_or(StoreError::NotFound("user"))
     }
 
-    pub(super) async fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
+    pub(super) async fn credentials_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<Credentials>> {
         let index = self.vault().email_index(email);
         match self
             .one::<(String,)>(cql::EMAIL_LOOKUP, values![index])
@@ -151,7 +152,7 @@ impl ScyllaStore {
     }
 
     /// Oldest first, by day of sign-up.
-    pub(super) async fn users_page(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+    pub(super) async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
         let walk = Walk::daily("users".into(), cql::USERS_OF_DAY, None, Order::Oldest);
         self.page_of(
             &walk,
@@ -164,7 +165,7 @@ impl ScyllaStore {
     }
 
     /// The session row and its entry under the user expire together, at the session's end.
-    pub(super) async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+    pub(super) async fn create_session(&self, session: &Session) -> StoreResult<()> {
         // Until its end from now (a rotated session keeps the time it was first signed in).
         let ttl = Ttl((session.expires_at - now()).num_seconds().max(1));
         let ttl_again = Ttl(ttl.0);
@@ -190,7 +191,7 @@ impl ScyllaStore {
         .await
     }
 
-    pub(super) async fn session_row(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+    pub(super) async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         Ok(self
             .one::<SessionRow>(cql::SESSION_GET, values![token_hash])
             .await?
@@ -200,12 +201,8 @@ impl ScyllaStore {
     }
 
     /// The new `last_seen_at` cell expires with the session's other cells.
-    pub(super) async fn touch_session_row(
-        &self,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let Some(session) = self.session_row(token_hash).await? else {
+    pub(super) async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        let Some(session) = self.session(token_hash).await? else {
             return Ok(());
         };
         let left = (session.expires_at - now).num_seconds();
@@ -222,13 +219,13 @@ impl ScyllaStore {
     /// The claim is an LWT on its own table (`sessions_by_token` takes plain writes only);
     /// the winner stores the fresh session, then gives the old one's cells a TTL that ends
     /// at the grace end.
-    pub(super) async fn rotate_session_row(
+    pub(super) async fn rotate_session(
         &self,
         old_hash: &str,
         fresh: &Session,
         grace_until: Timestamp,
     ) -> StoreResult<bool> {
-        let Some(old) = self.session_row(old_hash).await? else {
+        let Some(old) = self.session(old_hash).await? else {
             return Ok(false);
         };
         if !old.rotate {
@@ -244,7 +241,7 @@ impl ScyllaStore {
         {
             return Ok(false);
         }
-        self.insert_session(fresh).await?;
+        self.create_session(fresh).await?;
         let grace = (grace_until - now()).num_seconds().max(1);
         self.run(
             cql::SESSION_RETIRE,
@@ -259,9 +256,9 @@ impl ScyllaStore {
         Ok(true)
     }
 
-    pub(super) async fn rotate_sessions_of(&self, user_id: &str) -> StoreResult<()> {
+    pub(super) async fn rotate_user_sessions(&self, user_id: &str) -> StoreResult<()> {
         let now = now();
-        for session in self.sessions_of(user_id).await? {
+        for session in self.user_sessions(user_id).await? {
             let left = (session.expires_at - now).num_seconds();
             if left > 0 {
                 self.run(
@@ -274,8 +271,8 @@ impl ScyllaStore {
         Ok(())
     }
 
-    pub(super) async fn remove_session(&self, token_hash: &str) -> StoreResult<()> {
-        let Some(session) = self.session_row(token_hash).await? else {
+    pub(super) async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let Some(session) = self.session(token_hash).await? else {
             return Ok(());
         };
         self.forget_session(&session.user_id, token_hash).await
@@ -290,11 +287,11 @@ impl ScyllaStore {
     }
 
     /// Newest first, from the user's partition of session keys.
-    pub(super) async fn sessions_of(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+    pub(super) async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
         let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![user_id]).await?;
         let mut sessions = Vec::with_capacity(tokens.len());
         for (token_hash,) in tokens {
-            if let Some(session) = self.session_row(&token_hash).await? {
+            if let Some(session) = self.session(&token_hash).await? {
                 sessions.push(session);
             }
         }
@@ -302,7 +299,7 @@ impl ScyllaStore {
         Ok(sessions)
     }
 
-    pub(super) async fn end_sessions_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    pub(super) async fn end_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let tokens: Vec<(String,)> = self.rows(cql::SESSIONS_OF_USER, values![user_id]).await?;
         let mut ended = Vec::with_capacity(tokens.len());
         for (token_hash,) in tokens {
@@ -312,7 +309,7 @@ impl ScyllaStore {
         Ok(ended)
     }
 
-    pub(super) async fn insert_login_attempt(&self, attempt: &LoginAttempt) -> StoreResult<()> {
+    pub(super) async fn save_login_attempt(&self, attempt: &LoginAttempt) -> StoreResult<()> {
         let ttl = Ttl((attempt.expires_at - now()).num_seconds().max(1));
         let applied = self
             .cas(
@@ -338,7 +335,7 @@ impl ScyllaStore {
     }
 
     /// A serial read, then a delete that only one caller can apply.
-    pub(super) async fn take_login_attempt_row(
+    pub(super) async fn take_login_attempt(
         &self,
         state_hash: &str,
         now: Timestamp,
@@ -358,7 +355,7 @@ impl ScyllaStore {
         Ok(Some(row.attempt()?).filter(|a| a.expires_at > now))
     }
 
-    pub(super) async fn google_identity(&self, sub: &str) -> StoreResult<Option<String>> {
+    pub(super) async fn google_account(&self, sub: &str) -> StoreResult<Option<String>> {
         Ok(self
             .one_serial::<(String,)>(cql::GOOGLE_IDENTITY_GET, values![sub])
             .await?
@@ -367,7 +364,7 @@ impl ScyllaStore {
 
     /// The account's index row first, so a claim never exists without it (a lost claim's
     /// row is taken back).
-    pub(super) async fn link_google_identity(
+    pub(super) async fn link_google_account(
         &self,
         sub: &str,
         user_id: &str,
@@ -377,7 +374,7 @@ impl ScyllaStore {
         self.cas(cql::GOOGLE_IDENTITY_CLAIM, values![sub, user_id])
             .await?;
         let owner = self
-            .google_identity(sub)
+            .google_account(sub)
             .await?
             .ok_or(StoreError::NotFound("google identity"))?;
         if owner != user_id {
@@ -387,7 +384,7 @@ impl ScyllaStore {
         Ok(owner)
     }
 
-    pub(super) async fn unlink_google_identity(&self, sub: &str, user_id: &str) -> StoreResult<()> {
+    pub(super) async fn unlink_google_account(&self, sub: &str, user_id: &str) -> StoreResult<()> {
         if self
             .cas(cql::GOOGLE_IDENTITY_RELEASE, values![sub, user_id])
             .await?
@@ -400,7 +397,7 @@ impl ScyllaStore {
 
     /// Each piece goes by its own key. Releasing the e-mail (compare-and-set) comes first
     /// and decides: of two closings one goes on, the other finds no account.
-    pub(super) async fn close_account_row(
+    pub(super) async fn close_account(
         &self,
         user_id: &str,
         now: Timestamp,
@@ -415,7 +412,7 @@ impl ScyllaStore {
             .await?
             .map(|(id,)| id);
         if let Some(mentor_id) = &mentor_id {
-            check_closable(!self.events_of_mentor(mentor_id).await?.is_empty())?;
+            check_closable(!self.mentor_events(mentor_id).await?.is_empty())?;
         }
         let email_index = self.vault().email_index(&user.email);
         if !self
@@ -429,7 +426,7 @@ impl ScyllaStore {
             if !lead.status.holds_slot() {
                 continue;
             }
-            match self.cancel(user_id, &lead.lead_id, now).await {
+            match self.cancel_booking(user_id, &lead.lead_id, now).await {
                 Ok(change) => cancelled.push(change),
                 // One that can no longer be cancelled (its event started) stays on record.
                 Err(StoreError::Conflict(_)) => {}
@@ -447,12 +444,12 @@ impl ScyllaStore {
             self.run(cql::MENTOR_OF_USER_DELETE, values![user_id])
                 .await?;
         }
-        let sessions = self.end_sessions_of(user_id).await?;
+        let sessions = self.end_user_sessions(user_id).await?;
         let subjects: Vec<(String,)> = self
             .rows(cql::GOOGLE_SUBJECTS_OF_USER, values![user_id])
             .await?;
         for (sub,) in subjects {
-            self.unlink_google_identity(&sub, user_id).await?;
+            self.unlink_google_account(&sub, user_id).await?;
         }
         let created = to_storage(&user.created_at);
         self.batch(vec![
@@ -507,7 +504,7 @@ impl ScyllaStore {
             .transpose()
     }
 
-    pub(super) async fn set_mentor_profile(
+    pub(super) async fn update_mentor_profile(
         &self,
         mentor_id: &str,
         update: &ProfileUpdate,
@@ -533,7 +530,7 @@ impl ScyllaStore {
     }
 
     /// Oldest first; all statuses are three partitions merged.
-    pub(super) async fn mentors_with(
+    pub(super) async fn list_mentors(
         &self,
         status: Option<MentorStatus>,
     ) -> StoreResult<Vec<MentorProfile>> {
@@ -562,7 +559,7 @@ impl ScyllaStore {
     }
 
     /// A compare-and-set on the status read, then the status index and the audit entry.
-    pub(super) async fn decide_mentor_row(
+    pub(super) async fn decide_mentor(
         &self,
         decision: &MentorDecision,
     ) -> StoreResult<MentorProfile> {

@@ -92,7 +92,7 @@ impl ScyllaStore {
         }
     }
 
-    pub(super) async fn read_stats(&self) -> StoreResult<Analytics> {
+    pub(super) async fn analytics(&self) -> StoreResult<Analytics> {
         let stats = [
             Stat::Users,
             Stat::Mentors,
@@ -159,7 +159,7 @@ impl ScyllaStore {
     }
 
     /// Newest first; the cursor is `created_at|audit_id`.
-    pub(super) async fn audit_page(&self, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
+    pub(super) async fn audit_log(&self, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
         let walk = Walk::daily("audit".into(), cql::AUDIT_OF_DAY, None, Order::Newest);
         self.page_of(
             &walk,

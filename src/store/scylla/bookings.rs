@@ -39,13 +39,13 @@ pub struct Change {
 impl ScyllaStore {
     /// The learner's booking (CAS), a slot (CAS), then the duplicate check and the lead.
     /// Anything failing after the slot was taken gives the slot and the booking back.
-    pub(super) async fn book(&self, booking: NewBooking) -> StoreResult<Lead> {
+    pub(super) async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
         // An account closed while this request was on its way books nothing.
         if self.user_row(&booking.user_id).await?.is_none() {
             return Err(StoreError::NotFound("account"));
         }
         let event = self
-            .event_row(&booking.event_id)
+            .event(&booking.event_id)
             .await?
             .ok_or(StoreError::NotFound("event"))?;
         let mentor = self.mentor_row(&event.mentor_id).await?;
@@ -165,7 +165,7 @@ impl ScyllaStore {
             ))));
         }
         self.count(&lead_moved(None, status)).await;
-        self.lead_row(lead_id)
+        self.lead(lead_id)
             .await
             .and_then(|lead| lead.ok_or(StoreError::NotFound("lead")))
             .map_err(Failed::Unknown)
@@ -194,7 +194,7 @@ impl ScyllaStore {
             .map(drop)
     }
 
-    pub(super) async fn lead_row(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
+    pub(super) async fn lead(&self, lead_id: &str) -> StoreResult<Option<Lead>> {
         self.one::<LeadRow>(cql::LEAD_GET, values![lead_id])
             .await?
             .map(|row| row.lead(self.vault()))
@@ -218,7 +218,7 @@ impl ScyllaStore {
         let ids: Vec<(String,)> = self.rows(statement, values![owner]).await?;
         let mut leads = Vec::with_capacity(ids.len());
         for (lead_id,) in ids {
-            if let Some(lead) = self.lead_row(&lead_id).await? {
+            if let Some(lead) = self.lead(&lead_id).await? {
                 leads.push(lead);
             }
         }
@@ -227,7 +227,7 @@ impl ScyllaStore {
     }
 
     /// Newest first; one status is its own day partitions (PENDING: the queue).
-    pub(super) async fn leads_page(
+    pub(super) async fn leads_by_status(
         &self,
         status: Option<LeadStatus>,
         page: &PageRequest,
@@ -245,7 +245,7 @@ impl ScyllaStore {
             &walk,
             page,
             "leads",
-            |(_, id): Key| Box::pin(async move { self.lead_row(&id).await }),
+            |(_, id): Key| Box::pin(async move { self.lead(&id).await }),
             |lead| status.is_none_or(|s| lead.status == s),
         )
         .await
@@ -322,7 +322,7 @@ impl ScyllaStore {
         Ok(Some(next))
     }
 
-    pub(super) async fn cancel(
+    pub(super) async fn cancel_booking(
         &self,
         user_id: &str,
         lead_id: &str,
@@ -351,7 +351,7 @@ impl ScyllaStore {
         Err(StoreError::Busy)
     }
 
-    pub(super) async fn decide_lead(&self, decision: &LeadDecision) -> StoreResult<LeadChange> {
+    pub(super) async fn verify_lead(&self, decision: &LeadDecision) -> StoreResult<LeadChange> {
         let (action, audit) = review(decision.status);
         for _ in 0..LEAD_ROUNDS {
             let current = self

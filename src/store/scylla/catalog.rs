@@ -85,7 +85,7 @@ pub(super) async fn back_off() {
 }
 
 impl ScyllaStore {
-    pub(super) async fn insert_event(&self, event: Event) -> StoreResult<Event> {
+    pub(super) async fn create_event(&self, event: Event) -> StoreResult<Event> {
         let when = to_storage(&event.event_datetime);
         let created = to_storage(&event.created_at);
         let keys = Keys {
@@ -128,7 +128,7 @@ impl ScyllaStore {
         })
     }
 
-    pub(super) async fn event_row(&self, event_id: &str) -> StoreResult<Option<Event>> {
+    pub(super) async fn event(&self, event_id: &str) -> StoreResult<Option<Event>> {
         self.one::<EventRow>(cql::EVENT_GET, values![event_id])
             .await?
             .map(EventRow::event)
@@ -147,7 +147,7 @@ impl ScyllaStore {
     /// Soonest first. A mentor's events are one partition; otherwise the walk goes over
     /// day partitions (of one category when filtered) from the `from` day to the `to`
     /// day. The free-text `q` is matched on each event read, within the scan budget.
-    pub(super) async fn events_page(
+    pub(super) async fn list_events(
         &self,
         filter: &EventFilter,
         page: &PageRequest,
@@ -202,7 +202,7 @@ impl ScyllaStore {
         .await
     }
 
-    pub(super) async fn events_of_mentor(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
+    pub(super) async fn mentor_events(&self, mentor_id: &str) -> StoreResult<Vec<Event>> {
         let keys: Vec<Key> = self
             .rows(cql::EVENTS_OF_MENTOR, values![mentor_id, "", "", i32::MAX])
             .await?;
@@ -223,7 +223,7 @@ impl ScyllaStore {
     /// it may not have removed the old key yet).
     async fn event_at(&self, (when, event_id): Key) -> StoreResult<Option<Event>> {
         Ok(self
-            .event_row(&event_id)
+            .event(&event_id)
             .await?
             .filter(|e| to_storage(&e.event_datetime) == when))
     }
@@ -232,7 +232,7 @@ impl ScyllaStore {
     /// on `booked_slots <= total_slots` (so a booking racing it cannot slip under) and on
     /// the time and category it moves the index rows from (so two edits racing cannot both
     /// move them). New index rows go in first; the old ones go once the edit applied.
-    pub(super) async fn edit_event(
+    pub(super) async fn update_event(
         &self,
         mentor_id: &str,
         event_id: &str,
@@ -297,7 +297,7 @@ impl ScyllaStore {
         Err(StoreError::Busy)
     }
 
-    pub(super) async fn remove_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
+    pub(super) async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
         let mut current = self.own_event(mentor_id, event_id).await?;
         let mut rounds = 0;
         loop {

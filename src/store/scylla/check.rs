@@ -601,3 +601,50 @@ fn the_check_refuses_what_scylla_would_refuse_or_scan_for() {
     );
     assert!(create_table("CREATE TABLE IF NOT EXISTS t (a text, PRIMARY KEY (b))").is_err());
 }
+
+/// The `Store` implementation calls each operation's inherent method of the same name. Were
+/// one missing, the call would find the trait's own method and call itself for ever; this
+/// reads the source and makes sure every call has its inherent method.
+#[test]
+fn every_trait_method_calls_an_inherent_method_that_exists() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/scylla");
+    let mut outside = String::new();
+    let mut trait_impl = String::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let source = std::fs::read_to_string(entry.path()).unwrap();
+        match source.split_once("impl Store for ScyllaStore {") {
+            Some((before, rest)) => {
+                let (body, after) = rest.split_once("\n}\n").unwrap();
+                trait_impl.push_str(body);
+                outside.push_str(before);
+                outside.push_str(after);
+            }
+            None => outside.push_str(&source),
+        }
+    }
+    let defined = |name: &str| {
+        outside.contains(&format!("fn {name}(")) || outside.contains(&format!("fn {name}<"))
+    };
+    let mut calls = 0;
+    for piece in trait_impl.split("self").skip(1) {
+        let piece = piece.trim_start();
+        let Some(rest) = piece.strip_prefix('.') else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if rest[name.len()..].starts_with('(') {
+            calls += 1;
+            assert!(
+                defined(&name),
+                "Store for ScyllaStore calls self.{name}, which has no inherent method"
+            );
+        }
+    }
+    assert!(
+        calls > 40,
+        "only {calls} calls found: the check no longer reads the source"
+    );
+}

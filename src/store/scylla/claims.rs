@@ -50,7 +50,7 @@ impl ScyllaStore {
 
     /// Takes the lease if free or expired, renews it if it is ours: one compare-and-set
     /// for each case, on the state just read.
-    pub(super) async fn take_claim(
+    pub(super) async fn claim_lead(
         &self,
         lead_id: &str,
         admin_id: &str,
@@ -108,7 +108,7 @@ impl ScyllaStore {
         Err(StoreError::Busy)
     }
 
-    pub(super) async fn drop_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
+    pub(super) async fn release_claim(&self, lead_id: &str, admin_id: &str) -> StoreResult<bool> {
         let released = self
             .cas(cql::CLAIM_RELEASE, values![lead_id, admin_id])
             .await?;
@@ -131,17 +131,17 @@ impl ScyllaStore {
         rows.into_iter().map(claim).collect()
     }
 
-    pub(super) async fn release_claims_held_by(&self, admin_id: &str) -> StoreResult<Vec<String>> {
+    pub(super) async fn release_claims_of(&self, admin_id: &str) -> StoreResult<Vec<String>> {
         let mut released = Vec::new();
         for listed in self.listed_claims().await? {
-            if listed.admin_id == admin_id && self.drop_claim(&listed.lead_id, admin_id).await? {
+            if listed.admin_id == admin_id && self.release_claim(&listed.lead_id, admin_id).await? {
                 released.push(listed.lead_id);
             }
         }
         Ok(released)
     }
 
-    pub(super) async fn expire_claims_by(&self, now: Timestamp) -> StoreResult<Vec<String>> {
+    pub(super) async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>> {
         let mut expired = Vec::new();
         for listed in self.listed_claims().await? {
             if listed.expires_at > now {
@@ -167,7 +167,7 @@ impl ScyllaStore {
     }
 
     /// The queue's listed claims, each confirmed against its lease row.
-    pub(super) async fn live_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
+    pub(super) async fn active_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
         let mut live = Vec::new();
         for listed in self.listed_claims().await? {
             if let Some(held) = self

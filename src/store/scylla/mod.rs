@@ -267,7 +267,7 @@ impl ScyllaStore {
 #[async_trait]
 impl Store for ScyllaStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        self.create_user_row(&new).await
+        self.create_user(&new).await
     }
 
     async fn upsert_admin(
@@ -276,11 +276,11 @@ impl Store for ScyllaStore {
         name: &str,
         password_hash: &str,
     ) -> StoreResult<User> {
-        self.upsert_admin_row(email, name, password_hash).await
+        self.upsert_admin(email, name, password_hash).await
     }
 
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
-        self.credentials(email).await
+        self.credentials_by_email(email).await
     }
 
     async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>> {
@@ -288,31 +288,31 @@ impl Store for ScyllaStore {
     }
 
     async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
-        self.users_page(&page).await
+        self.list_users(&page).await
     }
 
     async fn create_session(&self, session: Session) -> StoreResult<()> {
-        self.insert_session(&session).await
+        self.create_session(&session).await
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
-        self.session_row(token_hash).await
+        self.session(token_hash).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        self.remove_session(token_hash).await
+        self.delete_session(token_hash).await
     }
 
     async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
-        self.touch_session_row(token_hash, now).await
+        self.touch_session(token_hash, now).await
     }
 
     async fn user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<Session>> {
-        self.sessions_of(user_id).await
+        self.user_sessions(user_id).await
     }
 
     async fn rotate_user_sessions(&self, user_id: &UserId) -> StoreResult<()> {
-        self.rotate_sessions_of(user_id).await
+        self.rotate_user_sessions(user_id).await
     }
 
     async fn rotate_session(
@@ -321,15 +321,15 @@ impl Store for ScyllaStore {
         fresh: Session,
         grace_until: Timestamp,
     ) -> StoreResult<bool> {
-        self.rotate_session_row(old_hash, &fresh, grace_until).await
+        self.rotate_session(old_hash, &fresh, grace_until).await
     }
 
     async fn end_user_sessions(&self, user_id: &UserId) -> StoreResult<Vec<String>> {
-        self.end_sessions_of(user_id).await
+        self.end_user_sessions(user_id).await
     }
 
     async fn save_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()> {
-        self.insert_login_attempt(&attempt).await
+        self.save_login_attempt(&attempt).await
     }
 
     async fn take_login_attempt(
@@ -337,15 +337,15 @@ impl Store for ScyllaStore {
         state_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<LoginAttempt>> {
-        self.take_login_attempt_row(state_hash, now).await
+        self.take_login_attempt(state_hash, now).await
     }
 
     async fn google_account(&self, sub: &str) -> StoreResult<Option<String>> {
-        self.google_identity(sub).await
+        self.google_account(sub).await
     }
 
     async fn close_account(&self, user_id: &UserId, now: Timestamp) -> StoreResult<ClosedAccount> {
-        let closed = self.close_account_row(user_id, now).await?;
+        let closed = self.close_account(user_id, now).await?;
         for change in &closed.cancelled {
             self.announce(lead_moved(change, None), now).await;
         }
@@ -355,11 +355,11 @@ impl Store for ScyllaStore {
     }
 
     async fn unlink_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<()> {
-        self.unlink_google_identity(sub, user_id).await
+        self.unlink_google_account(sub, user_id).await
     }
 
     async fn link_google_account(&self, sub: &str, user_id: &UserId) -> StoreResult<String> {
-        self.link_google_identity(sub, user_id).await
+        self.link_google_account(sub, user_id).await
     }
 
     async fn mentor_by_user(&self, user_id: &UserId) -> StoreResult<Option<MentorProfile>> {
@@ -381,15 +381,15 @@ impl Store for ScyllaStore {
         mentor_id: &MentorId,
         update: ProfileUpdate,
     ) -> StoreResult<MentorProfile> {
-        self.set_mentor_profile(mentor_id, &update).await
+        self.update_mentor_profile(mentor_id, &update).await
     }
 
     async fn list_mentors(&self, status: Option<MentorStatus>) -> StoreResult<Vec<MentorProfile>> {
-        self.mentors_with(status).await
+        self.list_mentors(status).await
     }
 
     async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile> {
-        let profile = self.decide_mentor_row(&decision).await?;
+        let profile = self.decide_mentor(&decision).await?;
         let decided = Change::MentorDecided {
             mentor_id: profile.mentor_id.clone(),
             user_id: profile.user_id.clone(),
@@ -401,11 +401,11 @@ impl Store for ScyllaStore {
     }
 
     async fn create_event(&self, event: Event) -> StoreResult<Event> {
-        self.insert_event(event).await
+        self.create_event(event).await
     }
 
     async fn event(&self, event_id: &EventId) -> StoreResult<Option<Event>> {
-        self.event_row(event_id).await
+        self.event(event_id).await
     }
 
     async fn list_events(
@@ -413,11 +413,11 @@ impl Store for ScyllaStore {
         filter: &EventFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Event>> {
-        self.events_page(filter, &page).await
+        self.list_events(filter, &page).await
     }
 
     async fn mentor_events(&self, mentor_id: &MentorId) -> StoreResult<Vec<Event>> {
-        self.events_of_mentor(mentor_id).await
+        self.mentor_events(mentor_id).await
     }
 
     async fn update_event(
@@ -426,7 +426,7 @@ impl Store for ScyllaStore {
         event_id: &EventId,
         draft: EventDraft,
     ) -> StoreResult<Event> {
-        let (before, event) = self.edit_event(mentor_id, event_id, &draft).await?;
+        let (before, event) = self.update_event(mentor_id, event_id, &draft).await?;
         // The edit stands whatever happens next: a failed read only narrows who is told.
         let learners = match self
             .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id.as_str()])
@@ -448,7 +448,7 @@ impl Store for ScyllaStore {
     }
 
     async fn delete_event(&self, mentor_id: &MentorId, event_id: &EventId) -> StoreResult<()> {
-        self.remove_event(mentor_id, event_id).await?;
+        self.delete_event(mentor_id, event_id).await?;
         let deleted = Change::EventDeleted {
             event_id: event_id.to_string(),
             mentor_id: mentor_id.to_string(),
@@ -459,14 +459,14 @@ impl Store for ScyllaStore {
 
     async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
         let now = booking.now;
-        let lead = self.book(booking).await?;
+        let lead = self.book_slot(booking).await?;
         self.announce(Change::LeadBooked { lead: lead.clone() }, now)
             .await;
         Ok(lead)
     }
 
     async fn lead(&self, lead_id: &LeadId) -> StoreResult<Option<Lead>> {
-        self.lead_row(lead_id).await
+        self.lead(lead_id).await
     }
 
     async fn learner_leads(&self, user_id: &UserId) -> StoreResult<Vec<Lead>> {
@@ -482,7 +482,7 @@ impl Store for ScyllaStore {
         status: Option<LeadStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        self.leads_page(status, &page).await
+        self.leads_by_status(status, &page).await
     }
 
     async fn cancel_booking(
@@ -491,13 +491,13 @@ impl Store for ScyllaStore {
         lead_id: &LeadId,
         now: Timestamp,
     ) -> StoreResult<LeadChange> {
-        let change = self.cancel(user_id, lead_id, now).await?;
+        let change = self.cancel_booking(user_id, lead_id, now).await?;
         self.announce(lead_moved(&change, None), now).await;
         Ok(change)
     }
 
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange> {
-        let change = self.decide_lead(&decision).await?;
+        let change = self.verify_lead(&decision).await?;
         self.announce(lead_moved(&change, decision.reason.clone()), decision.now)
             .await;
         Ok(change)
@@ -510,7 +510,7 @@ impl Store for ScyllaStore {
         now: Timestamp,
         ttl: chrono::Duration,
     ) -> StoreResult<LeadClaim> {
-        let claim = self.take_claim(lead_id, admin_id, now, ttl).await?;
+        let claim = self.claim_lead(lead_id, admin_id, now, ttl).await?;
         let claimed = Change::LeadClaimed {
             claim: claim.clone(),
         };
@@ -519,7 +519,7 @@ impl Store for ScyllaStore {
     }
 
     async fn release_claim(&self, lead_id: &LeadId, admin_id: &UserId) -> StoreResult<bool> {
-        let released = self.drop_claim(lead_id, admin_id).await?;
+        let released = self.release_claim(lead_id, admin_id).await?;
         if released {
             self.claims_released(vec![lead_id.to_string()]).await;
         }
@@ -527,37 +527,37 @@ impl Store for ScyllaStore {
     }
 
     async fn release_claims_of(&self, admin_id: &UserId) -> StoreResult<Vec<String>> {
-        let released = self.release_claims_held_by(admin_id).await?;
+        let released = self.release_claims_of(admin_id).await?;
         Ok(self.claims_released(released).await)
     }
 
     async fn expire_claims(&self, now: Timestamp) -> StoreResult<Vec<String>> {
-        let expired = self.expire_claims_by(now).await?;
+        let expired = self.expire_claims(now).await?;
         Ok(self.claims_released(expired).await)
     }
 
     async fn active_claims(&self, now: Timestamp) -> StoreResult<Vec<LeadClaim>> {
-        self.live_claims(now).await
+        self.active_claims(now).await
     }
 
     async fn open_order(&self, payment: Payment, actor_id: &UserId) -> StoreResult<OpenOrder> {
-        self.open_lead_order(payment, actor_id).await
+        self.open_order(payment, actor_id).await
     }
 
     async fn open_payment_for_lead(&self, lead_id: &LeadId) -> StoreResult<Option<Payment>> {
-        self.open_payment(lead_id).await
+        self.open_payment_for_lead(lead_id).await
     }
 
     async fn payment_by_order(&self, order_id: &OrderId) -> StoreResult<Option<Payment>> {
-        self.payment_of_order(order_id).await
+        self.payment_by_order(order_id).await
     }
 
     async fn payment(&self, payment_id: &PaymentId) -> StoreResult<Option<Payment>> {
-        self.payment_row(payment_id).await
+        self.payment(payment_id).await
     }
 
     async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome> {
-        let outcome = self.settle(&capture).await?;
+        let outcome = self.record_payment(&capture).await?;
         if outcome.newly_settled && outcome.lead.status == LeadStatus::Purchased {
             let sold = LeadChange {
                 before: LeadStatus::Verified,
@@ -569,19 +569,19 @@ impl Store for ScyllaStore {
     }
 
     async fn record_payment_failure(&self, failure: PaymentReport) -> StoreResult<Option<Payment>> {
-        self.fail(&failure).await
+        self.record_payment_failure(&failure).await
     }
 
     async fn analytics(&self) -> StoreResult<Analytics> {
-        self.read_stats().await
+        self.analytics().await
     }
 
     async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
-        self.audit_page(&page).await
+        self.audit_log(&page).await
     }
 
     async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
-        self.outbox_after(after, limit).await
+        self.changes_after(after, limit).await
     }
 
     async fn take_relay_lease(
@@ -590,11 +590,11 @@ impl Store for ScyllaStore {
         now: Timestamp,
         until: Timestamp,
     ) -> StoreResult<Option<i64>> {
-        self.relay_lease(holder, now, until).await
+        self.take_relay_lease(holder, now, until).await
     }
 
     async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
-        self.relay_delivered(holder, seq).await
+        self.changes_delivered(holder, seq).await
     }
 
     fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {

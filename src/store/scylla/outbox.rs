@@ -106,7 +106,7 @@ impl ScyllaStore {
         .await
     }
 
-    pub(super) async fn outbox_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
+    pub(super) async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {
         let settled_micros = crate::domain::time::now().timestamp_micros() - SETTLE_MICROS;
         let settled = seq_at(settled_micros) | ((1 << TAG_BITS) - 1);
         // A relay that never delivered starts as far back as anything is kept, a minute per
@@ -154,7 +154,7 @@ impl ScyllaStore {
         })
     }
 
-    pub(super) async fn relay_lease(
+    pub(super) async fn take_relay_lease(
         &self,
         holder: &str,
         now: Timestamp,
@@ -180,7 +180,7 @@ impl ScyllaStore {
 
     /// Delivered changes are not deleted one by one (a tombstone each): reads start at the
     /// cursor's minute, so they are never read again, and their TTL removes them.
-    pub(super) async fn relay_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
+    pub(super) async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
         self.cas(cql::RELAY_DELIVERED, values![seq, RELAY, holder, seq])
             .await
     }

@@ -29,31 +29,34 @@ fn replay(payment: Payment, lead: Lead, duplicate_delivery: bool) -> StoreResult
 }
 
 impl ScyllaStore {
-    pub(super) async fn payment_row(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
+    pub(super) async fn payment(&self, payment_id: &str) -> StoreResult<Option<Payment>> {
         self.one_serial::<PaymentRow>(cql::PAYMENT_GET, values![payment_id])
             .await?
             .map(PaymentRow::payment)
             .transpose()
     }
 
-    pub(super) async fn payment_of_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
+    pub(super) async fn payment_by_order(&self, order_id: &str) -> StoreResult<Option<Payment>> {
         match self
             .one::<(String,)>(cql::PAYMENT_OF_ORDER, values![order_id])
             .await?
         {
-            Some((payment_id,)) => self.payment_row(&payment_id).await,
+            Some((payment_id,)) => self.payment(&payment_id).await,
             None => Ok(None),
         }
     }
 
     /// The lead's open order, if its row still points at a CREATED payment.
-    pub(super) async fn open_payment(&self, lead_id: &str) -> StoreResult<Option<Payment>> {
+    pub(super) async fn open_payment_for_lead(
+        &self,
+        lead_id: &str,
+    ) -> StoreResult<Option<Payment>> {
         match self
             .one_serial::<(String,)>(cql::OPEN_ORDER_GET, values![lead_id])
             .await?
         {
             Some((payment_id,)) => Ok(self
-                .payment_row(&payment_id)
+                .payment(&payment_id)
                 .await?
                 .filter(|p| p.status == PaymentStatus::Created)),
             None => Ok(None),
@@ -94,7 +97,7 @@ impl ScyllaStore {
 
     /// Records the payment row (with its indexes) first, then takes the lead's open-order
     /// row by compare-and-set; a second tab losing that race reuses the winner's order.
-    pub(super) async fn open_lead_order(
+    pub(super) async fn open_order(
         &self,
         payment: Payment,
         actor_id: &str,
@@ -106,7 +109,7 @@ impl ScyllaStore {
         lead.status
             .apply(LeadAction::Purchase)
             .map_err(Conflict::from)?;
-        if let Some(existing) = self.open_payment(&payment.lead_id).await? {
+        if let Some(existing) = self.open_payment_for_lead(&payment.lead_id).await? {
             return Ok(OpenOrder {
                 payment: existing,
                 created: false,
@@ -158,7 +161,7 @@ impl ScyllaStore {
                 Err(StoreError::Busy) => back_off().await,
                 Err(e) => return Err(e),
             }
-            match self.open_payment(&recorded.lead_id).await? {
+            match self.open_payment_for_lead(&recorded.lead_id).await? {
                 Some(open) if open.payment_id == recorded.payment_id => {
                     return self.opened(recorded, actor_id).await
                 }
@@ -220,7 +223,7 @@ impl ScyllaStore {
                 continue;
             }
             let Some(payment) = self
-                .payment_row(&payment_id)
+                .payment(&payment_id)
                 .await?
                 .filter(|p| p.status == PaymentStatus::Created)
             else {
@@ -301,9 +304,12 @@ impl ScyllaStore {
 
     /// Settles a capture exactly once, however often and however concurrently reported:
     /// the lead's CAS decides the sale, the payment's CAS decides who reports it as new.
-    pub(super) async fn settle(&self, capture: &PaymentReport) -> StoreResult<CaptureOutcome> {
+    pub(super) async fn record_payment(
+        &self,
+        capture: &PaymentReport,
+    ) -> StoreResult<CaptureOutcome> {
         let payment = self
-            .payment_of_order(&capture.order_id)
+            .payment_by_order(&capture.order_id)
             .await?
             .ok_or(StoreError::NotFound("order"))?;
         let lead = self
@@ -335,7 +341,7 @@ impl ScyllaStore {
                 break true;
             }
             from = self
-                .payment_row(&payment.payment_id)
+                .payment(&payment.payment_id)
                 .await?
                 .ok_or(StoreError::NotFound("payment"))?;
             if from.status.is_settled() {
@@ -343,7 +349,7 @@ impl ScyllaStore {
             }
         };
         let payment_now = self
-            .payment_row(&payment.payment_id)
+            .payment(&payment.payment_id)
             .await?
             .ok_or(StoreError::NotFound("payment"))?;
         let lead_now = self
@@ -376,9 +382,12 @@ impl ScyllaStore {
         })
     }
 
-    pub(super) async fn fail(&self, failure: &PaymentReport) -> StoreResult<Option<Payment>> {
+    pub(super) async fn record_payment_failure(
+        &self,
+        failure: &PaymentReport,
+    ) -> StoreResult<Option<Payment>> {
         let payment = self
-            .payment_of_order(&failure.order_id)
+            .payment_by_order(&failure.order_id)
             .await?
             .ok_or(StoreError::NotFound("order"))?;
         if self.delivery_seen(failure).await? {
@@ -405,9 +414,7 @@ impl ScyllaStore {
         }
         self.record_delivery(failure).await?;
         Ok(Some(
-            self.payment_row(&payment.payment_id)
-                .await?
-                .unwrap_or(payment),
+            self.payment(&payment.payment_id).await?.unwrap_or(payment),
         ))
     }
 }
