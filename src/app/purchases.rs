@@ -28,11 +28,7 @@ pub async fn open_order(
         .filter(|l| l.mentor_id == mentor_id)
         .ok_or(AppError::NotFound("lead"))?;
     lead.plan(LeadAction::Purchase).map_err(Conflict::from)?;
-    if let Some(open) = state
-        .store
-        .open_payment_for_lead(LeadId::new(&lead.lead_id))
-        .await?
-    {
+    if let Some(open) = state.store.open_payment_for_lead(lead_id).await? {
         return Ok(open);
     }
     let event = state

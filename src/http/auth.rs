@@ -14,7 +14,7 @@ use super::views::MessageResponse;
 use crate::app::accounts;
 use crate::auth::{password, ACCESS_TOKEN_TTL};
 use crate::domain::contact::EmailAddress;
-use crate::domain::ids::{self, UserId};
+use crate::domain::ids;
 use crate::domain::user::{parse_name, NewPassword, Role, User};
 use crate::limits;
 use crate::state::AppState;
@@ -266,8 +266,7 @@ async fn close_account(
         ));
     }
     confirm_owner(&state, &auth, body.0.password).await?;
-    let user_id = &auth.user.user_id;
-    accounts::close_account(&state, UserId::new(user_id)).await?;
+    accounts::close_account(&state, auth.user.id()).await?;
     Ok(HttpResponse::Ok()
         .cookie(sessions::removal_cookie())
         .json(MessageResponse::new("Account closed")))

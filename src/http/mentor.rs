@@ -70,7 +70,7 @@ async fn update_profile(
     )?;
     let profile = state
         .store
-        .update_mentor_profile(MentorId::new(&current.mentor_id), update)
+        .update_mentor_profile(current.id(), update)
         .await?;
     Ok(web::Json(ProfileResponse {
         message: "Profile updated".into(),

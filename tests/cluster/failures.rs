@@ -103,6 +103,7 @@ async fn a_killed_node_s_clients_recover_on_the_surviving_node() {
     let (status, booked) = a.book(&learner, &event_id).await;
     assert_eq!(status, StatusCode::OK, "{booked}");
     a.book(&a.learner().await, &event_id).await;
+    a.settled().await;
 
     let mut watcher = connect(&a, Auth::Anonymous).await;
     let (subscribed, missed) = resume(&mut watcher, &topic, 0, &epoch).await;

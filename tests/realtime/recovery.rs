@@ -25,6 +25,8 @@ async fn a_reconnect_with_since_gets_exactly_what_it_missed_in_order() {
     for _ in 0..3 {
         app.book(&app.learner().await, &event_id).await;
     }
+    // Announced after the answers (by the relay): wait until they are out.
+    app.settled().await;
     let mut again = connect(&app, Auth::Anonymous).await;
     again
         .send(json!({"type": "subscribe", "topic": topic, "since": {"offset": offset, "epoch": epoch}}))

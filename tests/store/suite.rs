@@ -221,12 +221,7 @@ pub async fn mentors_get_a_pending_profile_with_their_account(store: S) {
         .unwrap();
     assert_eq!(profile.verification_status, MentorStatus::Pending);
     assert_eq!(
-        store
-            .mentor(MentorId::new(&profile.mentor_id))
-            .await
-            .unwrap()
-            .unwrap()
-            .user_id,
+        store.mentor(profile.id()).await.unwrap().unwrap().user_id,
         user_id
     );
     let learner = user(&store, Role::User).await;
@@ -486,11 +481,7 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
         .close_account(UserId::new(&mentor_user), now())
         .await
         .unwrap();
-    assert!(store
-        .mentor(MentorId::new(&profile.mentor_id))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store.mentor(profile.id()).await.unwrap().is_none());
     assert!(store
         .mentor_by_user(UserId::new(&mentor_user))
         .await

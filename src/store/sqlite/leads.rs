@@ -8,7 +8,7 @@ use crate::domain::lead::{Lead, LeadStatus};
 use crate::store::cursor;
 use crate::store::{Page, PageRequest, StoreResult};
 
-pub const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
+pub(super) const LEAD_COLUMNS: &str = "lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed,
     status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at";
 
 pub fn lead(conn: &Connection, vault: &Vault, lead_id: &str) -> StoreResult<Option<Lead>> {

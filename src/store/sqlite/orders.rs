@@ -11,7 +11,7 @@ use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::time::{to_storage, Timestamp};
 use crate::store::StoreResult;
 
-pub const PAYMENT_COLUMNS: &str =
+pub(super) const PAYMENT_COLUMNS: &str =
     "payment_id, mentor_id, lead_id, razorpay_order_id, razorpay_payment_id,
     amount_paise, currency, status, created_at, updated_at";
 
@@ -46,7 +46,7 @@ pub fn open_payment_for_lead(conn: &Connection, lead_id: &str) -> StoreResult<Op
     }
 }
 
-pub fn set_status(
+pub(super) fn set_status(
     tx: &Connection,
     payment_id: &str,
     status: PaymentStatus,
