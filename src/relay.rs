@@ -6,6 +6,7 @@
 //! also looks every `POLL` for changes committed by other nodes, and the others try for the
 //! lease every `STANDBY`, so a holder that died is replaced within `LEASE` plus `STANDBY`.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ const RENEW_AFTER: Duration = Duration::from_secs(3);
 const STOP_BEFORE: Duration = Duration::from_secs(5);
 /// How often the holder looks for changes other nodes committed.
 const POLL: Duration = Duration::from_millis(25);
+/// `RelayTask::progress` before this node announced anything.
+const NOTHING_YET: i64 = i64::MIN;
 /// How soon a renewal the store did not answer is asked again.
 const RENEW_RETRY: Duration = Duration::from_millis(500);
 /// How often a node without the lease tries to take it.
@@ -34,8 +37,12 @@ const STANDBY: Duration = Duration::from_secs(1);
 const BUS_RETRY: Duration = Duration::from_millis(500);
 /// Changes read per round.
 const BATCH: usize = 256;
-/// The cursor is written after every round that delivered something, and at most this
-/// often while rounds only skip empty stretches.
+/// How often the cursor is written (and what it passed pruned) while changes are delivered:
+/// each write takes SQLite's write lock from the bookings, so a busy relay writes it at most
+/// this often rather than after every round. A relay that dies re-announces at most this
+/// much (at least once; every payload is state).
+const CURSOR_WRITE_EVERY: Duration = Duration::from_millis(100);
+/// How often it is written while reads only pass empty stretches (ScyllaDB's minutes).
 const IDLE_CURSOR_WRITE: Duration = Duration::from_secs(10);
 
 /// The node's running relay.
@@ -43,22 +50,27 @@ pub struct RelayTask {
     task: tokio::task::JoinHandle<()>,
     holder: String,
     store: Arc<dyn Store>,
+    /// How far the worker has announced (its cursor), for the last write at stop.
+    progress: Arc<AtomicI64>,
 }
 
 /// Starts the node's relay on the current runtime. Leases are in wall-clock time, which
 /// every node shares (not the application's clock, which tests move).
 pub fn start(store: Arc<dyn Store>, realtime: Realtime) -> RelayTask {
     let holder = ids::new_id("relay");
+    let progress = Arc::new(AtomicI64::new(NOTHING_YET));
     let worker = Worker {
         holder: holder.clone(),
         wake: store.outbox_signal(),
         store: Arc::clone(&store),
         realtime,
+        progress: Arc::clone(&progress),
     };
     RelayTask {
         task: tokio::spawn(worker.run()),
         holder,
         store,
+        progress,
     }
 }
 
@@ -68,6 +80,14 @@ impl RelayTask {
     pub async fn stop(self) {
         self.task.abort();
         let _ = self.task.await;
+        // What was announced since the last cursor write is not announced again by the
+        // next holder (a refusal here only means the lease was no longer ours).
+        let announced = self.progress.load(Ordering::SeqCst);
+        if announced != NOTHING_YET {
+            if let Err(e) = self.store.changes_delivered(&self.holder, announced).await {
+                tracing::warn!(error = %e, "relay cursor not written at stop");
+            }
+        }
         let now = wall_clock();
         if let Err(e) = self.store.take_relay_lease(&self.holder, now, now).await {
             tracing::warn!(error = %e, "relay lease not handed back");
@@ -82,6 +102,7 @@ struct Worker {
     store: Arc<dyn Store>,
     realtime: Realtime,
     wake: Arc<Notify>,
+    progress: Arc<AtomicI64>,
 }
 
 /// Where a holder stands.
@@ -95,6 +116,8 @@ struct Held {
     renew_at: tokio::time::Instant,
     /// Past this, the lease may be another node's: announce nothing more until renewed.
     stop_at: tokio::time::Instant,
+    /// Changes were announced since the cursor was last written.
+    delivered_unwritten: bool,
 }
 
 impl Worker {
@@ -151,9 +174,10 @@ impl Worker {
                 Lease::Held(Held {
                     cursor,
                     written: stored,
-                    written_at: previous.map_or(asked, |h| h.written_at),
+                    written_at: previous.as_ref().map_or(asked, |h| h.written_at),
                     renew_at: asked + RENEW_AFTER,
                     stop_at: asked + (LEASE - STOP_BEFORE),
+                    delivered_unwritten: previous.as_ref().is_some_and(|h| h.delivered_unwritten),
                 })
             }
             Ok(None) => Lease::Elsewhere,
@@ -195,8 +219,18 @@ impl Worker {
                 .last()
                 .map_or(held.cursor, |last| last.seq)
         };
-        let idle_write_due = held.written_at.elapsed() >= IDLE_CURSOR_WRITE;
-        if held.cursor > held.written && (announced > 0 || idle_write_due) {
+        if announced > 0 {
+            self.progress.store(held.cursor, Ordering::SeqCst);
+        }
+        let since_written = held.written_at.elapsed();
+        let delivered_since = held.delivered_unwritten || announced > 0;
+        held.delivered_unwritten = delivered_since;
+        let due = if delivered_since {
+            since_written >= CURSOR_WRITE_EVERY
+        } else {
+            since_written >= IDLE_CURSOR_WRITE
+        };
+        if held.cursor > held.written && due {
             match self
                 .store
                 .changes_delivered(&self.holder, held.cursor)
@@ -205,6 +239,7 @@ impl Worker {
                 Ok(true) => {
                     held.written = held.cursor;
                     held.written_at = tokio::time::Instant::now();
+                    held.delivered_unwritten = false;
                 }
                 Ok(false) => {
                     tracing::warn!(holder = %self.holder, "relay lease lost to another node");
