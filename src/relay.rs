@@ -44,6 +44,11 @@ const BATCH: usize = 256;
 const CURSOR_WRITE_EVERY: Duration = Duration::from_millis(100);
 /// How often it is written while reads only pass empty stretches (ScyllaDB's minutes).
 const IDLE_CURSOR_WRITE: Duration = Duration::from_secs(10);
+/// How often the holder has the store finish writes a dead node left half done
+/// (`Store::finish_interrupted`); what they owe reaches the outbox, and so this relay.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// How long one sweep may run (each write it finishes has its own, shorter, budget).
+const SWEEP_BUDGET: Duration = Duration::from_secs(120);
 
 /// The node's running relay.
 pub struct RelayTask {
@@ -123,6 +128,8 @@ struct Held {
 impl Worker {
     async fn run(self) {
         let mut held: Option<Held> = None;
+        let mut sweep_at = tokio::time::Instant::now();
+        let mut sweep: Option<Sweep> = None;
         loop {
             held = match held {
                 Some(h) if tokio::time::Instant::now() < h.renew_at => Some(h),
@@ -143,10 +150,18 @@ impl Worker {
                 },
             };
             let Some(h) = held.as_mut() else {
-                // Another node relays: this node's own writes reach it by its poll.
+                // Another node relays (and sweeps): this node's own writes reach it by its
+                // poll.
+                sweep = None;
                 tokio::time::sleep(STANDBY).await;
                 continue;
             };
+            let sweeping = sweep.as_ref().is_some_and(|s| !s.0.is_finished());
+            if tokio::time::Instant::now() >= sweep_at && !sweeping {
+                sweep_at = tokio::time::Instant::now() + SWEEP_EVERY;
+                let task = tokio::spawn(finish_interrupted(Arc::clone(&self.store)));
+                sweep = Some(Sweep(task));
+            }
             match self.round(h).await {
                 Ok(true) => continue,
                 Ok(false) => self.rest(POLL).await,
@@ -258,6 +273,26 @@ impl Worker {
     /// Waits for a nudge or the timeout, whichever comes first.
     async fn rest(&self, at_most: Duration) {
         let _ = tokio::time::timeout(at_most, self.wake.notified()).await;
+    }
+}
+
+/// The running sweep, stopped when the node stops relaying (it lost the lease, or the
+/// relay was stopped) so that two nodes do not sweep at once.
+struct Sweep(tokio::task::JoinHandle<()>);
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One sweep for writes a dead node left half done, beside the relay's rounds so a long one
+/// delays no announcement, and bounded so a stuck one does not keep the next from starting.
+async fn finish_interrupted(store: Arc<dyn Store>) {
+    match tokio::time::timeout(SWEEP_BUDGET, store.finish_interrupted(wall_clock())).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "interrupted writes not finished this time"),
+        Err(_) => tracing::warn!("the sweep of interrupted writes ran out of time"),
     }
 }
 

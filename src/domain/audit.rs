@@ -1,11 +1,11 @@
 //! The append-only audit log: every admin decision and payment state change.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuditAction {
     MentorApproved,
@@ -53,7 +53,7 @@ impl AuditAction {
 }
 
 /// Who did it: an admin's or mentor's user id, or a system actor such as `razorpay_webhook`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     pub audit_id: String,
     pub actor_id: String,

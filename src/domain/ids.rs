@@ -10,6 +10,8 @@ pub const PAYMENT: &str = "pay";
 pub const ORDER: &str = "order";
 pub const AUDIT: &str = "audit";
 pub const VERIFICATION_LOG: &str = "vlog";
+/// A write in flight on ScyllaDB (`store/scylla/moves.rs`).
+pub const PENDING_WRITE: &str = "write";
 
 /// Declares an id type: a view of a string as the id of one kind of thing, so that a call
 /// given a lead's id where an event's belongs does not compile:

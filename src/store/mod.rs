@@ -393,6 +393,10 @@ pub trait Store: Send + Sync + 'static {
     /// Moves the cursor to `seq` and prunes what was delivered, if `holder` still holds the
     /// lease; false if it lost it.
     async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool>;
+    /// Finishes the writes whose writer died between deciding them and carrying out what
+    /// they imply; answers how many. The relay's lease holder calls it now and then. A
+    /// backend that commits a write with everything it implies in one transaction has none.
+    async fn finish_interrupted(&self, now: Timestamp) -> StoreResult<usize>;
     /// Notified after this process wrote something that may have recorded a change, so the
     /// relay need not wait for its next poll (a wake for nothing costs one outbox read).
     fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;

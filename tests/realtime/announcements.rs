@@ -119,6 +119,8 @@ async fn a_rejected_learner_sees_the_reason_live_and_in_their_bookings() {
         .await;
     assert_eq!(booked["status"], "PENDING", "{booked}");
     let lead_id = booked["lead_id"].as_str().unwrap().to_string();
+    // The booking's own announcement is out before the learner's page opens.
+    app.settled().await;
     let mut mine = connect(&app, Auth::Bearer(&learner.access_token)).await;
     mine.subscribe(&format!("user:{}", learner.user_id)).await;
 

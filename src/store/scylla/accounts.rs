@@ -3,9 +3,12 @@
 use super::admin::Stat;
 use super::exec::Ttl;
 use super::listing::{day, Key, Order, Walk};
+use super::moves::{Owed, Pending};
 use super::rows::{LoginAttemptRow, MentorRow, SessionRow, UserRow};
 use super::{cql, ScyllaStore};
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::change::Change;
+use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
 use crate::domain::user::{check_closable, User};
@@ -21,6 +24,9 @@ const MENTOR_STATUSES: [MentorStatus; 3] = [
     MentorStatus::Approved,
     MentorStatus::Rejected,
 ];
+
+/// Rounds of read-decide-CAS on a mentor's profile before answering "busy".
+const DECISION_ROUNDS: usize = 8;
 
 impl ScyllaStore {
     /// The account row first (unreachable until indexed), then the e-mail's CAS, then the
@@ -419,7 +425,14 @@ impl ScyllaStore {
             .cas(cql::EMAIL_RELEASE, values![&email_index, user_id])
             .await?
         {
-            return Err(StoreError::NotFound("user"));
+            // Released already by an earlier attempt that stopped part way (a booking or
+            // profile busy with another write): the account row still stands, so go on.
+            let holder: Option<(String,)> = self
+                .one_serial(cql::EMAIL_LOOKUP, values![&email_index])
+                .await?;
+            if holder.is_some_and(|(holder,)| holder == user_id) {
+                return Err(StoreError::Busy);
+            }
         }
         let mut cancelled = Vec::new();
         for lead in self.leads_of(cql::LEADS_OF_LEARNER, user_id).await? {
@@ -469,10 +482,11 @@ impl ScyllaStore {
         })
     }
 
-    /// Deletes the profile by compare-and-set on the status read (an admin's decision may
-    /// land meanwhile: read again), then its listing row. Answers the status it had.
+    /// Deletes the profile by compare-and-set on the status read and on no decision being
+    /// in flight (one may land meanwhile: read again), then its listing row. Answers the
+    /// status it had.
     async fn remove_mentor_row(&self, mentor_id: &str) -> StoreResult<Option<MentorStatus>> {
-        for _ in 0..3 {
+        for _ in 0..DECISION_ROUNDS {
             let Some(mentor) = self
                 .one_serial::<MentorRow>(cql::MENTOR_GET, values![mentor_id])
                 .await?
@@ -492,6 +506,13 @@ impl ScyllaStore {
                 )
                 .await?;
                 return Ok(Some(status));
+            }
+            // A decision landed, or one is still being carried out: read again.
+            if !self
+                .finish_abandoned(&format!("mentor:{mentor_id}"))
+                .await?
+            {
+                super::exec::back_off().await;
             }
         }
         Err(StoreError::Busy)
@@ -559,20 +580,64 @@ impl ScyllaStore {
     }
 
     /// A compare-and-set on the status read, then the status index and the audit entry.
+    /// A compare-and-set on the status read; lost to another admin's decision, it is
+    /// refused, and blocked by a write still in flight on the profile, tried again.
     pub(super) async fn decide_mentor(
         &self,
         decision: &MentorDecision,
     ) -> StoreResult<MentorProfile> {
-        let current = self
-            .one_serial::<MentorRow>(cql::MENTOR_GET, values![&decision.mentor_id])
+        let read = self.mentor_serial(&decision.mentor_id).await?;
+        let mut current = read.clone();
+        for _ in 0..DECISION_ROUNDS {
+            if current.verification_status != read.verification_status {
+                return Err(Conflict::AlreadyDecided(
+                    "another admin decided this application first".into(),
+                )
+                .into());
+            }
+            if self.try_decide_mentor(&current, decision).await? {
+                return self
+                    .mentor_row(&decision.mentor_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("mentor"));
+            }
+            if !self
+                .finish_abandoned(&format!("mentor:{}", decision.mentor_id))
+                .await?
+            {
+                super::exec::back_off().await;
+            }
+            current = self.mentor_serial(&decision.mentor_id).await?;
+        }
+        Err(StoreError::Busy)
+    }
+
+    async fn mentor_serial(&self, mentor_id: &str) -> StoreResult<MentorProfile> {
+        self.one_serial::<MentorRow>(cql::MENTOR_GET, values![mentor_id])
             .await?
             .ok_or(StoreError::NotFound("mentor"))?
-            .profile(self.vault())?;
+            .profile(self.vault())
+    }
+
+    /// One round of `decide_mentor` on the profile as read; answers whether it applied.
+    async fn try_decide_mentor(
+        &self,
+        current: &MentorProfile,
+        decision: &MentorDecision,
+    ) -> StoreResult<bool> {
         let next = current
             .verification_status
             .decide(decision.status)
             .map_err(Conflict::AlreadyDecided)?;
-        let now = now();
+        // A decision still being carried out may yet remove the listing row this one would
+        // add (statuses can go back and forth): wait for it.
+        if !self
+            .finish_abandoned(&format!("mentor:{}", decision.mentor_id))
+            .await?
+        {
+            return Ok(false);
+        }
+        let at = super::rows::ts(&to_storage(&now()))?;
         let created = to_storage(&current.created_at);
         // The new listing row first, so the mentor is always listed under where it is.
         self.run(
@@ -580,52 +645,72 @@ impl ScyllaStore {
             values![next.as_str(), &created, &decision.mentor_id],
         )
         .await?;
+        let action = match next {
+            MentorStatus::Approved => AuditAction::MentorApproved,
+            _ => AuditAction::MentorRejected,
+        };
+        let decided = Change::MentorDecided {
+            mentor_id: current.mentor_id.clone(),
+            user_id: current.user_id.clone(),
+            status: next,
+            reason: decision.reason.clone(),
+        };
+        let owed = Owed::MentorDecided {
+            from: current.verification_status,
+            created,
+            audit: AuditEntry {
+                audit_id: ids::new_id(ids::AUDIT),
+                actor_id: decision.admin_id.clone(),
+                action,
+                target_id: decision.mentor_id.clone(),
+                reason: decision.reason.clone(),
+                created_at: at,
+            },
+        };
+        let pending = Pending::new(decided, owed, at);
+        let sealed = self.begin(&pending).await?;
         let applied = self
             .cas(
                 cql::MENTOR_DECIDE,
                 values![
                     next.as_str(),
                     decision.reason.as_deref(),
-                    to_storage(&now),
+                    to_storage(&at),
+                    &pending.id,
+                    sealed,
                     &decision.mentor_id,
                     current.verification_status.as_str()
                 ],
             )
             .await?;
-        if !applied {
-            return Err(Conflict::AlreadyDecided(
-                "another admin decided this application first".into(),
-            )
-            .into());
+        if applied {
+            self.finish_written(&pending).await;
+        } else {
+            self.abandon(&pending).await;
         }
-        if next != current.verification_status {
+        Ok(applied)
+    }
+
+    /// What a decision implies besides the mentor's row (see `moves.rs`); each step may be
+    /// taken again.
+    pub(super) async fn carry_out_mentor_decision(
+        &self,
+        mentor_id: &str,
+        (from, to): (MentorStatus, MentorStatus),
+        created: &str,
+        audit: &AuditEntry,
+        by_writer: bool,
+    ) -> StoreResult<()> {
+        if to != from {
             self.run(
                 cql::MENTOR_BY_STATUS_DELETE,
-                values![
-                    current.verification_status.as_str(),
-                    &created,
-                    &decision.mentor_id
-                ],
+                values![from.as_str(), created, mentor_id],
             )
             .await?;
         }
-        if current.verification_status == MentorStatus::Pending {
+        if by_writer && from == MentorStatus::Pending {
             self.count(&[(Stat::PendingMentors, -1)]).await;
         }
-        let action = match next {
-            MentorStatus::Approved => AuditAction::MentorApproved,
-            _ => AuditAction::MentorRejected,
-        };
-        self.audit(
-            &decision.admin_id,
-            action,
-            &decision.mentor_id,
-            decision.reason.as_deref(),
-            now,
-        )
-        .await?;
-        self.mentor_row(&decision.mentor_id)
-            .await?
-            .ok_or(StoreError::NotFound("mentor"))
+        self.audit_entry(audit).await
     }
 }

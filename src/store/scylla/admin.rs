@@ -139,7 +139,20 @@ impl ScyllaStore {
         reason: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let created = to_storage(&now);
+        let entry = AuditEntry {
+            audit_id: ids::new_id(ids::AUDIT),
+            actor_id: actor_id.to_string(),
+            action,
+            target_id: target_id.to_string(),
+            reason: reason.map(str::to_string),
+            created_at: now,
+        };
+        self.audit_entry(&entry).await
+    }
+
+    /// Writes `entry` under its own id: writing it again changes nothing.
+    pub(super) async fn audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let created = to_storage(&entry.created_at);
         self.batch(vec![
             (cql::DAY_ADD, values!["audit", day(&created)]),
             (
@@ -147,11 +160,11 @@ impl ScyllaStore {
                 values![
                     day(&created),
                     &created,
-                    ids::new_id(ids::AUDIT),
-                    actor_id,
-                    action.as_str(),
-                    target_id,
-                    reason
+                    &entry.audit_id,
+                    &entry.actor_id,
+                    entry.action.as_str(),
+                    &entry.target_id,
+                    entry.reason.as_deref()
                 ],
             ),
         ])

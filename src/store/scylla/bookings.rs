@@ -1,11 +1,15 @@
 //! Bookings and leads: taking a slot with three compare-and-sets, the lead state machine
 //! as a compare-and-set on the lead's status, and the lead listings.
 
-use super::admin::lead_moved;
+use super::admin::lead_moved as counter_moves;
+use super::exec::back_off;
 use super::exec::Values;
 use super::listing::{day, Key, Order, Walk};
-use super::rows::LeadRow;
+use super::moves::{LeadOwed, Owed, Pending, Review};
+use super::rows::{ts, LeadRow};
 use super::{cql, ScyllaStore};
+use crate::domain::audit::AuditEntry;
+use crate::domain::change::Change;
 use crate::domain::ids;
 use crate::domain::lead::{review, Lead, LeadAction, LeadStatus};
 use crate::domain::time::{to_storage, Timestamp};
@@ -27,13 +31,15 @@ enum Failed {
 
 /// What a transition writes besides the status.
 #[derive(Default)]
-pub struct Change {
+pub struct Details {
     /// Replaces the verification notes.
     pub notes: Option<Vec<String>>,
     /// The buying mentor and the payment that unlocked the lead.
     pub purchase: Option<(String, String)>,
     /// The payment settling this change, whose open order is not voided.
     pub settling: Option<String>,
+    /// The admin's decision: its reason, announced with the move, and its log rows.
+    pub review: Option<Review>,
 }
 
 impl ScyllaStore {
@@ -135,8 +141,36 @@ impl ScyllaStore {
         ])
         .await
         .map_err(Failed::Before)?;
+        let at = ts(&created).map_err(Failed::Before)?;
+        let lead = Lead {
+            lead_id: lead_id.clone(),
+            event_id: booking.event_id.clone(),
+            event_title: event.title.clone(),
+            event_datetime: event.event_datetime,
+            mentor_id: event.mentor_id.clone(),
+            user_id: booking.user_id.clone(),
+            contact: booking.contact.clone(),
+            status,
+            verification_status,
+            verification_notes: flags,
+            purchased_by: None,
+            payment_id: None,
+            created_at: at,
+            updated_at: at,
+        };
         let sealed = crate::store::sealed::seal(self.vault(), lead_id, &booking.contact)
             .map_err(Failed::Before)?;
+        let owed = LeadOwed {
+            from: None,
+            frees_slot: false,
+            voids_orders: false,
+            ends_claim: false,
+            settling: None,
+            review: None,
+        };
+        let booked = Change::LeadBooked { lead: lead.clone() };
+        let pending = Pending::new(booked, Owed::Lead(owed), at);
+        let pending_sealed = self.begin(&pending).await.map_err(Failed::Before)?;
         let applied = self
             .cas(
                 cql::LEAD_INSERT,
@@ -150,29 +184,29 @@ impl ScyllaStore {
                     sealed,
                     status.as_str(),
                     verification_status.as_str(),
-                    flags.as_slice(),
+                    lead.verification_notes.as_slice(),
                     None::<String>,
                     None::<String>,
                     &created,
-                    &created
+                    &created,
+                    &pending.id,
+                    pending_sealed
                 ],
             )
             .await
             .map_err(Failed::Unknown)?;
         if !applied {
+            self.abandon(&pending).await;
             return Err(Failed::Before(StoreError::Backend(anyhow::anyhow!(
                 "lead id {lead_id} already taken"
             ))));
         }
-        self.count(&lead_moved(None, status)).await;
-        self.lead(lead_id)
-            .await
-            .and_then(|lead| lead.ok_or(StoreError::NotFound("lead")))
-            .map_err(Failed::Unknown)
+        self.finish_written(&pending).await;
+        Ok(lead)
     }
 
     async fn undo_booking(&self, booking: &NewBooking, indexes: &[String]) -> StoreResult<()> {
-        self.free_slot(&booking.event_id).await?;
+        self.free_slot(&booking.event_id, &booking.lead_id).await?;
         self.release_booking(&booking.event_id, &booking.user_id, &booking.lead_id)
             .await?;
         self.batch(contact_deletes(
@@ -252,17 +286,19 @@ impl ScyllaStore {
     }
 
     /// Moves the lead from the status it was read in: `Ok(None)` when another change won
-    /// the race (read again and decide again). Then what the move implies: the status
-    /// index, the slot, open orders, the review claim, the counters.
+    /// the race (read again and decide again). The compare-and-set carries what the move
+    /// implies (the status index, the slot, open orders, the review claim, the logs, the
+    /// announcement) as the lead's pending write, carried out here and, should this node
+    /// die first, by whoever comes next (`moves.rs`).
     pub(super) async fn transition(
         &self,
         lead: &Lead,
         action: LeadAction,
-        change: Change,
+        details: Details,
         now: Timestamp,
     ) -> StoreResult<Option<LeadStatus>> {
         let planned = lead.plan(action).map_err(Conflict::from)?;
-        let (next, verification) = (planned.to, planned.verification);
+        let next = planned.to;
         let created = to_storage(&lead.created_at);
         if next != lead.status {
             self.batch(vec![
@@ -271,55 +307,116 @@ impl ScyllaStore {
             ])
             .await?;
         }
-        let notes = change
-            .notes
-            .unwrap_or_else(|| lead.verification_notes.clone());
-        let (purchased_by, payment_id) = match change.purchase {
-            Some((mentor, payment)) => (Some(mentor), Some(payment)),
-            None => (lead.purchased_by.clone(), lead.payment_id.clone()),
+        let mut after = lead.clone();
+        after.status = next;
+        after.verification_status = planned.verification;
+        if let Some(notes) = details.notes {
+            after.verification_notes = notes;
+        }
+        if let Some((mentor, payment)) = details.purchase {
+            after.purchased_by = Some(mentor);
+            after.payment_id = Some(payment);
+        }
+        after.updated_at = ts(&to_storage(&now))?;
+        let reason = details.review.as_ref().and_then(|r| r.audit.reason.clone());
+        let owed = LeadOwed {
+            from: Some(lead.status),
+            frees_slot: planned.frees_slot(),
+            voids_orders: planned.voids_orders(),
+            ends_claim: planned.ends_claim(),
+            settling: details.settling,
+            review: details.review,
         };
+        let moved = Change::LeadMoved {
+            before: lead.status,
+            lead: after.clone(),
+            reason,
+        };
+        let pending = Pending::new(moved, Owed::Lead(owed), after.updated_at);
+        let sealed = self.begin(&pending).await?;
         let applied = self
             .cas(
                 cql::LEAD_TRANSITION,
                 values![
                     next.as_str(),
-                    verification.as_str(),
-                    notes.as_slice(),
-                    purchased_by,
-                    payment_id,
+                    planned.verification.as_str(),
+                    after.verification_notes.as_slice(),
+                    after.purchased_by,
+                    after.payment_id,
                     to_storage(&now),
+                    &pending.id,
+                    sealed,
                     &lead.lead_id,
                     lead.status.as_str()
                 ],
             )
             .await?;
         if !applied {
+            self.abandon(&pending).await;
+            // Lost to another change, or blocked by a write still in flight on the lead.
+            if !self
+                .finish_abandoned(&format!("lead:{}", lead.lead_id))
+                .await?
+            {
+                back_off().await;
+            }
             return Ok(None);
         }
-        if next != lead.status {
+        self.finish_written(&pending).await;
+        Ok(Some(next))
+    }
+
+    /// What a lead's write implies besides its row (see `moves.rs`); `lead` is the lead as
+    /// the write left it. Each step may be taken again.
+    pub(super) async fn carry_out_lead(
+        &self,
+        owed: &LeadOwed,
+        lead: &Lead,
+        at: Timestamp,
+        by_writer: bool,
+    ) -> StoreResult<()> {
+        let created = to_storage(&lead.created_at);
+        if let Some(from) = owed.from.filter(|from| *from != lead.status) {
             self.run(
                 cql::LEAD_BY_STATUS_DELETE,
-                values![lead.status.as_str(), day(&created), &created, &lead.lead_id],
+                values![from.as_str(), day(&created), &created, &lead.lead_id],
             )
             .await?;
         }
-        if planned.frees_slot() {
-            self.free_slot(&lead.event_id).await?;
+        if owed.frees_slot {
+            self.free_slot(&lead.event_id, &lead.lead_id).await?;
             self.release_booking(&lead.event_id, &lead.user_id, &lead.lead_id)
                 .await?;
             let indexes = self.vault().contact_indexes(&lead.contact);
             self.batch(contact_deletes(&lead.event_id, &lead.lead_id, &indexes))
                 .await?;
         }
-        if planned.voids_orders() {
-            self.void_open_orders(&lead.lead_id, change.settling.as_deref(), next, now)
+        if owed.voids_orders {
+            self.void_open_orders(&lead.lead_id, owed.settling.as_deref(), lead.status, at)
                 .await?;
         }
-        if planned.ends_claim() {
+        if owed.ends_claim {
             self.clear_claim(&lead.lead_id).await?;
         }
-        self.count(&lead_moved(Some(lead.status), next)).await;
-        Ok(Some(next))
+        if let Some(review) = &owed.review {
+            self.run(
+                cql::VERIFICATION_LOG_INSERT,
+                values![
+                    &lead.lead_id,
+                    to_storage(&at),
+                    &review.log_id,
+                    &review.audit.actor_id,
+                    lead.status.as_str(),
+                    review.audit.reason.as_deref()
+                ],
+            )
+            .await?;
+            self.audit_entry(&review.audit).await?;
+        }
+        if by_writer {
+            self.count(&counter_moves(owed.from, lead.status)).await;
+        }
+        Ok(())
     }
 
     pub(super) async fn cancel_booking(
@@ -335,7 +432,7 @@ impl ScyllaStore {
                 .filter(|l| l.user_id == user_id)
                 .ok_or(StoreError::NotFound("booking"))?;
             if self
-                .transition(&current, LeadAction::Cancel, Change::default(), now)
+                .transition(&current, LeadAction::Cancel, Details::default(), now)
                 .await?
                 .is_some()
             {
@@ -362,36 +459,28 @@ impl ScyllaStore {
                 .await?;
             let mut notes = current.verification_notes.clone();
             notes.extend(decision.reason.clone());
-            let change = Change {
+            let details = Details {
                 notes: Some(notes),
-                ..Change::default()
+                review: Some(Review {
+                    log_id: ids::new_id(ids::VERIFICATION_LOG),
+                    audit: AuditEntry {
+                        audit_id: ids::new_id(ids::AUDIT),
+                        actor_id: decision.admin_id.clone(),
+                        action: audit,
+                        target_id: decision.lead_id.clone(),
+                        reason: decision.reason.clone(),
+                        created_at: decision.now,
+                    },
+                }),
+                ..Details::default()
             };
-            let Some(next) = self
-                .transition(&current, action, change, decision.now)
+            if self
+                .transition(&current, action, details, decision.now)
                 .await?
-            else {
+                .is_none()
+            {
                 continue;
-            };
-            self.run(
-                cql::VERIFICATION_LOG_INSERT,
-                values![
-                    &decision.lead_id,
-                    to_storage(&decision.now),
-                    ids::new_id(ids::VERIFICATION_LOG),
-                    &decision.admin_id,
-                    next.as_str(),
-                    decision.reason.as_deref()
-                ],
-            )
-            .await?;
-            self.audit(
-                &decision.admin_id,
-                audit,
-                &decision.lead_id,
-                decision.reason.as_deref(),
-                decision.now,
-            )
-            .await?;
+            }
             return Ok(LeadChange {
                 before: current.status,
                 lead: self

@@ -1,15 +1,15 @@
 //! Events: the row (slot count changed only by compare-and-set), its listings by mentor,
 //! by day and by category and day, and the search the tables cannot answer.
 
-use std::time::Duration;
-
-use rand::Rng;
+use std::collections::HashMap;
 
 use super::admin::Stat;
-use super::exec::Values;
+use super::exec::{back_off, Values};
 use super::listing::{day, Key, Order, Walk};
+use super::moves::{Owed, Pending};
 use super::rows::{self, EventRow};
 use super::{cql, ScyllaStore};
+use crate::domain::change::Change;
 use crate::domain::event::{Event, EventDraft, EventFilter};
 use crate::domain::time::{now, to_storage, Timestamp};
 use crate::store::{Conflict, Page, PageRequest, StoreError, StoreResult};
@@ -76,12 +76,6 @@ impl Keys<'_> {
         }
         rows
     }
-}
-
-/// A short random pause between lost compare-and-set rounds, so contenders spread out.
-pub(super) async fn back_off() {
-    let millis = rand::thread_rng().gen_range(1..=10);
-    tokio::time::sleep(Duration::from_millis(millis)).await;
 }
 
 impl ScyllaStore {
@@ -231,7 +225,8 @@ impl ScyllaStore {
     /// The slot count may not drop below the live bookings: the edit is a compare-and-set
     /// on `booked_slots <= total_slots` (so a booking racing it cannot slip under) and on
     /// the time and category it moves the index rows from (so two edits racing cannot both
-    /// move them). New index rows go in first; the old ones go once the edit applied.
+    /// move them). New index rows go in first; the old ones go once the edit applied, with
+    /// the rest it implies (`moves.rs`). Answers the event before and after.
     pub(super) async fn update_event(
         &self,
         mentor_id: &str,
@@ -242,6 +237,12 @@ impl ScyllaStore {
         for _ in 0..SLOT_ROUNDS {
             let current = self.own_event(mentor_id, event_id).await?;
             current.check_slots(draft.total_slots)?;
+            // Read after the event: an edit still being carried out may yet remove index
+            // rows this one would add (moving the event back to where it was).
+            if !self.finish_abandoned(&format!("event:{event_id}")).await? {
+                back_off().await;
+                continue;
+            }
             let old_when = to_storage(&current.event_datetime);
             let (old, new) = (
                 Keys {
@@ -260,6 +261,25 @@ impl ScyllaStore {
             let timed = old_when != when;
             let categorised = timed || old.category() != new.category();
             self.batch(new.inserts(timed, categorised)).await?;
+            let at = rows::ts(&to_storage(&now()))?;
+            let after = Event {
+                title: draft.title.clone(),
+                description: draft.description.clone(),
+                category: draft.category.clone(),
+                event_datetime: rows::ts(&when)?,
+                duration: draft.duration,
+                total_slots: draft.total_slots,
+                price_per_lead: draft.price_per_lead,
+                ..current.clone()
+            };
+            let edited = Change::EventEdited {
+                before: current.clone(),
+                event: after,
+                // Read as the edit is finished, with the seat count.
+                learners: Vec::new(),
+            };
+            let pending = Pending::new(edited, Owed::EventEdited, at);
+            let sealed = self.begin(&pending).await?;
             let applied = self
                 .cas(
                     cql::EVENT_EDIT,
@@ -271,7 +291,9 @@ impl ScyllaStore {
                         draft.duration,
                         draft.total_slots,
                         draft.price_per_lead.value(),
-                        to_storage(&now()),
+                        to_storage(&at),
+                        &pending.id,
+                        sealed,
                         event_id,
                         draft.total_slots,
                         &old_when,
@@ -280,48 +302,113 @@ impl ScyllaStore {
                 )
                 .await?;
             if !applied {
-                // Seats booked meanwhile, or another edit moved it: decide again.
+                // Seats booked meanwhile, another edit moved it, or one is still in flight:
+                // decide again.
+                self.abandon(&pending).await;
+                self.finish_abandoned(&format!("event:{event_id}")).await?;
                 back_off().await;
                 continue;
             }
-            self.batch(old.deletes(timed, categorised)).await?;
-            // The leads' denormalised copies follow (one partition: the event's leads).
-            let leads: Vec<(String,)> = self.rows(cql::LEADS_OF_EVENT, values![event_id]).await?;
-            for (lead_id,) in leads {
-                self.cas(cql::LEAD_EVENT_COPY, values![&draft.title, &when, &lead_id])
-                    .await?;
-            }
+            self.finish_written(&pending).await;
             let after = self.own_event(mentor_id, event_id).await?;
             return Ok((current, after));
         }
         Err(StoreError::Busy)
     }
 
+    /// What an edit implies besides the event's row (see `moves.rs`); each step may be
+    /// taken again. `event` is the event as the edit left it; its seat count is read now,
+    /// so the announcement does not carry one older than the bookings since. Answers the
+    /// learners booked on it now, who are told.
+    pub(super) async fn carry_out_event_edit(
+        &self,
+        before: &Event,
+        event: &mut Event,
+    ) -> StoreResult<Vec<String>> {
+        let (old_when, when) = (
+            to_storage(&before.event_datetime),
+            to_storage(&event.event_datetime),
+        );
+        let old = Keys {
+            event_id: &event.event_id,
+            mentor_id: &event.mentor_id,
+            category: &before.category,
+            when: &old_when,
+        };
+        let timed = old_when != when;
+        let categorised = timed || old.category() != event.category.to_ascii_lowercase();
+        self.batch(old.deletes(timed, categorised)).await?;
+        // The leads' denormalised copies follow (one partition: the event's leads).
+        let leads: Vec<(String,)> = self
+            .rows(cql::LEADS_OF_EVENT, values![&event.event_id])
+            .await?;
+        for (lead_id,) in leads {
+            self.cas(cql::LEAD_EVENT_COPY, values![&event.title, &when, &lead_id])
+                .await?;
+        }
+        if let Some((booked, _total)) = self
+            .one_serial::<(i64, i64)>(cql::EVENT_SLOTS, values![&event.event_id])
+            .await?
+        {
+            event.booked_slots = booked;
+        }
+        let learners: Vec<(String,)> = self
+            .rows(cql::BOOKINGS_OF_EVENT, values![&event.event_id])
+            .await?;
+        Ok(learners.into_iter().map(|(user_id,)| user_id).collect())
+    }
+
     pub(super) async fn delete_event(&self, mentor_id: &str, event_id: &str) -> StoreResult<()> {
-        let mut current = self.own_event(mentor_id, event_id).await?;
         let mut rounds = 0;
         loop {
+            let current = self.own_event(mentor_id, event_id).await?;
             current.check_deletable()?;
-            if self.cas(cql::EVENT_DELETE, values![event_id, 0i64]).await? {
-                break;
+            let deleted = Change::EventDeleted {
+                event_id: event_id.to_string(),
+                mentor_id: mentor_id.to_string(),
+            };
+            let owed = Owed::EventDeleted {
+                category: current.category.clone(),
+                when: to_storage(&current.event_datetime),
+            };
+            let when = to_storage(&current.event_datetime);
+            let pending = Pending::new(deleted, owed, now());
+            self.begin(&pending).await?;
+            // On the time and category read, whose index rows the deletion removes.
+            let delete = values![event_id, 0i64, when, &current.category];
+            if self.cas(cql::EVENT_DELETE, delete).await? {
+                self.finish_written(&pending).await;
+                return Ok(());
             }
-            // A booking came and went meanwhile: decide again on what is there now.
+            // A booking came and went meanwhile, or an edit is still in flight: decide
+            // again on what is there now.
+            self.abandon(&pending).await;
+            self.finish_abandoned(&format!("event:{event_id}")).await?;
             rounds += 1;
             if rounds == SLOT_ROUNDS {
                 return Err(StoreError::Busy);
             }
             back_off().await;
-            current = self.own_event(mentor_id, event_id).await?;
         }
-        let when = to_storage(&current.event_datetime);
+    }
+
+    /// What a deletion implies besides the event's row: its index rows go. `keys`: the
+    /// event, its mentor, and the category and time it was listed under.
+    pub(super) async fn carry_out_event_deletion(
+        &self,
+        (event_id, mentor_id, category, when): (&str, &str, &str, &str),
+        by_writer: bool,
+    ) -> StoreResult<()> {
         let keys = Keys {
             event_id,
             mentor_id,
-            category: &current.category,
-            when: &when,
+            category,
+            when,
         };
         self.batch(keys.deletes(true, true)).await?;
-        self.count(&[(Stat::Events, -1)]).await;
+        if by_writer {
+            self.count(&[(Stat::Events, -1)]).await;
+        }
         Ok(())
     }
 
@@ -350,20 +437,28 @@ impl ScyllaStore {
         Err(StoreError::Busy)
     }
 
-    /// Gives a slot back, the same way.
-    pub(super) async fn free_slot(&self, event_id: &str) -> StoreResult<()> {
+    /// Gives `lead_id`'s slot back, the same way, once however often it is asked (a write
+    /// finished again after a crash asks again).
+    pub(super) async fn free_slot(&self, event_id: &str, lead_id: &str) -> StoreResult<()> {
         for _ in 0..SLOT_ROUNDS {
-            let Some((booked, _total)) = self
-                .one_serial::<(i64, i64)>(cql::EVENT_SLOTS, values![event_id])
+            let Some((booked, returned)) = self
+                .one_serial::<(i64, Option<HashMap<String, String>>)>(
+                    cql::EVENT_SLOT_RETURNS,
+                    values![event_id],
+                )
                 .await?
             else {
                 return Ok(());
             };
-            if booked <= 0 {
+            if booked <= 0 || returned.is_some_and(|r| r.contains_key(lead_id)) {
                 return Ok(());
             }
+            let at = to_storage(&now());
             if self
-                .cas(cql::EVENT_FREE_SLOT, values![booked - 1, event_id, booked])
+                .cas(
+                    cql::EVENT_FREE_SLOT,
+                    values![booked - 1, lead_id, at, event_id, booked, lead_id],
+                )
                 .await?
             {
                 return Ok(());

@@ -35,6 +35,16 @@ fn tokens(cql: &str) -> Vec<String> {
             c if c.is_alphanumeric() || c == '_' || c == '\'' || c == '[' => {
                 let mut word = c.to_string();
                 while let Some(&n) = chars.peek() {
+                    // A collection element (`name[?]`) stays one word.
+                    if n == '[' && c != '[' {
+                        for t in chars.by_ref() {
+                            word.push(t);
+                            if t == ']' {
+                                break;
+                            }
+                        }
+                        break;
+                    }
                     let in_type = n == '<' && (word == "list" || word == "set" || word == "map");
                     if n.is_alphanumeric() || n == '_' || n == ']' || in_type {
                         if in_type {
@@ -111,6 +121,20 @@ impl Parser {
             Err(format!("expected a name, found {token:?}"))
         }
     }
+    /// A column, or one element of a map column (`name[?]`): the name, and whether it is
+    /// an element.
+    fn column(&mut self) -> Result<(String, bool), String> {
+        let token = self.next()?;
+        let (name, element) = match token.strip_suffix("[?]") {
+            Some(name) => (name, true),
+            None => (token.as_str(), false),
+        };
+        if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            Ok((name.to_ascii_lowercase(), element))
+        } else {
+            Err(format!("expected a column, found {token:?}"))
+        }
+    }
     /// `a, b, c` up to (not including) the closing token.
     fn list(
         &mut self,
@@ -141,14 +165,30 @@ fn marker(p: &mut Parser) -> Result<String, String> {
 
 /// The tables the migrations create.
 fn tables() -> Result<HashMap<String, Table>, String> {
-    let mut tables = HashMap::new();
+    let mut tables: HashMap<String, Table> = HashMap::new();
     let statements = std::iter::once(schema::MIGRATIONS_TABLE)
         .chain(schema::MIGRATIONS.iter().flat_map(|m| m.iter().copied()));
     for statement in statements {
+        if let Some((name, column, kind)) = alter_table(statement) {
+            let table = tables
+                .get_mut(&name)
+                .ok_or_else(|| format!("{statement}: no table {name} yet"))?;
+            if table.columns.insert(column.clone(), kind).is_some() {
+                return Err(format!("{statement}: {name} already has {column}"));
+            }
+            continue;
+        }
         let (name, table) = create_table(statement).map_err(|e| format!("{statement}: {e}"))?;
         tables.insert(name, table);
     }
     Ok(tables)
+}
+
+/// `ALTER TABLE <name> ADD <column> <type>`: the table, the column and its type.
+fn alter_table(cql: &str) -> Option<(String, String, String)> {
+    let (table, column) = schema::added_column(cql)?;
+    let kind = cql.split_whitespace().last()?.to_ascii_lowercase();
+    Some((table.to_string(), column.to_string(), kind))
 }
 
 fn create_table(cql: &str) -> Result<(String, Table), String> {
@@ -160,6 +200,7 @@ fn create_table(cql: &str) -> Result<(String, Table), String> {
         "boolean",
         "counter",
         "list<text>",
+        "map<text,text>",
     ];
     let mut p = Parser::new(cql);
     for word in ["CREATE", "TABLE", "IF", "NOT", "EXISTS"] {
@@ -352,19 +393,31 @@ fn check_where(
 }
 
 /// `IF EXISTS`, `IF NOT EXISTS` (inserts) or `IF col op ? [AND …]` on regular columns.
+/// A condition may also test a map's element (`m[?] = ?`) and compare with `null` (unset).
 fn check_conditions(p: &mut Parser, table: &Table, name: &str) -> Result<(), String> {
     if p.eat("EXISTS") {
         return Ok(());
     }
-    for r in restrictions(p)? {
-        for column in &r.columns {
-            column_in(table, name, column)?;
-            if table.is_key(column) {
-                return Err(format!("condition on key column {column}"));
-            }
+    loop {
+        let (column, element) = p.column()?;
+        column_in(table, name, &column)?;
+        if table.is_key(&column) {
+            return Err(format!("condition on key column {column}"));
+        }
+        if element && !table.columns[&column].starts_with("map<") {
+            return Err(format!("{column}[?]: {column} is not a map"));
+        }
+        let op = p.next()?;
+        if !["=", "<", ">", "<=", ">="].contains(&op.as_str()) {
+            return Err(format!("unknown operator {op}"));
+        }
+        if !p.eat("null") {
+            marker(p)?;
+        }
+        if !p.eat("AND") {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 fn using_ttl(p: &mut Parser) -> Result<(), String> {
@@ -492,12 +545,21 @@ fn check(cql: &str, tables: &HashMap<String, Table>) -> Result<(), String> {
             using_ttl(&mut p)?;
             p.expect("SET")?;
             loop {
-                let column = p.ident()?;
+                let (column, element) = p.column()?;
                 column_in(table, &name, &column)?;
                 if table.is_key(&column) {
                     return Err(format!("SET on key column {column}"));
                 }
+                if element && !table.columns[&column].starts_with("map<") {
+                    return Err(format!("{column}[?]: {column} is not a map"));
+                }
                 p.expect("=")?;
+                if !element && p.eat("null") {
+                    if !p.eat(",") {
+                        break;
+                    }
+                    continue;
+                }
                 let counter = table.columns[&column] == "counter";
                 if counter && (p.ident()? != column || !p.eat("+")) {
                     return Err(format!(
@@ -574,6 +636,9 @@ fn the_check_refuses_what_scylla_would_refuse_or_scan_for() {
         "UPDATE events SET event_id = ? WHERE event_id = ?",
         "UPDATE events SET title = ? WHERE event_id = ? IF event_id = ?",
         "UPDATE stats SET value = ? WHERE name = ?",
+        "UPDATE events SET title[?] = ? WHERE event_id = ?",
+        "UPDATE leads SET status = ? WHERE lead_id = ? IF verification_notes[?] = null",
+        "UPDATE leads SET status = ? WHERE lead_id = ? IF lead_id = null",
         "DELETE FROM users_by_day WHERE day = ?",
         "DROP TABLE users",
     ];

@@ -1,6 +1,7 @@
 //! Every CQL statement the backend runs, in one place, so the static check
 //! (`check.rs`) can parse each one against the migrations. All are prepared (and cached)
-//! on first use; `?` markers only, no literals, so one prepared statement serves every call.
+//! on first use; `?` markers only, no literals (but `null` in a condition: "unset"), so one
+//! prepared statement serves every call.
 
 macro_rules! statements {
     ($($(#[$doc:meta])* $name:ident = $cql:literal;)*) => {
@@ -63,11 +64,11 @@ statements! {
     MENTOR_INSERT = "INSERT INTO mentors (mentor_id, user_id, name, email_sealed, bio, expertise, experience, verification_status, verification_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
     MENTOR_GET = "SELECT mentor_id, user_id, name, email_sealed, bio, expertise, experience, verification_status, verification_reason, created_at FROM mentors WHERE mentor_id = ?";
     MENTOR_SET_PROFILE = "UPDATE mentors SET bio = ?, expertise = ?, experience = ?, updated_at = ? WHERE mentor_id = ? IF EXISTS";
-    MENTOR_DECIDE = "UPDATE mentors SET verification_status = ?, verification_reason = ?, updated_at = ? WHERE mentor_id = ? IF verification_status = ?";
+    MENTOR_DECIDE = "UPDATE mentors SET verification_status = ?, verification_reason = ?, updated_at = ?, pending_id = ?, pending = ? WHERE mentor_id = ? IF verification_status = ? AND pending_id = null";
     MENTOR_OF_USER_INSERT = "INSERT INTO mentors_by_user (user_id, mentor_id) VALUES (?, ?)";
     MENTOR_OF_USER = "SELECT mentor_id FROM mentors_by_user WHERE user_id = ?";
     MENTOR_OF_USER_DELETE = "DELETE FROM mentors_by_user WHERE user_id = ?";
-    MENTOR_DELETE = "DELETE FROM mentors WHERE mentor_id = ? IF verification_status = ?";
+    MENTOR_DELETE = "DELETE FROM mentors WHERE mentor_id = ? IF verification_status = ? AND pending_id = null";
     MENTOR_BY_STATUS_INSERT = "INSERT INTO mentors_by_status (verification_status, created_at, mentor_id) VALUES (?, ?, ?)";
     MENTOR_BY_STATUS_DELETE = "DELETE FROM mentors_by_status WHERE verification_status = ? AND created_at = ? AND mentor_id = ?";
     MENTORS_OF_STATUS = "SELECT mentor_id FROM mentors_by_status WHERE verification_status = ?";
@@ -76,10 +77,12 @@ statements! {
     EVENT_INSERT = "INSERT INTO events (event_id, mentor_id, mentor_name, title, description, category, event_datetime, duration, total_slots, booked_slots, price_per_lead, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
     EVENT_GET = "SELECT event_id, mentor_id, mentor_name, title, description, category, event_datetime, duration, total_slots, booked_slots, price_per_lead, created_at FROM events WHERE event_id = ?";
     EVENT_SLOTS = "SELECT booked_slots, total_slots FROM events WHERE event_id = ?";
-    EVENT_EDIT = "UPDATE events SET title = ?, description = ?, category = ?, event_datetime = ?, duration = ?, total_slots = ?, price_per_lead = ?, updated_at = ? WHERE event_id = ? IF booked_slots <= ? AND event_datetime = ? AND category = ?";
-    EVENT_DELETE = "DELETE FROM events WHERE event_id = ? IF booked_slots = ?";
+    EVENT_EDIT = "UPDATE events SET title = ?, description = ?, category = ?, event_datetime = ?, duration = ?, total_slots = ?, price_per_lead = ?, updated_at = ?, pending_id = ?, pending = ? WHERE event_id = ? IF booked_slots <= ? AND event_datetime = ? AND category = ? AND pending_id = null";
+    EVENT_DELETE = "DELETE FROM events WHERE event_id = ? IF booked_slots = ? AND event_datetime = ? AND category = ? AND pending_id = null";
     EVENT_TAKE_SLOT = "UPDATE events SET booked_slots = ? WHERE event_id = ? IF booked_slots = ? AND total_slots > ?";
-    EVENT_FREE_SLOT = "UPDATE events SET booked_slots = ? WHERE event_id = ? IF booked_slots = ?";
+    // Once per lead: `slot_returns` names the leads whose slot went back.
+    EVENT_FREE_SLOT = "UPDATE events SET booked_slots = ?, slot_returns[?] = ? WHERE event_id = ? IF booked_slots = ? AND slot_returns[?] = null";
+    EVENT_SLOT_RETURNS = "SELECT booked_slots, slot_returns FROM events WHERE event_id = ?";
     EVENT_BY_MENTOR_INSERT = "INSERT INTO events_by_mentor (mentor_id, event_datetime, event_id) VALUES (?, ?, ?)";
     EVENT_BY_MENTOR_DELETE = "DELETE FROM events_by_mentor WHERE mentor_id = ? AND event_datetime = ? AND event_id = ?";
     EVENTS_OF_MENTOR = "SELECT event_datetime, event_id FROM events_by_mentor WHERE mentor_id = ? AND (event_datetime, event_id) > (?, ?) LIMIT ?";
@@ -97,9 +100,21 @@ statements! {
     CONTACT_INDEX_INSERT = "INSERT INTO contact_index (event_id, blind_index, lead_id, user_id) VALUES (?, ?, ?, ?)";
     CONTACT_INDEX_FIND = "SELECT lead_id, user_id FROM contact_index WHERE event_id = ? AND blind_index = ?";
     CONTACT_INDEX_DELETE = "DELETE FROM contact_index WHERE event_id = ? AND blind_index = ? AND lead_id = ?";
-    LEAD_INSERT = "INSERT INTO leads (lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed, status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
+    LEAD_INSERT = "INSERT INTO leads (lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed, status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at, pending_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
     LEAD_GET = "SELECT lead_id, event_id, event_title, event_datetime, mentor_id, user_id, contact_sealed, status, verification_status, verification_notes, purchased_by, payment_id, created_at, updated_at FROM leads WHERE lead_id = ?";
-    LEAD_TRANSITION = "UPDATE leads SET status = ?, verification_status = ?, verification_notes = ?, purchased_by = ?, payment_id = ?, updated_at = ? WHERE lead_id = ? IF status = ?";
+    LEAD_TRANSITION = "UPDATE leads SET status = ?, verification_status = ?, verification_notes = ?, purchased_by = ?, payment_id = ?, updated_at = ?, pending_id = ?, pending = ? WHERE lead_id = ? IF status = ? AND pending_id = null";
+    // Writes still to be carried out (see `moves.rs`); a swap takes a record over or
+    // clears it.
+    LEAD_PENDING_GET = "SELECT pending_id, pending FROM leads WHERE lead_id = ?";
+    LEAD_PENDING_SWAP = "UPDATE leads SET pending_id = ?, pending = ? WHERE lead_id = ? IF pending_id = ?";
+    EVENT_PENDING_GET = "SELECT pending_id, pending FROM events WHERE event_id = ?";
+    EVENT_PENDING_SWAP = "UPDATE events SET pending_id = ?, pending = ? WHERE event_id = ? IF pending_id = ?";
+    MENTOR_PENDING_GET = "SELECT pending_id, pending FROM mentors WHERE mentor_id = ?";
+    MENTOR_PENDING_SWAP = "UPDATE mentors SET pending_id = ?, pending = ? WHERE mentor_id = ? IF pending_id = ?";
+    IN_FLIGHT_INSERT = "INSERT INTO writes_in_flight (bucket, aggregate, pending_id, pending, marked_at) VALUES (?, ?, ?, ?, ?) USING TTL ?";
+    IN_FLIGHT_DELETE = "DELETE FROM writes_in_flight WHERE bucket = ? AND aggregate = ? AND pending_id = ?";
+    IN_FLIGHT_OF_BUCKET = "SELECT aggregate, pending_id, pending FROM writes_in_flight WHERE bucket = ?";
+    SWEEP_ADVANCE = "UPDATE relay SET delivered = ? WHERE name = ? IF delivered < ?";
     LEAD_EVENT_COPY = "UPDATE leads SET event_title = ?, event_datetime = ? WHERE lead_id = ? IF EXISTS";
     LEAD_BY_EVENT_INSERT = "INSERT INTO leads_by_event (event_id, lead_id) VALUES (?, ?)";
     LEADS_OF_EVENT = "SELECT lead_id FROM leads_by_event WHERE event_id = ?";

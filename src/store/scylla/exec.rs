@@ -231,3 +231,9 @@ impl ScyllaStore {
         Ok(())
     }
 }
+
+/// A short random pause between lost compare-and-set rounds, so contenders spread out.
+pub(super) async fn back_off() {
+    let millis = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=10);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}

@@ -26,6 +26,7 @@ mod claims;
 mod cql;
 mod exec;
 mod listing;
+mod moves;
 mod outbox;
 mod payments;
 mod rows;
@@ -98,6 +99,9 @@ impl ScyllaConfig {
     }
 }
 
+/// The longest one request may take.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct ScyllaStore {
     inner: Arc<Inner>,
@@ -123,7 +127,7 @@ impl ScyllaStore {
             .consistency(Consistency::LocalQuorum)
             .serial_consistency(Some(SerialConsistency::Serial))
             .load_balancing_policy(policy.build())
-            .request_timeout(Some(std::time::Duration::from_secs(10)))
+            .request_timeout(Some(REQUEST_TIMEOUT))
             .build();
         let session = SessionBuilder::new()
             .known_nodes(&config.nodes)
@@ -192,13 +196,25 @@ impl ScyllaStore {
                 continue;
             }
             for statement in *statements {
+                let added = schema::added_column(statement);
+                if let Some((table, column)) = added {
+                    if self.has_column(table, column).await? {
+                        continue;
+                    }
+                }
                 // Schema changes are not prepared statements.
-                self.inner
+                let done = self
+                    .inner
                     .session
                     .get_session()
                     .query_unpaged(*statement, ())
-                    .await
-                    .map_err(exec::failure)?;
+                    .await;
+                match (done, added) {
+                    (Ok(_), _) => {}
+                    // Another node starting at the same moment added it first.
+                    (Err(_), Some((table, column))) if self.has_column(table, column).await? => {}
+                    (Err(e), _) => return Err(exec::failure(e)),
+                }
             }
             self.cas(
                 cql::MIGRATION_RECORD,
@@ -210,6 +226,22 @@ impl ScyllaStore {
             .await?;
         }
         Ok(())
+    }
+
+    async fn has_column(&self, table: &str, column: &str) -> StoreResult<bool> {
+        let keyspace = self
+            .inner
+            .session
+            .get_session()
+            .get_keyspace()
+            .map(|k| k.to_string())
+            .unwrap_or_default();
+        // `system_schema` holds unquoted names lower-cased, as the keyspace was created.
+        let keyspace = keyspace.to_ascii_lowercase();
+        let found: Vec<(String,)> = self
+            .rows(schema::COLUMN_EXISTS, values![keyspace, table, column])
+            .await?;
+        Ok(!found.is_empty())
     }
 
     /// Seals a known value on first start and opens it on every later one, so a wrong
@@ -230,14 +262,6 @@ impl ScyllaStore {
                 "LEADBRIDGE_DATA_KEY: this is not the key the keyspace was created with; its accounts and contacts cannot be read"
             ),
         }
-    }
-}
-
-fn lead_moved(change: &LeadChange, reason: Option<String>) -> Change {
-    Change::LeadMoved {
-        before: change.before,
-        lead: change.lead.clone(),
-        reason,
     }
 }
 
@@ -345,10 +369,8 @@ impl Store for ScyllaStore {
     }
 
     async fn close_account(&self, user_id: &UserId, now: Timestamp) -> StoreResult<ClosedAccount> {
+        // Its cancelled bookings were announced by their moves (`moves.rs`).
         let closed = self.close_account(user_id, now).await?;
-        for change in &closed.cancelled {
-            self.announce(lead_moved(change, None), now).await;
-        }
         let user_id = user_id.to_string();
         self.announce(Change::AccountClosed { user_id }, now).await;
         Ok(closed)
@@ -389,15 +411,7 @@ impl Store for ScyllaStore {
     }
 
     async fn decide_mentor(&self, decision: MentorDecision) -> StoreResult<MentorProfile> {
-        let profile = self.decide_mentor(&decision).await?;
-        let decided = Change::MentorDecided {
-            mentor_id: profile.mentor_id.clone(),
-            user_id: profile.user_id.clone(),
-            status: profile.verification_status,
-            reason: decision.reason.clone(),
-        };
-        self.announce(decided, crate::domain::time::now()).await;
-        Ok(profile)
+        self.decide_mentor(&decision).await
     }
 
     async fn create_event(&self, event: Event) -> StoreResult<Event> {
@@ -426,43 +440,16 @@ impl Store for ScyllaStore {
         event_id: &EventId,
         draft: EventDraft,
     ) -> StoreResult<Event> {
-        let (before, event) = self.update_event(mentor_id, event_id, &draft).await?;
-        // The edit stands whatever happens next: a failed read only narrows who is told.
-        let learners = match self
-            .rows::<(String,)>(cql::BOOKINGS_OF_EVENT, values![event_id.as_str()])
-            .await
-        {
-            Ok(rows) => rows.into_iter().map(|(user_id,)| user_id).collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, %event_id, "learners of an edited event not read");
-                Vec::new()
-            }
-        };
-        let edited = Change::EventEdited {
-            before,
-            event: event.clone(),
-            learners,
-        };
-        self.announce(edited, crate::domain::time::now()).await;
+        let (_before, event) = self.update_event(mentor_id, event_id, &draft).await?;
         Ok(event)
     }
 
     async fn delete_event(&self, mentor_id: &MentorId, event_id: &EventId) -> StoreResult<()> {
-        self.delete_event(mentor_id, event_id).await?;
-        let deleted = Change::EventDeleted {
-            event_id: event_id.to_string(),
-            mentor_id: mentor_id.to_string(),
-        };
-        self.announce(deleted, crate::domain::time::now()).await;
-        Ok(())
+        self.delete_event(mentor_id, event_id).await
     }
 
     async fn book_slot(&self, booking: NewBooking) -> StoreResult<Lead> {
-        let now = booking.now;
-        let lead = self.book_slot(booking).await?;
-        self.announce(Change::LeadBooked { lead: lead.clone() }, now)
-            .await;
-        Ok(lead)
+        self.book_slot(booking).await
     }
 
     async fn lead(&self, lead_id: &LeadId) -> StoreResult<Option<Lead>> {
@@ -491,16 +478,11 @@ impl Store for ScyllaStore {
         lead_id: &LeadId,
         now: Timestamp,
     ) -> StoreResult<LeadChange> {
-        let change = self.cancel_booking(user_id, lead_id, now).await?;
-        self.announce(lead_moved(&change, None), now).await;
-        Ok(change)
+        self.cancel_booking(user_id, lead_id, now).await
     }
 
     async fn verify_lead(&self, decision: LeadDecision) -> StoreResult<LeadChange> {
-        let change = self.verify_lead(&decision).await?;
-        self.announce(lead_moved(&change, decision.reason.clone()), decision.now)
-            .await;
-        Ok(change)
+        self.verify_lead(&decision).await
     }
 
     async fn claim_lead(
@@ -557,15 +539,7 @@ impl Store for ScyllaStore {
     }
 
     async fn record_payment(&self, capture: PaymentReport) -> StoreResult<CaptureOutcome> {
-        let outcome = self.record_payment(&capture).await?;
-        if outcome.newly_settled && outcome.lead.status == LeadStatus::Purchased {
-            let sold = LeadChange {
-                before: LeadStatus::Verified,
-                lead: outcome.lead.clone(),
-            };
-            self.announce(lead_moved(&sold, None), capture.now).await;
-        }
-        Ok(outcome)
+        self.record_payment(&capture).await
     }
 
     async fn record_payment_failure(&self, failure: PaymentReport) -> StoreResult<Option<Payment>> {
@@ -595,6 +569,10 @@ impl Store for ScyllaStore {
 
     async fn changes_delivered(&self, holder: &str, seq: i64) -> StoreResult<bool> {
         self.changes_delivered(holder, seq).await
+    }
+
+    async fn finish_interrupted(&self, now: Timestamp) -> StoreResult<usize> {
+        self.finish_interrupted(now).await
     }
 
     fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {

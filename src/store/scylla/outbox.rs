@@ -1,8 +1,8 @@
-//! The outbox on ScyllaDB. There is no transaction to share with the change, so a change
-//! is recorded right after the compare-and-set that decided it and the writes it implies
-//! (README, "Where each rule lives"): a node that dies between the two loses that one
-//! change's announcement, as before the outbox, and clients still resynchronise from
-//! snapshots. Order: `seq` is the writer's clock in microseconds, shifted to make room for
+//! The outbox on ScyllaDB. There is no transaction to share with the change: a write to a
+//! lead, an event or a mentor carries its change in its compare-and-set and records it once
+//! what the write implies is done, by whoever finishes it (`moves.rs`); a claim or an
+//! account closing records it right after its write, and a node dying in between loses that
+//! one announcement (clients resynchronise from snapshots). Order: `seq` is the writer's clock in microseconds, shifted to make room for
 //! a random per-process tag (so two nodes writing in one microsecond differ, short of a
 //! 1-in-1024 tag collision), strictly increasing within a process, and changes to
 //! one aggregate are serialised by its compare-and-set, so per-aggregate order holds while

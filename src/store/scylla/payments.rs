@@ -2,8 +2,8 @@
 //! (CAS on the lead's status, then on the payment's), webhook deliveries recorded once.
 
 use super::admin::Stat;
-use super::bookings::Change;
-use super::catalog::back_off;
+use super::bookings::Details;
+use super::exec::back_off;
 use super::exec::Ttl;
 use super::rows::PaymentRow;
 use super::{cql, ScyllaStore};
@@ -282,13 +282,13 @@ impl ScyllaStore {
             {
                 return Ok(Settlement::of_unlock(&lead.lead_id, None));
             }
-            let change = Change {
+            let details = Details {
                 purchase: Some((payment.mentor_id.clone(), payment.payment_id.clone())),
                 settling: Some(payment.payment_id.clone()),
-                ..Change::default()
+                ..Details::default()
             };
             match self
-                .transition(&lead, LeadAction::Purchase, change, now)
+                .transition(&lead, LeadAction::Purchase, details, now)
                 .await
             {
                 Ok(Some(_)) => return Ok(Settlement::of_unlock(&lead.lead_id, None)),

@@ -8,8 +8,8 @@
 //! partition grows without bound and no query scans the table.
 
 /// Each entry upgrades the schema by one version (recorded in `schema_migrations`). A
-/// migration is a list of statements, each idempotent (`IF NOT EXISTS`), so two nodes
-/// starting together both succeed.
+/// migration is a list of statements, each idempotent (`IF NOT EXISTS`; an `ALTER TABLE …
+/// ADD` is skipped when the column exists), so two nodes starting together both succeed.
 pub const MIGRATIONS: &[&[&str]] = &[
     &[
         // Store-wide facts, e.g. a value sealed with the data key to detect a wrong key.
@@ -150,8 +150,71 @@ pub const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS relay (
         name text PRIMARY KEY, holder text, lease_until text, delivered bigint)",
     ],
+    &[
+        // A write to a lead, an event or a mentor carries what it implies (index rows, the
+        // slot, orders, claims, logs, the outbox) in the same compare-and-set, sealed, until
+        // it has been carried out (`moves.rs`).
+        "ALTER TABLE leads ADD pending_id text",
+        "ALTER TABLE leads ADD pending blob",
+        "ALTER TABLE events ADD pending_id text",
+        "ALTER TABLE events ADD pending blob",
+        "ALTER TABLE mentors ADD pending_id text",
+        "ALTER TABLE mentors ADD pending blob",
+        // The leads whose slot went back, so a write finished twice returns it once.
+        "ALTER TABLE events ADD slot_returns map<text,text>",
+        // Writes in flight (`aggregate` is `lead:…`, `event:…` or `mentor:…`) by minute,
+        // with what they owe, for the sweep that finishes those of a node that died; rows
+        // expire by TTL.
+        "CREATE TABLE IF NOT EXISTS writes_in_flight (
+        bucket bigint, aggregate text, pending_id text, pending blob, marked_at text,
+        PRIMARY KEY ((bucket), aggregate, pending_id))",
+    ],
 ];
 
 /// Records which migrations ran; created before any of them.
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version int PRIMARY KEY, applied_at text)";
+
+/// Whether a column exists, asked before an `ALTER TABLE … ADD` (which has no `IF NOT
+/// EXISTS`).
+pub const COLUMN_EXISTS: &str = "SELECT column_name FROM system_schema.columns
+    WHERE keyspace_name = ? AND table_name = ? AND column_name = ?";
+
+/// The table and column of an `ALTER TABLE <table> ADD <column> <type>` migration.
+pub fn added_column(statement: &str) -> Option<(&str, &str)> {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    match words.as_slice() {
+        [alter, table_word, table, add, column, _kind]
+            if alter.eq_ignore_ascii_case("ALTER")
+                && table_word.eq_ignore_ascii_case("TABLE")
+                && add.eq_ignore_ascii_case("ADD") =>
+        {
+            Some((table, column))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_columns_are_found_in_alter_statements_only() {
+        assert_eq!(
+            added_column("ALTER TABLE leads ADD pending blob"),
+            Some(("leads", "pending"))
+        );
+        assert_eq!(
+            added_column("CREATE TABLE IF NOT EXISTS t (a text PRIMARY KEY)"),
+            None
+        );
+        let alters = MIGRATIONS
+            .iter()
+            .flat_map(|m| m.iter())
+            .filter(|s| s.trim_start().to_ascii_uppercase().starts_with("ALTER"));
+        for statement in alters {
+            assert!(added_column(statement).is_some(), "{statement}");
+        }
+    }
+}
