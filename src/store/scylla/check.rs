@@ -482,7 +482,16 @@ fn check(cql: &str, tables: &HashMap<String, Table>) -> Result<(), String> {
     let verb = p.next()?.to_ascii_uppercase();
     match verb.as_str() {
         "SELECT" => {
-            let columns = p.list(Parser::ident)?;
+            // A column, or `WRITETIME(column)`.
+            let columns = p.list(|p| {
+                let column = p.ident()?;
+                if column != "writetime" || !p.eat("(") {
+                    return Ok(column);
+                }
+                let column = p.ident()?;
+                p.expect(")")?;
+                Ok(column)
+            })?;
             p.expect("FROM")?;
             let name = p.ident()?;
             let table = table_named(&name)?;
@@ -623,6 +632,7 @@ fn the_check_refuses_what_scylla_would_refuse_or_scan_for() {
     let tables = tables().unwrap();
     let refused = [
         "SELECT nope FROM users WHERE user_id = ?",
+        "SELECT WRITETIME(nope) FROM users WHERE user_id = ?",
         "SELECT user_id FROM nowhere WHERE user_id = ?",
         "SELECT user_id FROM users WHERE role = ?",
         "SELECT user_id FROM users_by_day WHERE created_at > ?",

@@ -105,11 +105,11 @@ statements! {
     LEAD_TRANSITION = "UPDATE leads SET status = ?, verification_status = ?, verification_notes = ?, purchased_by = ?, payment_id = ?, updated_at = ?, pending_id = ?, pending = ? WHERE lead_id = ? IF status = ? AND pending_id = null";
     // Writes still to be carried out (see `moves.rs`); a swap takes a record over or
     // clears it.
-    LEAD_PENDING_GET = "SELECT pending_id, pending FROM leads WHERE lead_id = ?";
+    LEAD_PENDING_GET = "SELECT pending_id, pending, WRITETIME(pending_id) FROM leads WHERE lead_id = ?";
     LEAD_PENDING_SWAP = "UPDATE leads SET pending_id = ?, pending = ? WHERE lead_id = ? IF pending_id = ?";
-    EVENT_PENDING_GET = "SELECT pending_id, pending FROM events WHERE event_id = ?";
+    EVENT_PENDING_GET = "SELECT pending_id, pending, WRITETIME(pending_id) FROM events WHERE event_id = ?";
     EVENT_PENDING_SWAP = "UPDATE events SET pending_id = ?, pending = ? WHERE event_id = ? IF pending_id = ?";
-    MENTOR_PENDING_GET = "SELECT pending_id, pending FROM mentors WHERE mentor_id = ?";
+    MENTOR_PENDING_GET = "SELECT pending_id, pending, WRITETIME(pending_id) FROM mentors WHERE mentor_id = ?";
     MENTOR_PENDING_SWAP = "UPDATE mentors SET pending_id = ?, pending = ? WHERE mentor_id = ? IF pending_id = ?";
     IN_FLIGHT_INSERT = "INSERT INTO writes_in_flight (bucket, aggregate, pending_id, pending, marked_at) VALUES (?, ?, ?, ?, ?) USING TTL ?";
     IN_FLIGHT_DELETE = "DELETE FROM writes_in_flight WHERE bucket = ? AND aggregate = ? AND pending_id = ?";

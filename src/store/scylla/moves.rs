@@ -17,7 +17,8 @@
 //! sweep re-files such a record under a new id before finishing it, without a
 //! compare-and-set. A finish that fails leaves its record, re-filed, for a later pass.
 //! A record no node can read (a stored format changed incompatibly; records, like outbox
-//! payloads, are a stored format) is logged and cleared, so its row takes writes again.
+//! payloads, are a stored format) is logged and, once as old as an abandoned one, cleared,
+//! so its row takes writes again.
 //!
 //! Each step may also be taken twice: index rows are upserts and deletes, the booking
 //! release and the claim clear are conditional, a slot goes back once per lead
@@ -50,8 +51,11 @@ const FINISH_BUDGET: Duration = Duration::from_secs(20);
 const ABANDONED_AFTER_SECONDS: i64 = 60;
 /// Attempts at finishing within the budget (each step may be taken again).
 const FINISH_ATTEMPTS: usize = 3;
-/// Records are kept this long; the sweep starts this far back the first time it runs.
-const RECORD_TTL_SECONDS: i64 = 24 * 3600;
+/// Filed records are kept this long at most (the sweep deletes each one it resolves; this
+/// only bounds what a sweep stopped for weeks would leave).
+const RECORD_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// Minutes back the sweep starts the first time it runs (the table is as new as its row).
+const FIRST_SWEEP_MINUTES: i64 = 60;
 /// The sweep's row in `relay`: `delivered` is the last minute it has swept.
 const SWEEP: &str = "writes_in_flight";
 /// Minutes swept per pass, so a sweep far behind catches up over several passes.
@@ -187,11 +191,23 @@ enum TakeOver {
     Failed(StoreError),
 }
 
+/// A row's record columns: its id, the sealed record, when it was written (microseconds).
+#[derive(scylla::DeserializeRow)]
+#[scylla(flavor = "enforce_order", skip_name_checks)]
+struct RecordRow {
+    pending_id: Option<String>,
+    pending: Option<Vec<u8>>,
+    written: Option<i64>,
+}
+
 /// A record as read from its row.
 enum Found {
     Readable(Box<Pending>),
-    /// Its id only: no node can open it.
-    Unreadable(String),
+    /// No node can open it: its id, and whether it is old enough to be taken over.
+    Unreadable {
+        id: String,
+        abandoned: bool,
+    },
 }
 
 /// The minute a record written at `at` is filed under.
@@ -297,7 +313,12 @@ impl ScyllaStore {
             let cleared = values![None::<String>, None::<Vec<u8>>, &carrier.key, &pending.id];
             self.cas(carrier.swap, cleared).await?;
         }
-        self.unfile(pending).await
+        // Done: the row may take other writes now, so nothing here is tried again. A marker
+        // left behind is dropped by the sweep, which finds no such record on the row.
+        if let Err(e) = self.unfile(pending).await {
+            tracing::debug!(error = %e, "marker of a finished write left to the sweep");
+        }
+        Ok(())
     }
 
     /// Finishes `pending` while it is younger than `FINISH_BUDGET`, trying again after a
@@ -312,6 +333,11 @@ impl ScyllaStore {
         let attempts = async {
             let mut last = None;
             for attempt in 0..FINISH_ATTEMPTS {
+                // A clear that answered with an error may have applied: then the row is
+                // free and may have moved on, and nothing may be done again.
+                if attempt > 0 && !self.still_pending(pending).await? {
+                    return Ok(());
+                }
                 match self.finish(pending, by_writer && attempt == 0).await {
                     Ok(()) => return Ok(()),
                     Err(e) => last = Some(e),
@@ -337,9 +363,13 @@ impl ScyllaStore {
 
     /// The record in `carrier`'s row, if any, read at SERIAL.
     async fn pending_in(&self, carrier: &Carrier) -> StoreResult<Option<Found>> {
-        let row: Option<(Option<String>, Option<Vec<u8>>)> =
-            self.one_serial(carrier.get, values![&carrier.key]).await?;
-        let Some((Some(id), sealed)) = row else {
+        let row: Option<RecordRow> = self.one_serial(carrier.get, values![&carrier.key]).await?;
+        let Some(RecordRow {
+            pending_id: Some(id),
+            pending: sealed,
+            written,
+        }) = row
+        else {
             return Ok(None);
         };
         let opened = sealed
@@ -349,9 +379,22 @@ impl ScyllaStore {
             Ok(pending) => Found::Readable(Box::new(pending)),
             Err(e) => {
                 tracing::error!(error = %e, key = %carrier.key, %id, "unreadable write record");
-                Found::Unreadable(id)
+                let age_micros = wall_clock().timestamp_micros() - written.unwrap_or(0);
+                let abandoned = age_micros >= ABANDONED_AFTER_SECONDS * 1_000_000;
+                Found::Unreadable { id, abandoned }
             }
         }))
+    }
+
+    /// Whether `pending` is still the record its row carries (deletions: always).
+    async fn still_pending(&self, pending: &Pending) -> StoreResult<bool> {
+        let Some(carrier) = pending.carrier()? else {
+            return Ok(true);
+        };
+        Ok(matches!(
+            self.pending_in(&carrier).await?,
+            Some(Found::Readable(found)) if found.id == pending.id
+        ))
     }
 
     /// Clears a record no node can read, losing what it owed (logged where it was found),
@@ -387,7 +430,10 @@ impl ScyllaStore {
         };
         match self.pending_in(&carrier).await? {
             None => Ok(true),
-            Some(Found::Unreadable(id)) => {
+            Some(Found::Unreadable {
+                id,
+                abandoned: true,
+            }) => {
                 self.clear_unreadable(&carrier, &id).await?;
                 Ok(true)
             }
@@ -396,10 +442,12 @@ impl ScyllaStore {
                 self.abandon(&found).await;
                 match taken {
                     TakeOver::Failed(e) => Err(e),
-                    TakeOver::Finished | TakeOver::Lost => Ok(true),
+                    TakeOver::Finished => Ok(true),
+                    // Another finisher has it now and may still be at work.
+                    TakeOver::Lost => Ok(false),
                 }
             }
-            Some(Found::Readable(_)) => Ok(false),
+            Some(Found::Readable(_) | Found::Unreadable { .. }) => Ok(false),
         }
     }
 
@@ -443,7 +491,8 @@ impl ScyllaStore {
                     }
                 }
             }
-            Some(Found::Unreadable(found)) if found == pending_id => {
+            // Filed in a minute the sweep reads, so old enough to be taken over.
+            Some(Found::Unreadable { id, .. }) if id == pending_id => {
                 self.clear_unreadable(carrier, pending_id).await?;
                 Ok(false)
             }
@@ -539,7 +588,7 @@ impl ScyllaStore {
         if let Some((_, swept)) = row {
             return Ok(swept);
         }
-        let start = minute(now) - RECORD_TTL_SECONDS / 60;
+        let start = minute(now) - FIRST_SWEEP_MINUTES;
         self.cas(cql::RELAY_CREATE, values![SWEEP, "", "", start])
             .await?;
         let row: Option<(String, i64)> = self.one_serial(cql::RELAY_GET, values![SWEEP]).await?;
