@@ -1,6 +1,6 @@
 // Start-up: who is signed in, the live connection, the navigation bar and the page router.
 
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { fill, h } from './dom.js';
 import { Live } from './live.js';
 import { match, navigate, onNavigate } from './router.js';
@@ -34,6 +34,8 @@ let cleanups = [];
 let generation = 0;
 let flashTimer = null;
 let config = { payments: 'simulated' };
+/** Tries in a row that found the server unreachable; the next waits longer. */
+let failures = 0;
 
 const BADGE_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
 
@@ -134,21 +136,61 @@ async function render() {
     } else {
       await found.route.page.render(ctx);
     }
+    failures = 0;
   } catch (error) {
-    fill(container, h('h1', {}, 'Something went wrong'), errorNote(error.message));
+    if (error instanceof ApiError && error.status === 404) {
+      ctx.title('Not found');
+      fill(container, h('h1', {}, 'Not found'), h('p', {}, error.message),
+        h('p', {}, h('a', { href: '/' }, 'Browse events')));
+    } else if (error instanceof ApiError && error.status > 0 && error.status < 500) {
+      fill(container, h('h1', {}, 'Something went wrong'), errorNote(error.message),
+        h('p', {}, h('a', { href: '/' }, 'Browse events')));
+    } else {
+      ctx.title('Unreachable');
+      unreachable(container, current, render);
+    }
   }
   if (!current()) return;
   fill(main, container);
   main.focus({ preventScroll: true });
 }
 
+/**
+ * The server could not be reached (or failed): say so, try again by itself after a pause
+ * that grows with each failure (2 s up to 30 s), and offer to try at once.
+ */
+function unreachable(container, current, retry) {
+  const wait = Math.min(30, 2 ** Math.min(++failures, 5));
+  const countdown = h('span', {}, String(wait));
+  const now = h('button', { type: 'button', id: 'retry-now' }, 'Try again now');
+  let left = wait;
+  const tick = setInterval(() => {
+    left -= 1;
+    countdown.textContent = String(Math.max(left, 0));
+    if (left > 0 && current()) return;
+    clearInterval(tick);
+    if (current()) retry();
+  }, 1000);
+  now.addEventListener('click', () => {
+    clearInterval(tick);
+    retry();
+  });
+  fill(container,
+    h('h1', {}, 'LeadBridge is unreachable'),
+    h('p', { role: 'status', id: 'retry-status' }, 'We could not reach the server. Trying again in ', countdown, ' s…'),
+    h('p', {}, now));
+}
+
 async function start() {
   try {
     config = await api.get('/api/config');
     await session.load();
-  } catch (error) {
-    fill(main, h('h1', {}, 'LeadBridge is unreachable'), errorNote(error.message),
-      h('p', {}, h('a', { href: location.pathname }, 'Try again')));
+    failures = 0;
+  } catch {
+    const container = h('div', {});
+    const mine = generation;
+    unreachable(container, () => mine === generation, start);
+    fill(main, container);
     return;
   }
   renderNav(session.user);

@@ -84,6 +84,21 @@ export function loadMore(onClick) {
   return button;
 }
 
+/**
+ * A table that turns into stacked cards on narrow screens, each cell showing its column's
+ * heading. `headings`: the column names, '' for the actions column (named for screen readers).
+ */
+export function dataTable({ caption, headings, tableId, bodyId, showCaption = false }) {
+  const body = h('tbody', { id: bodyId });
+  const table = h('table', { id: tableId },
+    h('caption', { class: showCaption ? null : 'sr-only' }, caption),
+    h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t || h('span', { class: 'sr-only' }, 'Actions'))))),
+    body);
+  /** A row of `cells`, in column order. */
+  const row = (attrs, cells) => h('tr', attrs, cells.map((cell, i) => h('td', { 'data-label': headings[i] || '' }, cell)));
+  return { wrap: h('div', { class: 'table-wrap' }, table), table, body, row };
+}
+
 /** An empty-state line. */
 export const empty = (text) => h('p', { class: 'empty' }, text);
 

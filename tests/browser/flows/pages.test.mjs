@@ -181,9 +181,11 @@ test('admins see analytics, users and the audit log', async () => {
   await screenshot(page, 'admin-dashboard-analytics');
   await page.getByRole('tab', { name: 'Users' }).click();
   const users = page.locator('#users');
-  await users.waitFor();
+  await users.locator('tbody tr').first().waitFor();
+  const more = page.getByRole('button', { name: 'Load more' });
   while (await users.getByText(learner.email).count() === 0) {
-    await page.getByRole('button', { name: 'Load more' }).click();
+    assert.ok(await more.isVisible(), `${learner.email} is listed before the last page`);
+    await more.click();
   }
   await page.getByRole('tab', { name: 'Audit log' }).click();
   await page.locator('#audit-log').getByText('MENTOR_APPROVED').first().waitFor();

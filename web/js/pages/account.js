@@ -5,7 +5,7 @@ import { api, withQuery } from '../api.js';
 import { append, fill, h, time } from '../dom.js';
 import { session } from '../session.js';
 import { bindForm, field } from '../forms.js';
-import { errorNote } from '../views.js';
+import { dataTable, errorNote } from '../views.js';
 
 export async function render(ctx) {
   ctx.title('Account');
@@ -15,18 +15,16 @@ export async function render(ctx) {
   const draw = async () => {
     const sessions = await api.get('/api/auth/sessions');
     if (!ctx.current()) return;
-    fill(list, h('div', { class: 'table-wrap' }, h('table', {},
-      h('caption', {}, 'Where you are signed in'),
-      h('thead', {}, h('tr', {}, ['Device', 'Signed in', 'Last active', ''].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, sessions.map((s) => h('tr', { 'data-session': s.session_id },
-        h('td', {}, s.device, s.current ? h('span', { class: 'small muted' }, ' (this browser)') : null),
-        h('td', {}, time(s.created_at)),
-        h('td', {}, time(s.last_seen_at)),
-        h('td', {}, s.current ? null : h('button', {
-          type: 'button',
-          class: 'secondary',
-          onclick: () => end(s.session_id),
-        }, 'Sign out'))))))));
+    const table = dataTable({
+      caption: 'Where you are signed in', headings: ['Device', 'Signed in', 'Last active', ''], showCaption: true,
+    });
+    fill(table.body, sessions.map((s) => table.row({ 'data-session': s.session_id }, [
+      [s.device, s.current ? h('span', { class: 'small muted' }, ' (this browser)') : null],
+      time(s.created_at),
+      time(s.last_seen_at),
+      s.current ? null : h('button', { type: 'button', class: 'secondary', onclick: () => end(s.session_id) }, 'Sign out'),
+    ])));
+    fill(list, table.wrap);
   };
 
   const end = async (id) => {

@@ -4,7 +4,7 @@
 import { api, withQuery } from '../api.js';
 import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
 import { bindForm, field, noDefaultDecision } from '../forms.js';
-import { empty, errorNote, loadMore, statTiles } from '../views.js';
+import { dataTable, empty, errorNote, loadMore, statTiles } from '../views.js';
 
 // Claims are two-minute leases; the page renews the ones it holds well before they lapse.
 const RENEW_MS = 60_000;
@@ -228,10 +228,9 @@ function mentorsView(ctx, panel) {
       fill(body, empty('No mentors here.'));
       return;
     }
-    fill(body, h('table', {},
-      h('caption', { class: 'sr-only' }, 'Mentor applications'),
-      h('thead', {}, h('tr', {}, ['Mentor', 'Expertise', 'Status', 'Applied', 'Decision'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, mentors.map((m) => {
+    const table = dataTable({ caption: 'Mentor applications', headings: ['Mentor', 'Expertise', 'Status', 'Applied', 'Decision'] });
+    fill(body, table.table);
+    fill(table.body, mentors.map((m) => {
         const form = h('form', { class: 'row' },
           noDefaultDecision(),
           field({ label: 'Reason', name: 'reason', maxlength: 500, placeholder: 'Required to reject' }),
@@ -242,13 +241,13 @@ function mentorsView(ctx, panel) {
           ctx.flash(`${m.name}: ${decision === 'APPROVED' ? 'approved' : 'not approved'}.`);
           await load();
         });
-        return h('tr', { 'data-mentor-id': m.mentor_id },
-          h('td', {}, m.name, h('div', { class: 'small muted' }, m.email), m.bio && h('div', { class: 'small' }, m.bio)),
-          h('td', {}, m.expertise.join(', ') || '—', m.experience && h('div', { class: 'small muted' }, m.experience)),
-          h('td', {}, statusChip(m.verification_status)),
-          h('td', { class: 'small' }, time(m.created_at)),
-          h('td', {}, form));
-      }))));
+        return table.row({ 'data-mentor-id': m.mentor_id }, [
+          [m.name, h('div', { class: 'small muted' }, m.email), m.bio && h('div', { class: 'small' }, m.bio)],
+          [m.expertise.join(', ') || '—', m.experience && h('div', { class: 'small muted' }, m.experience)],
+          statusChip(m.verification_status),
+          h('span', { class: 'small' }, time(m.created_at)),
+          form]);
+      }));
   };
   const show = () => load().catch((error) => fill(body, errorNote(error.message)));
   filter.querySelector('select').addEventListener('change', show);
@@ -256,22 +255,28 @@ function mentorsView(ctx, panel) {
   show();
 }
 
-/** A paged table: `columns` are [heading, row → cell content]. */
-function pagedTable(panel, title, path, columns, id) {
-  const body = h('tbody', {});
-  const table = h('div', { class: 'table-wrap' }, h('table', { id },
-    h('caption', { class: 'sr-only' }, title),
-    h('thead', {}, h('tr', {}, columns.map(([heading]) => h('th', { scope: 'col' }, heading)))),
-    body));
+/**
+ * A paged table: `columns` are [heading, row → cell content]; `key` names a row. Loading the
+ * next page appends only rows not shown yet, and there is nothing to load past the last.
+ */
+function pagedTable(panel, title, path, columns, id, key) {
+  const table = dataTable({ caption: title, headings: columns.map(([heading]) => heading), tableId: id });
+  const shown = new Set();
   let cursor = null;
+  let loading = null;
   const more = loadMore(() => load());
-  const load = async () => {
-    const page = await api.page(withQuery(path, { limit: 50, cursor }));
-    body.append(...page.items.map((row) => h('tr', {}, columns.map(([, cell]) => h('td', {}, cell(row))))));
-    cursor = page.next;
-    more.hidden = !cursor;
+  const load = () => {
+    loading ??= (async () => {
+      const page = await api.page(withQuery(path, { limit: 50, cursor }));
+      const fresh = page.items.filter((row) => !shown.has(key(row)));
+      for (const row of fresh) shown.add(key(row));
+      table.body.append(...fresh.map((row) => table.row({}, columns.map(([, cell]) => cell(row)))));
+      cursor = page.next;
+      more.hidden = !cursor;
+    })().finally(() => { loading = null; });
+    return loading;
   };
-  fill(panel, h('h2', {}, title), table, h('p', {}, more));
+  fill(panel, h('h2', {}, title), table.wrap, h('p', {}, more));
   load().catch((error) => fill(panel, errorNote(error.message)));
 }
 
@@ -281,7 +286,7 @@ function usersView(ctx, panel) {
     ['E-mail', (u) => u.email],
     ['Role', (u) => h('span', { class: 'tag' }, u.role)],
     ['Joined', (u) => time(u.created_at)],
-  ], 'users');
+  ], 'users', (u) => u.user_id);
 }
 
 function auditView(ctx, panel) {
@@ -291,5 +296,5 @@ function auditView(ctx, panel) {
     ['By', (e) => h('code', { class: 'small' }, e.actor_id)],
     ['Target', (e) => h('code', { class: 'small' }, e.target_id)],
     ['Reason', (e) => e.reason || '—'],
-  ], 'audit-log');
+  ], 'audit-log', (e) => e.audit_id);
 }

@@ -61,9 +61,12 @@ export async function render(ctx) {
 async function bookingPanel(ctx, event, section, isFull) {
   const user = ctx.user;
   let mine = null;
+  let own = false;
   if (user && user.role === 'USER') {
     const bookings = await api.get('/api/user/bookings');
     mine = bookings.find((b) => b.event_id === event.event_id && ACTIVE.has(b.status)) || null;
+  } else if (user && user.role === 'MENTOR') {
+    own = (await api.get('/api/mentor/profile')).mentor_id === event.mentor_id;
   }
   const title = h('h2', { id: 'book-title' }, 'Book a slot');
   const draw = () => {
@@ -74,8 +77,15 @@ async function bookingPanel(ctx, event, section, isFull) {
       fill(section, title, h('p', {},
         h('a', { href: `/login?next=${next}` }, 'Sign in'), ' or ',
         h('a', { href: `/signup?next=${next}` }, 'create a learner account'), ' to book this event.'));
+    } else if (own) {
+      fill(section, h('h2', { id: 'book-title' }, 'Your event'),
+        h('p', { id: 'own-event' }, 'Learners book it here. Each booking is checked, then shows as a lead on your dashboard, where you can unlock its contact.'),
+        h('p', {}, h('a', { href: '/mentor/dashboard', class: 'button secondary' }, 'Go to my dashboard')));
+    } else if (user.role === 'ADMIN') {
+      fill(section, title, h('p', { class: 'muted' }, 'Bookings that need a look arrive in your verification queue.'),
+        h('p', {}, h('a', { href: '/admin/dashboard' }, 'Open the verification queue')));
     } else if (user.role !== 'USER') {
-      fill(section, title, h('p', { class: 'muted' }, 'Only learner accounts book slots.'));
+      fill(section, title, h('p', { class: 'muted' }, 'You are signed in as a mentor; slots are booked with a learner account.'));
     } else if (mine) {
       fill(section, title, h('p', { id: 'booking-result' }, 'You have booked this event. Status: ', statusChip(mine.status), ' ', bookingHelp(mine.status)),
         h('p', {}, h('a', { href: '/user/dashboard' }, 'See my bookings')));

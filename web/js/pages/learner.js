@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { append, fill, h, statusChip, time } from '../dom.js';
-import { bookingHelp, editNote, empty } from '../views.js';
+import { bookingHelp, dataTable, editNote, empty } from '../views.js';
 
 const CANCELLABLE = new Set(['PENDING', 'VERIFIED']);
 
@@ -10,11 +10,9 @@ const CANCELLABLE = new Set(['PENDING', 'VERIFIED']);
 export async function render(ctx) {
   ctx.title('My bookings');
   const bookings = new Map();
-  const body = h('tbody', { id: 'bookings' });
-  const table = h('div', { class: 'table-wrap' }, h('table', {},
-    h('caption', { class: 'sr-only' }, 'My bookings'),
-    h('thead', {}, h('tr', {}, ['Event', 'When', 'Status', 'Updated', ''].map((t) => h('th', { scope: 'col' }, t)))),
-    body));
+  const { wrap: table, body, row: tableRow } = dataTable({
+    caption: 'My bookings', headings: ['Event', 'When', 'Status', 'Updated', ''], bodyId: 'bookings',
+  });
   const holder = h('div', {});
 
   const draw = () => {
@@ -28,7 +26,7 @@ export async function render(ctx) {
   };
 
   const row = (b) => {
-    const actions = h('td', {});
+    const actions = h('div', {});
     if (CANCELLABLE.has(b.status)) {
       const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel booking');
       cancel.addEventListener('click', () => fill(actions,
@@ -38,14 +36,14 @@ export async function render(ctx) {
         h('button', { type: 'button', class: 'link', onclick: draw }, 'Keep it')));
       actions.append(cancel);
     }
-    return h('tr', { 'data-lead-id': b.lead_id, 'data-status': b.status },
-      h('td', {}, h('a', { href: `/events/${encodeURIComponent(b.event_id)}` }, b.event_title)),
-      h('td', {}, b.event_datetime ? time(b.event_datetime) : '—'),
-      h('td', {}, statusChip(b.status), h('div', { class: 'small muted' }, bookingHelp(b.status)),
+    return tableRow({ 'data-lead-id': b.lead_id, 'data-status': b.status }, [
+      h('a', { href: `/events/${encodeURIComponent(b.event_id)}` }, b.event_title),
+      b.event_datetime ? time(b.event_datetime) : '—',
+      [statusChip(b.status), h('div', { class: 'small muted' }, bookingHelp(b.status)),
         b.reason && h('div', { class: 'small', 'data-reason': '' }, `Reason: ${b.reason}`),
-        b.note && h('div', { class: 'note small', role: 'status', 'data-note': '' }, b.note)),
-      h('td', { class: 'small' }, time(b.updated_at)),
-      actions);
+        b.note && h('div', { class: 'note small', role: 'status', 'data-note': '' }, b.note)],
+      h('span', { class: 'small' }, time(b.updated_at)),
+      actions]);
   };
 
   async function doCancel(b, cell) {

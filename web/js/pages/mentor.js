@@ -5,10 +5,10 @@ import { api } from '../api.js';
 import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
 import { bindForm, field } from '../forms.js';
 import { buy } from './checkout.js';
-import { empty, statTiles } from '../views.js';
+import { dataTable, empty, statTiles } from '../views.js';
 
 const STATUS_TEXT = {
-  PENDING: 'Your mentor application is under review. You can complete your profile meanwhile; events are published once an admin approves you.',
+  PENDING: 'Your mentor application is under review. An admin usually decides within a day, and this page changes by itself when they do. Meanwhile, complete your profile: learners read it on your events.',
   REJECTED: 'Your mentor application was not approved.',
 };
 
@@ -51,9 +51,14 @@ export async function render(ctx) {
   append(ctx.main, 
     h('div', { class: 'row spread' }, h('h1', {}, `Hello, ${profile.name}`),
       h('p', {}, 'Application: ', statusChip(profile.verification_status))),
-    !approved && h('p', { class: 'form-error', role: 'status', id: 'mentor-status-note' },
-      STATUS_TEXT[profile.verification_status] || '',
-      profile.verification_reason ? ` Reason: ${profile.verification_reason}` : ''),
+    !approved && h('p', {
+      class: 'notice',
+      'data-kind': profile.verification_status === 'REJECTED' ? 'bad' : null,
+      role: 'status',
+      id: 'mentor-status-note',
+    },
+    STATUS_TEXT[profile.verification_status] || '',
+    profile.verification_reason ? ` Reason: ${profile.verification_reason}` : ''),
     statsBox, h('h2', { class: 'sr-only' }, 'Sections'), bar, panel);
   await refreshStats.now();
   stopView = views.leads();
@@ -189,10 +194,9 @@ function eventsView(ctx, state, panel, refreshStats) {
       fill(list, empty('No events yet. Create your first one below.'));
       return;
     }
-    fill(list, h('table', {},
-      h('caption', { class: 'sr-only' }, 'My events'),
-      h('thead', {}, h('tr', {}, ['Event', 'When', 'Slots', 'Price per lead', ''].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, state.events.map((event) => {
+    const table = dataTable({ caption: 'My events', headings: ['Event', 'When', 'Slots', 'Price per lead', ''] });
+    fill(list, table.table);
+    fill(table.body, state.events.map((event) => {
         const actions = h('div', { class: 'row' });
         const showActions = () => fill(actions,
           h('button', { type: 'button', class: 'secondary', onclick: () => drawEditor(event) }, 'Edit'),
@@ -212,13 +216,13 @@ function eventsView(ctx, state, panel, refreshStats) {
           }
         };
         showActions();
-        return h('tr', { 'data-event-id': event.event_id },
-          h('td', {}, h('a', { href: `/events/${encodeURIComponent(event.event_id)}` }, event.title), h('div', { class: 'small muted' }, event.category)),
-          h('td', {}, time(event.event_datetime)),
-          h('td', {}, `${event.total_slots - event.available_slots} booked of ${event.total_slots}`),
-          h('td', {}, money(event.price_per_lead)),
-          h('td', {}, actions));
-      }))));
+        return table.row({ 'data-event-id': event.event_id }, [
+          [h('a', { href: `/events/${encodeURIComponent(event.event_id)}` }, event.title), h('div', { class: 'small muted' }, event.category)],
+          time(event.event_datetime),
+          `${event.total_slots - event.available_slots} booked of ${event.total_slots}`,
+          money(event.price_per_lead),
+          actions]);
+      }));
   };
   const drawEditor = (event) => {
     const editing = Boolean(event);
@@ -258,7 +262,15 @@ function eventsView(ctx, state, panel, refreshStats) {
     if (editing) form.elements.namedItem('title').focus();
   };
   drawList();
-  drawEditor(null);
+  if (state.profile.verification_status === 'APPROVED') {
+    drawEditor(null);
+  } else {
+    // Events can be created once approved: say so rather than offer a form that fails.
+    fill(editor, h('h2', { id: 'editor-title' }, 'Create an event'),
+      h('p', { class: 'notice', id: 'events-after-approval' }, state.profile.verification_status === 'PENDING'
+        ? 'You can create events as soon as an admin approves your application. This page updates by itself when they do.'
+        : 'Events can be created by approved mentors only.'));
+  }
   fill(panel, h('h2', {}, 'My events'), list, editor);
   return () => {};
 }
