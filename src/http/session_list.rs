@@ -26,11 +26,25 @@ fn public_id(session_hash: &str) -> &str {
     &session_hash[..session_hash.len().min(16)]
 }
 
+/// "Chrome on Linux" for a User-Agent; what cannot be told is said plainly.
+fn describe_device(user_agent: &str) -> String {
+    let Some(found) = woothee::parser::Parser::new().parse(user_agent) else {
+        return "Unknown browser".to_string();
+    };
+    let known = |value: &str| !value.is_empty() && value != woothee::woothee::VALUE_UNKNOWN;
+    match (known(found.name), known(found.os)) {
+        (true, true) => format!("{} on {}", found.name, found.os),
+        (true, false) => found.name.to_string(),
+        (false, true) => format!("A browser on {}", found.os),
+        (false, false) => "Unknown browser".to_string(),
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     /// Names the session for `DELETE /api/auth/sessions/{session_id}`.
     pub session_id: String,
-    /// The browser that signed in (its User-Agent).
+    /// The browser that signed in, in words ("Chrome on Linux"), from its User-Agent.
     pub device: String,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "serialize_wire")]
@@ -65,7 +79,7 @@ async fn list_sessions(
             .map(|s| SessionView {
                 session_id: public_id(&s.token_hash).to_string(),
                 current: s.token_hash == auth.session_hash,
-                device: s.device,
+                device: describe_device(&s.device),
                 created_at: s.created_at,
                 last_seen_at: s.last_seen_at,
                 expires_at: s.expires_at,
@@ -123,4 +137,20 @@ async fn logout_everywhere(
     Ok(HttpResponse::Ok()
         .cookie(removal_cookie())
         .json(MessageResponse::new("Signed out everywhere")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_device;
+
+    #[test]
+    fn devices_are_named_in_words() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+        assert_eq!(describe_device(chrome), "Chrome on Linux");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_device(firefox), "Firefox on Windows 10");
+        assert_eq!(describe_device("unknown device"), "Unknown browser");
+        assert_eq!(describe_device(""), "Unknown browser");
+    }
 }

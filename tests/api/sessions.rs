@@ -55,8 +55,11 @@ async fn a_session_ends_when_left_idle_but_not_while_used() {
 async fn the_session_list_names_each_browser_and_one_can_be_ended() {
     let app = spawn_app().await;
     let learner = app.learner().await;
-    let laptop = browser(&app, &learner.email, "Laptop Firefox/140").await;
-    let phone = browser(&app, &learner.email, "Phone Chrome/156").await;
+    const LAPTOP: &str =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const PHONE: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
+    let laptop = browser(&app, &learner.email, LAPTOP).await;
+    let phone = browser(&app, &learner.email, PHONE).await;
 
     let (status, sessions) = laptop.get("/api/auth/sessions").await;
     assert_eq!(status, StatusCode::OK);
@@ -68,10 +71,11 @@ async fn the_session_list_names_each_browser_and_one_can_be_ended() {
     );
     let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
     assert_eq!(current.len(), 1);
-    assert_eq!(current[0]["device"], "Laptop Firefox/140");
+    // Named in words, not as the raw User-Agent.
+    assert_eq!(current[0]["device"], "Firefox on Windows 10");
     let phone_id = sessions
         .iter()
-        .find(|s| s["device"] == "Phone Chrome/156")
+        .find(|s| s["device"] == "Chrome on Android")
         .expect("the phone is listed")["session_id"]
         .as_str()
         .unwrap()

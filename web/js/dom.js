@@ -43,8 +43,10 @@ const rupees = new Intl.NumberFormat('en-IN', { style: 'currency', currency: 'IN
 /** Whole rupees as ₹1,500. */
 export const money = (value) => rupees.format(value);
 
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-/** An RFC 3339 instant in the reader's own time zone. */
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short',
+});
+/** An RFC 3339 instant in the reader's own time zone, which it names ("10:00 AM GMT+5:30"). */
 export function dateTime(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : dateTimeFormat.format(date);
@@ -74,12 +76,20 @@ export function tabs(items, onSelect, selected = items[0].id) {
       button.setAttribute('aria-selected', String(on));
       button.tabIndex = on ? 0 : -1;
     }
+    document.getElementById('tab-panel')?.setAttribute('aria-labelledby', `tab-${id}`);
     onSelect(id);
   }
   bar.addEventListener('keydown', (e) => {
     const index = buttons.indexOf(document.activeElement);
-    if (index < 0 || (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft')) return;
-    const next = buttons[(index + (e.key === 'ArrowRight' ? 1 : buttons.length - 1)) % buttons.length];
+    const moves = {
+      ArrowRight: index + 1,
+      ArrowLeft: index + buttons.length - 1,
+      Home: 0,
+      End: buttons.length - 1,
+    };
+    if (index < 0 || !(e.key in moves)) return;
+    e.preventDefault();
+    const next = buttons[moves[e.key] % buttons.length];
     next.focus();
     next.click();
   });

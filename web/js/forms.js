@@ -6,8 +6,11 @@ import { h } from './dom.js';
 
 let nextId = 0;
 
-/** A labelled input (or `textarea`/`select` via `as`), with a hint and a slot for its error. */
-export function field({ label, name, as = 'input', hint, options, ...attrs }) {
+/**
+ * A labelled input (or `textarea`/`select` via `as`), with a hint and a slot for its error.
+ * `missing`: what to say when it is left empty (otherwise said from its label and type).
+ */
+export function field({ label, name, as = 'input', hint, options, missing, ...attrs }) {
   const id = `f-${name}-${++nextId}`;
   const hintId = hint ? `${id}-hint` : null;
   const errorId = `${id}-error`;
@@ -15,6 +18,7 @@ export function field({ label, name, as = 'input', hint, options, ...attrs }) {
     id,
     name,
     'aria-describedby': [hintId, errorId].filter(Boolean).join(' '),
+    'data-missing': missing,
     ...attrs,
   }, (options || []).map(([value, text]) => h('option', { value }, text)));
   if (as === 'textarea' && attrs.value !== undefined) control.value = attrs.value;
@@ -46,6 +50,65 @@ function clearErrors(form) {
   form.querySelector(':scope > .form-error')?.remove();
 }
 
+/** What the API says about a field, in plain words where it is one people often get wrong. */
+const PLAIN = {
+  email: 'Enter an e-mail like name@example.com',
+  phone: 'Enter a phone number with its country code, like +91 98765 43210',
+  event_datetime: 'Choose a time in the future',
+};
+
+/** The API's word on a field ("price_per_lead must be …") as the form names it. */
+function plainly(form, error) {
+  if (error.status === 422 && PLAIN[error.field]) return PLAIN[error.field];
+  const control = form.elements.namedItem(error.field);
+  const label = control?.id && document.querySelector(`label[for="${control.id}"]`)?.textContent;
+  const rest = error.message.startsWith(`${error.field} `) ? error.message.slice(error.field.length + 1) : null;
+  return label && rest ? `${label} ${rest}` : error.message;
+}
+
+/** Why a control's value cannot be sent, in plain words; '' if it can. */
+function problem(control) {
+  const v = control.validity;
+  const label = document.querySelector(`label[for="${control.id}"]`)?.textContent || control.name;
+  const type = control.type;
+  if (v.valueMissing) {
+    if (control.dataset.missing) return control.dataset.missing;
+    if (type === 'email') return PLAIN.email;
+    if (type === 'tel') return PLAIN.phone;
+    if (type === 'datetime-local' || type === 'date') return `Choose the ${label.toLowerCase()}`;
+    return `Enter ${label.toLowerCase().replace(/ \(.*\)$/, '')}`;
+  }
+  if (v.typeMismatch && type === 'email') return PLAIN.email;
+  if (v.badInput || v.typeMismatch) return type === 'number' ? 'Enter a whole number' : `Check the ${label.toLowerCase()}`;
+  if (v.tooShort) return `Use at least ${control.minLength} characters`;
+  if (v.tooLong) return `Use at most ${control.maxLength} characters`;
+  if (v.rangeUnderflow) return `Enter ${control.min} or more`;
+  if (v.rangeOverflow) return `Enter ${control.max} or less`;
+  if (v.stepMismatch) return 'Enter a whole number';
+  if (v.patternMismatch) return control.title || `Check the ${label.toLowerCase()}`;
+  if (control.dataset.future !== undefined && control.value && new Date(control.value).getTime() <= Date.now()) {
+    return PLAIN.event_datetime;
+  }
+  return '';
+}
+
+/**
+ * Marks every field that cannot be sent, each with its reason under it, and focuses the
+ * first; answers whether all can be sent.
+ */
+function validate(form) {
+  let first = null;
+  for (const control of form.elements) {
+    if (!control.name || control.disabled || !control.validity) continue;
+    const reason = problem(control);
+    if (!reason) continue;
+    showFieldError(form, control.name, reason);
+    first ??= control;
+  }
+  first?.focus();
+  return first === null;
+}
+
 /** Shows an error above the form's fields. */
 export function showFormError(form, message) {
   form.querySelector(':scope > .form-error')?.remove();
@@ -63,9 +126,12 @@ export const noDefaultDecision = () => h('button', { type: 'submit', disabled: t
  * that names a field is shown at that field (and focuses it); any other above the form.
  */
 export function bindForm(form, submit) {
+  // The browser's own bubbles show one field at a time in its own words: say it here.
+  form.noValidate = true;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
+    if (!validate(form)) return;
     const values = Object.fromEntries(new FormData(form).entries());
     if (event.submitter && event.submitter.name) values[event.submitter.name] = event.submitter.value;
     const buttons = form.querySelectorAll('button[type="submit"]');
@@ -74,7 +140,7 @@ export function bindForm(form, submit) {
       await submit(values);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      if (error.field && showFieldError(form, error.field, error.message)) {
+      if (error.field && showFieldError(form, error.field, plainly(form, error))) {
         form.elements.namedItem(error.field).focus();
       } else {
         showFormError(form, error.message);

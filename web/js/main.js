@@ -57,6 +57,36 @@ const live = new Live({
   },
 });
 
+const toasts = document.getElementById('toasts');
+let titleText = 'LeadBridge';
+let unseen = 0;
+
+function showTitle() {
+  document.title = `${unseen ? `(${unseen}) ` : ''}${titleText} — LeadBridge`;
+}
+
+/** The person looked (came back to the tab, or used the page): nothing is unseen now. */
+function seen() {
+  if (!unseen) return;
+  unseen = 0;
+  showTitle();
+}
+document.addEventListener('visibilitychange', () => { if (!document.hidden) seen(); });
+for (const kind of ['pointerdown', 'keydown']) document.addEventListener(kind, seen, { capture: true });
+
+/**
+ * News for the person on the page, arrived live: a short toast (read out by screen readers)
+ * and a count in the tab's title until they look.
+ */
+function notify(message) {
+  const toast = h('p', { class: 'toast' }, message);
+  toasts.append(toast);
+  setTimeout(() => toast.remove(), 6000);
+  while (toasts.children.length > 3) toasts.firstElementChild.remove();
+  unseen += 1;
+  showTitle();
+}
+
 /** A short message at the top of the page that survives one navigation. */
 function flash(message, kind = 'ok') {
   flashBox.textContent = message;
@@ -126,7 +156,12 @@ async function render() {
     current,
     /** Runs `fn` when the page is left (unsubscribe, stop timers); at once if already left. */
     onLeave: (fn) => (current() ? cleanups.push(fn) : fn()),
-    title: (text) => { if (current()) document.title = `${text} · LeadBridge`; },
+    title: (text) => {
+      if (!current()) return;
+      titleText = text;
+      showTitle();
+    },
+    notify,
   };
   fill(main, h('p', { class: 'muted' }, 'Loading…'));
   try {

@@ -58,7 +58,8 @@ export function eventCard(event) {
     h('div', { class: 'row spread' }, h('span', { class: 'tag' }, event.category), slots),
     h('h3', {}, link),
     h('p', { class: 'meta' }, 'with ', event.mentor_name),
-    when);
+    when,
+    h('p', { class: 'meta price' }, 'Free to book'));
   /** The mentor's edit, as `event_updated` carries it. */
   const edited = (details) => {
     link.textContent = details.title;
@@ -106,7 +107,7 @@ const BOOKING_HELP = {
   PENDING: 'Waiting for a quick check by our team.',
   VERIFIED: 'Verified. The mentor can now reach out.',
   PURCHASED: 'The mentor has your contact and will get in touch.',
-  REJECTED: 'Not accepted. Your slot was released.',
+  REJECTED: 'Not accepted, so the slot went back. Read the reason, then book again with details that can be checked, or choose another event.',
   GONE: 'The mentor removed this event.',
   CANCELLED: 'You cancelled this booking.',
 };

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ADMIN, call, launch, mentorWithEvent, open, PASSWORD, register, screenshot, signIn } from '../lib.mjs';
+import { ADMIN, adminToken, call, launch, mentorWithEvent, open, PASSWORD, register, screenshot, signIn } from '../lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -170,4 +170,154 @@ test('each role is told what applies to them', async () => {
   await visitor.page.getByRole('link', { name: 'Browse events' }).click();
   await visitor.page.waitForURL((url) => url.pathname === '/');
   for (const tab of [pendingTab, ownerTab, visitor]) await tab.done();
+});
+
+test('forms name every problem at once, in plain words, and focus the first', async () => {
+  const { mentor, event } = await mentorWithEvent('Quin Forms', 3);
+  const tab = await open(browser);
+  const { page } = tab;
+  await signIn(page, { email: mentor.email, password: PASSWORD });
+  await page.getByRole('tab', { name: 'My events' }).click();
+  const form = page.locator('#event-form');
+  await form.getByLabel('Date and time').fill('2020-01-01T10:00');
+  await form.getByLabel('Price per lead (₹)').fill('');
+  await form.getByRole('button', { name: 'Create event' }).click();
+  const errorOf = async (name) => {
+    const id = await form.locator(`[name="${name}"]`).getAttribute('id');
+    return page.locator(`#${id}-error`).textContent();
+  };
+  await form.locator('[aria-invalid="true"][name="title"]').waitFor();
+  assert.equal(await errorOf('title'), 'Enter title');
+  assert.equal(await errorOf('category'), 'Enter category');
+  assert.equal(await errorOf('event_datetime'), 'Choose a time in the future');
+  assert.equal(await errorOf('price_per_lead'), 'Enter price per lead');
+  assert.equal(await page.evaluate(() => document.activeElement?.name), 'title', 'focus is on the first problem');
+
+  // A learner's booking form: both contact problems at once; a booking moves focus to its result.
+  const learner = await register('USER', 'Rae Forms');
+  const learnerTab = await open(browser);
+  await signIn(learnerTab.page, learner);
+  await learnerTab.page.goto(`/events/${event.event_id}`);
+  const booking = learnerTab.page.locator('#booking-form');
+  await booking.getByLabel('E-mail').fill('rae-at-example');
+  await booking.getByRole('button', { name: 'Book my slot' }).click();
+  await booking.locator('[aria-invalid="true"][name="phone"]').waitFor();
+  const bookingError = async (name) => {
+    const id = await booking.locator(`[name="${name}"]`).getAttribute('id');
+    return learnerTab.page.locator(`#${id}-error`).textContent();
+  };
+  assert.equal(await bookingError('email'), 'Enter an e-mail like name@example.com');
+  assert.match(await bookingError('phone'), /^Enter a phone number with its country code/);
+  assert.equal(await learnerTab.page.evaluate(() => document.activeElement?.name), 'email');
+  await booking.getByLabel('E-mail').fill(learner.email);
+  await booking.getByLabel('Phone').fill('+91 98765 43210');
+  await booking.getByRole('button', { name: 'Book my slot' }).click();
+  await learnerTab.page.locator('#booking-result').waitFor();
+  assert.equal(await learnerTab.page.evaluate(() => document.activeElement?.id), 'booking-result');
+  await learnerTab.page.locator('#price-note').getByText('Free to book').waitFor();
+  for (const t of [tab, learnerTab]) await t.done();
+});
+
+test('live news shows as a toast and as a count in the tab title until the person looks', async () => {
+  const { mentor, event } = await mentorWithEvent('Sol Signal', 3);
+  const mentorTab = await open(browser);
+  await signIn(mentorTab.page, { email: mentor.email, password: PASSWORD });
+  await mentorTab.page.locator('#live-badge[data-state="live"]').waitFor();
+  await mentorTab.page.locator('#lead-feed').waitFor();
+  const adminTab = await open(browser);
+  await signIn(adminTab.page, ADMIN);
+  await adminTab.page.locator('#live-badge[data-state="live"]').waitFor();
+
+  // A flagged booking reaches the admin's queue; the learner watches their bookings.
+  const learner = await register('USER', 'Tao Toast');
+  const learnerTab = await open(browser);
+  await signIn(learnerTab.page, learner);
+  const lead = await call(learner.token, 'POST', `/api/events/${event.event_id}/book`, {
+    name: 'Tao Toast', email: `${learner.email.split('@')[0]}@yopmail.com`, phone: '+91 98765 43210',
+  });
+  await learnerTab.page.locator(`#bookings tr[data-lead-id="${lead.lead_id}"]`).waitFor();
+  await learnerTab.page.locator('#live-badge[data-state="live"]').waitFor();
+  await adminTab.page.locator('.toast').filter({ hasText: `New lead to review: ${event.title}` }).waitFor();
+  assert.match(await adminTab.page.title(), /^\(1\) Admin dashboard — LeadBridge$/);
+
+  await call(await adminToken(), 'PUT', `/api/admin/leads/${lead.lead_id}/verify`, { status: 'VERIFIED' });
+  await learnerTab.page.locator('.toast').filter({ hasText: 'your booking is verified' }).waitFor();
+  await mentorTab.page.locator('.toast').filter({ hasText: `New lead for ${event.title}` }).waitFor();
+  assert.match(await mentorTab.page.title(), /^\(1\) Mentor dashboard — LeadBridge$/);
+  assert.match(await learnerTab.page.title(), /^\(\d\) My bookings — LeadBridge$/);
+  // Looking (using the page) clears the count.
+  await learnerTab.page.keyboard.press('Shift');
+  assert.equal(await learnerTab.page.title(), 'My bookings — LeadBridge');
+  for (const t of [mentorTab, adminTab, learnerTab]) await t.done();
+});
+
+test('the event list says what booking costs, names time zones, and keeps its filters sensible', async () => {
+  const { event } = await mentorWithEvent('Uri Units', 2, `Rustacean ${Date.now().toString(36)} meetup`);
+  const tab = await open(browser);
+  const { page } = tab;
+  await page.goto('/');
+  // Part of a word finds the event.
+  const word = event.title.split(' ')[1];
+  await page.getByLabel('Search').fill(word.slice(2, -1));
+  const card = page.locator('#event-list .event-card').filter({ hasText: event.title });
+  await card.waitFor();
+  await card.getByText('Free to book').waitFor();
+  assert.match(await card.locator('time').textContent(), /(UTC|GMT)/, 'the time names its zone');
+  await page.locator('#clear-filters').waitFor();
+
+  // Nothing matches: the message says so and the filters can be cleared at once.
+  await page.getByLabel('Search').fill(`no-such-${word}`);
+  await page.getByText('No upcoming events match. Try other filters.').waitFor();
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await card.waitFor();
+  assert.equal(await page.getByLabel('Search').inputValue(), '');
+  await page.locator('#clear-filters').waitFor({ state: 'hidden' });
+
+  // A To date before From is refused where it was typed.
+  await page.getByLabel('From').fill('2031-05-10');
+  await page.getByLabel('To').fill('2031-05-01');
+  await page.getByText('Choose a To date on or after the From date').waitFor();
+  await page.getByLabel('To').fill('2031-05-20');
+  await page.getByText('Choose a To date on or after the From date').waitFor({ state: 'hidden' });
+  await tab.done();
+});
+
+test('a rejected learner reads the reason and can book again', async () => {
+  const { event } = await mentorWithEvent('Vic Verdict', 2);
+  const learner = await register('USER', 'Wen Rejected');
+  const lead = await call(learner.token, 'POST', `/api/events/${event.event_id}/book`, {
+    name: 'Wen Rejected', email: `${learner.email.split('@')[0]}@yopmail.com`, phone: '+91 98765 43210',
+  });
+  const admin = await adminToken();
+  await call(admin, 'POST', `/api/admin/leads/${lead.lead_id}/claim`);
+  await call(admin, 'PUT', `/api/admin/leads/${lead.lead_id}/verify`, { status: 'REJECTED', reason: 'The phone number does not answer' });
+  const tab = await open(browser, { viewport: PHONE });
+  const { page } = tab;
+  await signIn(page, learner);
+  const row = page.locator(`#bookings tr[data-lead-id="${lead.lead_id}"]`);
+  await row.getByText('Reason: The phone number does not answer').waitFor();
+  await row.getByText('book again with details that can be checked').waitFor();
+  await screenshot(page, 'phone-learner-rejected');
+  await row.getByRole('link', { name: 'Book again' }).click();
+  await page.locator('#booking-form').waitFor();
+  await tab.done();
+});
+
+test('tabs move with Home and End, and each panel is named by its tab', async () => {
+  const tab = await open(browser);
+  const { page } = tab;
+  await signIn(page, ADMIN);
+  await page.getByRole('tab', { name: 'Verification queue' }).focus();
+  await page.keyboard.press('End');
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  assert.equal(await page.locator('#tab-panel').getAttribute('aria-labelledby'), 'tab-audit');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-audit');
+  await page.keyboard.press('Home');
+  await page.getByRole('heading', { name: 'Verification queue' }).waitFor();
+  assert.equal(await page.locator('#tab-panel').getAttribute('aria-labelledby'), 'tab-queue');
+  // The account page names each browser in words.
+  await page.goto('/account');
+  await page.locator('#sessions').getByText('Chrome on Linux').first().waitFor();
+  assert.equal(await page.locator('#sessions').getByText('Mozilla/').count(), 0);
+  await tab.done();
 });

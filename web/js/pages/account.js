@@ -86,7 +86,7 @@ function closeAccount(ctx) {
       name: 'password',
       type: 'password',
       autocomplete: 'current-password',
-      hint: 'Signed up with Google? Leave it empty; if asked, sign in with Google again first.',
+      hint: ctx.config.google_sign_in ? 'Signed up with Google? Leave it empty; if asked, sign in with Google again first.' : null,
     }),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'danger' }, 'Close my account')));
   bindForm(form, async ({ password }) => {

@@ -11,7 +11,7 @@ const RENEW_MS = 60_000;
 
 export async function render(ctx) {
   ctx.title('Admin dashboard');
-  const panel = h('div', { id: 'tab-panel', role: 'tabpanel' });
+  const panel = h('div', { id: 'tab-panel', role: 'tabpanel', 'aria-labelledby': 'tab-queue' });
   const views = { queue: queueView, analytics: analyticsView, mentors: mentorsView, users: usersView, audit: auditView };
   let stopView = null;
   const { bar } = tabs([
@@ -139,6 +139,7 @@ function queueView(ctx, panel) {
       switch (event.type) {
         case 'queue_item_added':
           items.set(event.lead_id, { ...event, claim: null });
+          ctx.notify(`New lead to review: ${event.event_title}`);
           loadDetails().catch(() => {});
           break;
         case 'queue_item_claimed':

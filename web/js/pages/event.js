@@ -26,6 +26,7 @@ export async function render(ctx) {
       when,
       changeNote,
       h('p', { 'aria-live': 'polite', id: 'slot-counter' }, slots),
+      h('p', { class: 'meta', id: 'price-note' }, 'Free to book: you pay nothing. The mentor pays to unlock your contact once it is verified.'),
       about,
       h('section', { class: 'card stack', 'aria-labelledby': 'mentor-title' },
         h('h2', { id: 'mentor-title' }, `About ${event.mentor_name}`),
@@ -94,9 +95,9 @@ async function bookingPanel(ctx, event, section, isFull) {
     } else {
       fill(section, title, bookingForm(ctx, event, (result) => {
         mine = { status: result.status };
-        fill(section, title,
-          h('p', { id: 'booking-result', role: 'status' }, 'You are booked. Status: ', statusChip(result.status), ' ', bookingHelp(result.status)),
-          h('p', {}, h('a', { href: '/user/dashboard' }, 'Follow it in my bookings')));
+        const said = h('p', { id: 'booking-result', role: 'status', tabindex: '-1' }, 'You are booked. Status: ', statusChip(result.status), ' ', bookingHelp(result.status));
+        fill(section, title, said, h('p', {}, h('a', { href: '/user/dashboard' }, 'Follow it in my bookings')));
+        said.focus();
       }));
     }
   };

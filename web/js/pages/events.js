@@ -2,7 +2,7 @@
 
 import { api, withQuery } from '../api.js';
 import { append, fill, h } from '../dom.js';
-import { field } from '../forms.js';
+import { field, showFieldError } from '../forms.js';
 import { empty, errorNote, eventCard, followSlots, loadMore } from '../views.js';
 
 // A socket may follow 64 topics; the list follows at most this many cards.
@@ -25,6 +25,25 @@ export async function render(ctx) {
     field({ label: 'From', name: 'from', type: 'date', value: q.get('from') || '' }),
     field({ label: 'To', name: 'to', type: 'date', value: q.get('to') || '' }),
     datalist);
+  const clear = h('button', { type: 'button', class: 'link', id: 'clear-filters', hidden: true }, 'Clear filters');
+  clear.addEventListener('click', () => {
+    filters.reset();
+    for (const control of filters.elements) control.value = '';
+    refresh();
+    filters.elements.namedItem('q').focus();
+  });
+  const filtered = () => [...new FormData(filters).values()].some((v) => String(v).trim() !== '');
+  /** A To date before From is refused where it was typed. */
+  const datesWrong = () => {
+    const { from, to } = Object.fromEntries(new FormData(filters).entries());
+    const toField = filters.elements.namedItem('to');
+    toField.removeAttribute('aria-invalid');
+    const slot = document.getElementById(`${toField.id}-error`);
+    if (slot) slot.hidden = true;
+    if (!(from && to && to < from)) return false;
+    showFieldError(filters, 'to', 'Choose a To date on or after the From date');
+    return true;
+  };
   const results = h('div', { class: 'grid', id: 'event-list' });
   const count = h('p', { class: 'muted small', id: 'event-count', role: 'status', 'aria-live': 'polite' });
   const more = loadMore(() => load(cursor));
@@ -59,7 +78,12 @@ export async function render(ctx) {
       if (following.length < LIVE_CARDS) following.push(followSlots(ctx.live, event.event_id, slots, null, edited));
     }
     shown += page.items.length;
-    if (shown === 0) fill(results, empty('No upcoming events match. Try other filters.'));
+    if (shown === 0) {
+      fill(results, filtered()
+        ? empty('No upcoming events match. Try other filters.')
+        : empty('No upcoming events yet. Mentors publish new ones often: check back soon.'));
+    }
+    clear.hidden = !filtered();
     count.textContent = `${shown} event${shown === 1 ? '' : 's'} shown`;
     cursor = page.next;
     more.hidden = !cursor;
@@ -71,6 +95,8 @@ export async function render(ctx) {
   const refresh = () => {
     clearTimeout(debounce);
     debounce = setTimeout(() => {
+      clear.hidden = !filtered();
+      if (datesWrong()) return;
       const params = Object.fromEntries(new FormData(filters).entries());
       history.replaceState(null, '', withQuery('/', params));
       load(null).catch((error) => fill(results, errorNote(error.message)));
@@ -83,6 +109,8 @@ export async function render(ctx) {
   append(ctx.main, 
     h('h1', {}, 'Find a mentor session'),
     h('p', { class: 'muted' }, 'Book a slot with a verified mentor. Seat counts update live.'),
-    filters, count, results, h('p', {}, more));
+    filters, h('div', { class: 'row spread' }, count, clear),
+    h('h2', { class: 'sr-only' }, 'Upcoming events'), results, h('p', {}, more));
+  if (datesWrong()) return;
   await load(null);
 }

@@ -29,12 +29,18 @@ export async function render(ctx) {
     const actions = h('div', {});
     if (CANCELLABLE.has(b.status)) {
       const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel booking');
-      cancel.addEventListener('click', () => fill(actions,
-        h('span', { class: 'small' }, 'Cancel and free the slot? '),
-        h('button', { type: 'button', class: 'danger', onclick: () => doCancel(b, actions) }, 'Yes, cancel'),
-        ' ',
-        h('button', { type: 'button', class: 'link', onclick: draw }, 'Keep it')));
+      cancel.addEventListener('click', () => {
+        const yes = h('button', { type: 'button', class: 'danger', onclick: () => doCancel(b, actions) }, 'Yes, cancel');
+        fill(actions,
+          h('span', { class: 'small' }, 'Cancel and free the slot? '),
+          yes,
+          ' ',
+          h('button', { type: 'button', class: 'link', onclick: draw }, 'Keep it'));
+        yes.focus();
+      });
       actions.append(cancel);
+    } else if (b.status === 'REJECTED') {
+      actions.append(h('a', { href: `/events/${encodeURIComponent(b.event_id)}`, class: 'button secondary' }, 'Book again'));
     }
     return tableRow({ 'data-lead-id': b.lead_id, 'data-status': b.status }, [
       h('a', { href: `/events/${encodeURIComponent(b.event_id)}` }, b.event_title),
@@ -96,7 +102,11 @@ export async function render(ctx) {
   ctx.onLeave(ctx.live.subscribe(`user:${ctx.user.user_id}`, {
     snapshot: (snapshot) => apply(snapshot.bookings || []),
     event: (event) => {
-      if (event.type === 'booking_updated') apply([event]);
+      if (event.type === 'booking_updated') {
+        const title = bookings.get(event.lead_id)?.event_title;
+        apply([event]);
+        ctx.notify(`${title ? `${title}: ` : ''}your booking is ${event.status.toLowerCase()}`);
+      }
       if (event.type === 'event_updated') edited(event);
     },
   }));

@@ -17,7 +17,7 @@ export async function render(ctx) {
   const [profile, events] = await Promise.all([api.get('/api/mentor/profile'), api.get('/api/mentor/events')]);
   const state = { profile, events, leads: new Map() };
   const approved = profile.verification_status === 'APPROVED';
-  const panel = h('div', { id: 'tab-panel', role: 'tabpanel' });
+  const panel = h('div', { id: 'tab-panel', role: 'tabpanel', 'aria-labelledby': 'tab-leads' });
   const statsBox = h('section', { class: 'stats', 'aria-label': 'Statistics' });
 
   const refreshStats = debounced(async () => {
@@ -158,7 +158,10 @@ function leadsView(ctx, state, panel, refreshStats) {
           state.leads.delete(event.lead.lead_id);
         } else {
           merge(event.lead, event.type === 'lead_created');
-          if (event.type === 'lead_created') announce.textContent = `New lead for ${event.lead.event_title}`;
+          if (event.type === 'lead_created') {
+            announce.textContent = `New lead for ${event.lead.event_title}`;
+            ctx.notify(`New lead for ${event.lead.event_title}`);
+          }
         }
         draw();
         refreshStats();
@@ -201,10 +204,12 @@ function eventsView(ctx, state, panel, refreshStats) {
         const showActions = () => fill(actions,
           h('button', { type: 'button', class: 'secondary', onclick: () => drawEditor(event) }, 'Edit'),
           h('button', { type: 'button', class: 'secondary', onclick: confirmDelete }, 'Delete'));
-        const confirmDelete = () => fill(actions,
-          h('span', { class: 'small' }, 'Delete this event? '),
-          h('button', { type: 'button', class: 'danger', onclick: remove }, 'Yes, delete'),
-          h('button', { type: 'button', class: 'link', onclick: showActions }, 'Keep'));
+        const confirmDelete = () => {
+          const yes = h('button', { type: 'button', class: 'danger', onclick: remove }, 'Yes, delete');
+          fill(actions, h('span', { class: 'small' }, 'Delete this event? '), yes,
+            h('button', { type: 'button', class: 'link', onclick: showActions }, 'Keep'));
+          yes.focus();
+        };
         const remove = async () => {
           try {
             await api.delete(`/api/mentor/events/${encodeURIComponent(event.event_id)}`);
@@ -230,7 +235,7 @@ function eventsView(ctx, state, panel, refreshStats) {
       field({ label: 'Title', name: 'title', required: true, minlength: 3, maxlength: 200, value: event?.title || '' }),
       field({ label: 'Category', name: 'category', required: true, maxlength: 100, value: event?.category || '', hint: 'e.g. Career, Data science, Design' }),
       field({ label: 'Description', name: 'description', as: 'textarea', maxlength: 5000, value: event?.description || '' }),
-      field({ label: 'Date and time', name: 'event_datetime', type: 'datetime-local', required: true, value: event ? localInput(event.event_datetime) : '' }),
+      field({ label: 'Date and time', name: 'event_datetime', type: 'datetime-local', required: true, 'data-future': true, value: event ? localInput(event.event_datetime) : '' }),
       field({ label: 'Duration (minutes)', name: 'duration', type: 'number', min: 1, required: true, value: String(event?.duration || 60) }),
       field({ label: 'Slots', name: 'available_slots', type: 'number', min: 1, required: true, value: String(event?.total_slots || 10), hint: editing ? 'Cannot go below the slots already booked.' : '' }),
       field({ label: 'Price per lead (₹)', name: 'price_per_lead', type: 'number', min: 1, required: true, value: String(event?.price_per_lead || 500), hint: 'What you pay to unlock one verified lead.' }),
