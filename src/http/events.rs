@@ -21,7 +21,9 @@ use crate::limits;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
+    // Before `/{event_id}`, which would take "categories" for an id.
     cfg.service(list_events)
+        .service(categories)
         .service(get_event)
         .service(book_event);
 }
@@ -119,6 +121,15 @@ pub struct EventDetail {
     pub mentor_bio: String,
     pub mentor_expertise: Vec<String>,
     pub mentor_experience: String,
+}
+
+/// The categories of upcoming events, each once (whatever its case), sorted: what the
+/// listing's `category` filter can be set to.
+#[utoipa::path(tag = "events", responses((status = 200, body = [String])))]
+#[get("/categories")]
+async fn categories(state: web::Data<AppState>) -> Result<web::Json<Vec<String>>, ApiError> {
+    let categories = state.store.event_categories(state.clock.now()).await?;
+    Ok(web::Json(categories))
 }
 
 /// One event with its mentor's bio and expertise and the live slot count.

@@ -305,6 +305,10 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<Page<Event>>;
     async fn mentor_events(&self, mentor_id: &MentorId) -> StoreResult<Vec<Event>>;
+    /// The categories of events on `from`'s day or later, each once whatever its case (as
+    /// first written), sorted; what the listing's category filter offers. ScyllaDB may also
+    /// name a category whose only such event was deleted.
+    async fn event_categories(&self, from: Timestamp) -> StoreResult<Vec<String>>;
     /// Own events only (another mentor's is `NotFound`); the slot count may not drop below
     /// the live bookings; denormalised copies on the event's leads follow.
     async fn update_event(

@@ -156,6 +156,7 @@ every_backend!([
     selling_a_lead_voids_its_other_open_orders,
     webhook_deliveries_are_processed_once_and_failed_ones_again,
     listings_page_in_a_stable_order,
+    categories_are_offered_once_each_for_upcoming_events,
     foreign_cursors_are_refused,
     analytics_count_what_is_stored,
     edits_keep_the_event_listed_where_it_now_belongs,

@@ -1024,6 +1024,53 @@ pub async fn listings_page_in_a_stable_order(store: S) {
     assert!(found.items.len() >= 5);
 }
 
+pub async fn categories_are_offered_once_each_for_upcoming_events(store: S) {
+    approved_mentor(&store).await;
+    let create = |category: &'static str, when: Timestamp| {
+        let store = &store;
+        async move {
+            let event = event_at(store, 1, when).await;
+            let draft = EventDraft {
+                title: event.title.clone(),
+                description: event.description.clone(),
+                category: category.into(),
+                event_datetime: when,
+                duration: event.duration,
+                total_slots: event.total_slots,
+                price_per_lead: event.price_per_lead,
+            };
+            store
+                .update_event(
+                    MentorId::new(&event.mentor_id),
+                    EventId::new(&event.event_id),
+                    draft,
+                )
+                .await
+                .expect("edit the category")
+        }
+    };
+    let soon = now() + Duration::days(2);
+    create("Design", soon).await;
+    create("design", soon + Duration::hours(1)).await;
+    create("Career", soon).await;
+    create("Long ago", now() - Duration::days(30)).await;
+    let offered = store.event_categories(now()).await.unwrap();
+    let design = offered
+        .iter()
+        .filter(|c| c.eq_ignore_ascii_case("design"))
+        .count();
+    assert_eq!(design, 1, "one entry whatever the case: {offered:?}");
+    assert!(offered.iter().any(|c| c == "Career"), "{offered:?}");
+    assert!(
+        !offered.iter().any(|c| c == "Long ago"),
+        "past events' categories are not offered: {offered:?}"
+    );
+    let lower: Vec<String> = offered.iter().map(|c| c.to_lowercase()).collect();
+    let mut sorted = lower.clone();
+    sorted.sort();
+    assert_eq!(lower, sorted, "sorted");
+}
+
 pub async fn analytics_count_what_is_stored(store: S) {
     approved_mentor(&store).await;
     let before = store.analytics().await.unwrap();

@@ -50,6 +50,10 @@ impl Keys<'_> {
             let category = self.category();
             rows.push((cql::DAY_ADD, values![format!("events:{category}"), &day]));
             rows.push((
+                cql::CATEGORY_DAY_ADD,
+                values!["events", &category, &day, self.category],
+            ));
+            rows.push((
                 cql::EVENT_BY_CATEGORY_INSERT,
                 values![category, &day, when, id],
             ));
@@ -227,6 +231,23 @@ impl ScyllaStore {
     /// the time and category it moves the index rows from (so two edits racing cannot both
     /// move them). New index rows go in first; the old ones go once the edit applied, with
     /// the rest it implies (`moves.rs`). Answers the event before and after.
+    /// From the one `event_categories` partition: categories with a day at or after
+    /// `from`'s, each under the spelling seen first.
+    pub(super) async fn event_categories(&self, from: Timestamp) -> StoreResult<Vec<String>> {
+        let from_day = day(&to_storage(&from));
+        let rows: Vec<(String, String, String)> =
+            self.rows(cql::CATEGORY_DAYS, values!["events"]).await?;
+        let mut names: Vec<String> = Vec::new();
+        let mut last: Option<String> = None;
+        for (category, on, display) in rows {
+            if on >= from_day && last.as_ref() != Some(&category) {
+                names.push(display);
+                last = Some(category);
+            }
+        }
+        Ok(names)
+    }
+
     pub(super) async fn update_event(
         &self,
         mentor_id: &str,

@@ -422,6 +422,10 @@ impl Store for ScyllaStore {
         self.event(event_id).await
     }
 
+    async fn event_categories(&self, from: Timestamp) -> StoreResult<Vec<String>> {
+        self.event_categories(from).await
+    }
+
     async fn list_events(
         &self,
         filter: &EventFilter,

@@ -165,6 +165,11 @@ pub const MIGRATIONS: &[&[&str]] = &[
         // Writes in flight (`aggregate` is `lead:…`, `event:…` or `mentor:…`) by minute,
         // with what they owe, for the sweep that finishes those of a node that died; rows
         // expire by TTL.
+        // The days each category has events on (`scope` is `events`): one small partition
+        // the listing's category filter reads. Rows stay when events go (a day passes).
+        "CREATE TABLE IF NOT EXISTS event_categories (
+        scope text, category text, day text, display text,
+        PRIMARY KEY ((scope), category, day))",
         "CREATE TABLE IF NOT EXISTS writes_in_flight (
         bucket bigint, aggregate text, pending_id text, pending blob, marked_at text,
         PRIMARY KEY ((bucket), aggregate, pending_id))",

@@ -6,7 +6,7 @@ use super::{outbox, rows};
 use crate::crypto::Vault;
 use crate::domain::change::Change;
 use crate::domain::event::{Event, EventDraft, EventFilter};
-use crate::domain::time::{now, to_storage};
+use crate::domain::time::{now, to_storage, Timestamp};
 use crate::store::cursor;
 use crate::store::{Page, PageRequest, StoreError, StoreResult};
 
@@ -54,6 +54,19 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// Soonest first; the cursor is `event_datetime|event_id`.
+/// One spelling per category, of events on `from`'s day or later.
+pub fn event_categories(conn: &Connection, from: &Timestamp) -> StoreResult<Vec<String>> {
+    let day = from.format("%Y-%m-%d").to_string();
+    let mut stmt = conn.prepare_cached(
+        "SELECT MIN(category) FROM events WHERE event_datetime >= ?1
+         GROUP BY lower(category) ORDER BY lower(category)",
+    )?;
+    let names = stmt
+        .query_map([day], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(names)
+}
+
 pub fn list_events(
     conn: &Connection,
     filter: &EventFilter,

@@ -454,6 +454,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn event_categories(&self, from: Timestamp) -> StoreResult<Vec<String>> {
+        self.read(move |conn, _| catalog::event_categories(conn, &from))
+            .await
+    }
+
     async fn list_events(
         &self,
         filter: &EventFilter,

@@ -15,16 +15,26 @@ function dayBound(day, end) {
   return Number.isNaN(date.getTime()) ? '' : date.toISOString();
 }
 
+/** The categories of upcoming events, with `wanted` (from the address) kept if it is not one. */
+async function categoriesInUse(wanted) {
+  const categories = await api.get('/api/events/categories');
+  const known = categories.some((c) => c.toLowerCase() === wanted.toLowerCase());
+  return wanted && !known ? [...categories, wanted] : categories;
+}
+
 export async function render(ctx) {
   ctx.title('Events');
   const q = ctx.query;
-  const datalist = h('datalist', { id: 'categories' });
+  const wanted = q.get('category') || '';
+  const categories = await categoriesInUse(wanted);
   const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events' },
     h('div', { class: 'search' }, field({ label: 'Search', name: 'q', type: 'search', value: q.get('q') || '', placeholder: 'Title, topic or description' })),
-    field({ label: 'Category', name: 'category', value: q.get('category') || '', list: 'categories' }),
+    field({
+      label: 'Category', name: 'category', as: 'select', value: wanted,
+      options: [['', 'All categories'], ...categories.map((c) => [c, c])],
+    }),
     field({ label: 'From', name: 'from', type: 'date', value: q.get('from') || '' }),
-    field({ label: 'To', name: 'to', type: 'date', value: q.get('to') || '' }),
-    datalist);
+    field({ label: 'To', name: 'to', type: 'date', value: q.get('to') || '' }));
   const clear = h('button', { type: 'button', class: 'link', id: 'clear-filters', hidden: true }, 'Clear filters');
   clear.addEventListener('click', () => {
     filters.reset();
@@ -87,8 +97,6 @@ export async function render(ctx) {
     count.textContent = `${shown} event${shown === 1 ? '' : 's'} shown`;
     cursor = page.next;
     more.hidden = !cursor;
-    const categories = new Set([...results.querySelectorAll('.tag')].map((t) => t.textContent));
-    fill(datalist, [...categories].map((c) => h('option', { value: c })));
   }
 
   let debounce = null;
@@ -104,6 +112,7 @@ export async function render(ctx) {
   };
   ctx.onLeave(() => clearTimeout(debounce));
   filters.addEventListener('input', refresh);
+  filters.addEventListener('change', refresh);
   filters.addEventListener('submit', (e) => { e.preventDefault(); refresh(); });
 
   append(ctx.main, 
