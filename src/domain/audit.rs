@@ -64,6 +64,44 @@ pub struct AuditEntry {
     pub created_at: Timestamp,
 }
 
+/// Which entries the admin's audit log shows: an action, an actor, a time window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: Option<AuditAction>,
+    pub actor_id: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl AuditFilter {
+    pub fn matches(&self, entry: &AuditEntry) -> bool {
+        self.action.is_none_or(|a| entry.action == a)
+            && self.actor_id.as_ref().is_none_or(|a| entry.actor_id == *a)
+            && self.from.is_none_or(|from| entry.created_at >= from)
+            && self.to.is_none_or(|to| entry.created_at <= to)
+    }
+
+    /// Whether an entry made at `at` or earlier can match (the log is read newest first).
+    pub fn reaches_back_to(&self, at: Timestamp) -> bool {
+        self.from.is_none_or(|from| at >= from)
+    }
+}
+
+/// What an action means, in words.
+pub fn describe(action: AuditAction) -> &'static str {
+    match action {
+        AuditAction::MentorApproved => "approved the mentor application of",
+        AuditAction::MentorRejected => "turned down the mentor application of",
+        AuditAction::LeadVerified => "verified",
+        AuditAction::LeadRejected => "rejected",
+        AuditAction::PaymentCreated => "opened",
+        AuditAction::PaymentCompleted => "completed",
+        AuditAction::PaymentFailed => "recorded the failure of",
+        AuditAction::PaymentRefundDue => "marked for refund",
+        AuditAction::AccountClosed => "closed",
+    }
+}
+
 /// Actor ids for changes no person made directly.
 pub const ACTOR_WEBHOOK: &str = "razorpay_webhook";
 /// Consequences the store applies by itself (e.g. voiding orders of a lead no longer for sale).

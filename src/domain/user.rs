@@ -44,6 +44,25 @@ impl Role {
     }
 }
 
+/// Which accounts the admin's list shows: a role, and text found in the name or e-mail
+/// (case-insensitive). Names and e-mails are sealed at rest, so the text is matched on
+/// each account read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub q: Option<String>,
+}
+
+impl UserFilter {
+    pub fn matches(&self, user: &User) -> bool {
+        let text = self.q.as_ref().map(|q| q.to_lowercase());
+        self.role.is_none_or(|role| user.role == role)
+            && text.is_none_or(|q| {
+                user.name.to_lowercase().contains(&q) || user.email.to_lowercase().contains(&q)
+            })
+    }
+}
+
 /// An account as the API shows it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct User {
@@ -172,5 +191,26 @@ mod tests {
             assert_eq!(Role::from_stored(role.as_str()), Some(role));
         }
         assert_eq!(Role::from_stored("ROOT"), None);
+    }
+
+    #[test]
+    fn the_user_filter_matches_role_and_text_in_name_or_email() {
+        let user = User {
+            user_id: "user_1".into(),
+            email: "asha.rao@example.org".into(),
+            name: "Asha Rao".into(),
+            role: Role::Mentor,
+            picture: None,
+            created_at: crate::domain::time::now(),
+        };
+        let filter = |role, q: Option<&str>| UserFilter {
+            role,
+            q: q.map(str::to_string),
+        };
+        assert!(filter(None, None).matches(&user));
+        assert!(filter(Some(Role::Mentor), Some("RAO")).matches(&user));
+        assert!(filter(None, Some("asha.rao@")).matches(&user));
+        assert!(!filter(Some(Role::User), None).matches(&user));
+        assert!(!filter(None, Some("zed")).matches(&user));
     }
 }

@@ -8,14 +8,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Admin;
 use super::json::{Json, Query};
-use super::views::{paged, AdminLeadView, MessageResponse, PageParams};
-use crate::app::{mentors, review};
-use crate::domain::audit::AuditEntry;
+use super::views::{non_empty, paged, parse_bound, AdminLeadView, MessageResponse, PageParams};
+use crate::app::{audit, mentors, review};
+use crate::domain::audit::{AuditAction, AuditEntry, AuditFilter};
 use crate::domain::decision_reason;
 use crate::domain::ids::{LeadId, MentorId};
 use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, MentorStatus};
-use crate::domain::user::User;
+use crate::domain::user::{Role, User, UserFilter};
 use crate::state::AppState;
 use crate::store::{Analytics, LeadClaim};
 
@@ -199,28 +199,129 @@ async fn verify_lead(
     }))
 }
 
-/// All accounts, oldest first, paged (`X-Next-Cursor`).
-#[utoipa::path(tag = "admin", params(PageParams), responses((status = 200, body = [User])))]
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UsersQuery {
+    /// Only accounts with this role: `USER` (learners), `MENTOR` or `ADMIN`.
+    pub role: Option<String>,
+    /// Text found in the name or e-mail (case-insensitive).
+    pub q: Option<String>,
+    /// Items per page, 1–100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Accounts, oldest first, paged (`X-Next-Cursor`). With `q`, a page may come back short
+/// (even empty) with a cursor: each page reads a bounded number of accounts.
+#[utoipa::path(
+    tag = "admin",
+    params(UsersQuery),
+    responses((status = 200, body = [User]), (status = 422, body = ErrorBody))
+)]
 #[get("/users")]
 async fn list_users(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: Query<PageParams>,
+    query: Query<UsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let users = state.store.list_users(query.to_request()?).await?;
+    let role = match query.role.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(role) => Some(
+            Role::from_stored(&role.to_ascii_uppercase()).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "INVALID_FIELD",
+                    Some("role".into()),
+                    "role must be USER, MENTOR or ADMIN",
+                )
+            })?,
+        ),
+    };
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let filter = UserFilter {
+        role,
+        q: q.map(|q| q.chars().take(100).collect()),
+    };
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .to_request()?;
+    let users = state.store.list_users(&filter, page).await?;
     Ok(paged(users))
 }
 
-/// Every admin decision and payment state change, newest first, paged (`X-Next-Cursor`).
-#[utoipa::path(tag = "admin", params(PageParams), responses((status = 200, body = [AuditEntry])))]
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Only this action (`MENTOR_APPROVED`, `LEAD_REJECTED`, …).
+    pub action: Option<String>,
+    /// Only what this account did (a user id, or `razorpay_webhook`, `system`).
+    pub actor_id: Option<String>,
+    /// Entries at or after this RFC 3339 time or date.
+    pub from: Option<String>,
+    /// Entries at or before this RFC 3339 time or date (a date includes the whole day).
+    pub to: Option<String>,
+    /// Items per page, 1–100 (20 when absent).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// An audit entry with who acted and on what, by name, and what happened in words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryView {
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    pub actor_name: String,
+    pub target_name: String,
+    pub summary: String,
+}
+
+/// Every admin decision and payment state change, newest first, paged (`X-Next-Cursor`),
+/// each named. A filter that matches few entries may answer a short page with a cursor.
+#[utoipa::path(
+    tag = "admin",
+    params(AuditQuery),
+    responses((status = 200, body = [AuditEntryView]), (status = 422, body = ErrorBody))
+)]
 #[get("/audit-log")]
 async fn audit_log(
     state: web::Data<AppState>,
     _admin: Admin,
-    query: Query<PageParams>,
+    query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let entries = state.store.audit_log(query.to_request()?).await?;
-    Ok(paged(entries))
+    let action = non_empty(&query.action)
+        .map(|a| {
+            AuditAction::from_stored(&a.to_ascii_uppercase()).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "INVALID_FIELD",
+                    Some("action".into()),
+                    "action is not one the audit log records",
+                )
+            })
+        })
+        .transpose()?;
+    let filter = AuditFilter {
+        action,
+        actor_id: non_empty(&query.actor_id),
+        from: non_empty(&query.from)
+            .map(|v| parse_bound("from", &v, false))
+            .transpose()?,
+        to: non_empty(&query.to)
+            .map(|v| parse_bound("to", &v, true))
+            .transpose()?,
+    };
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .to_request()?;
+    let entries = audit::named_page(state.store.as_ref(), &filter, page).await?;
+    Ok(paged(entries.map(|named| AuditEntryView {
+        entry: named.entry,
+        actor_name: named.actor_name,
+        target_name: named.target_name,
+        summary: named.summary,
+    })))
 }
 
 /// Take (or renew) the review of a PENDING lead for two minutes. While the claim lives,

@@ -1,7 +1,6 @@
 //! `/api/events`: the public catalogue and booking a slot.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -10,12 +9,11 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Learner;
 use super::json::{Json, Query};
 use super::throttle;
-use super::views::{paged, EventView, PageParams};
+use super::views::{non_empty, paged, parse_bound, EventView, PageParams};
 use crate::app::bookings;
 use crate::domain::event::EventFilter;
 use crate::domain::ids::{EventId, MentorId};
 use crate::domain::lead::{LeadStatus, VerificationStatus};
-use crate::domain::time::{parse_rfc3339, Timestamp};
 use crate::domain::verification::{parse_contact, ContactInput};
 use crate::limits;
 use crate::state::AppState;
@@ -45,36 +43,6 @@ pub struct EventQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
-}
-
-fn parse_bound(field: &'static str, value: &str, end_of_day: bool) -> Result<Timestamp, ApiError> {
-    if let Some(ts) = parse_rfc3339(value) {
-        return Ok(ts);
-    }
-    let invalid = || {
-        ApiError::unprocessable(
-            "INVALID_FIELD",
-            Some(field.into()),
-            format!("{field} must be an RFC 3339 time or a YYYY-MM-DD date"),
-        )
-    };
-    let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| invalid())?;
-    let time = if end_of_day {
-        date.and_hms_micro_opt(23, 59, 59, 999_999)
-    } else {
-        date.and_hms_opt(0, 0, 0)
-    };
-    time.map(|t| Utc.from_utc_datetime(&t))
-        .filter(|t| (1..=9999).contains(&t.year()))
-        .ok_or_else(invalid)
-}
-
-fn non_empty(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
 }
 
 /// Browse upcoming events, soonest first (`event_datetime` ascending, then id). The next

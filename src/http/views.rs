@@ -1,13 +1,14 @@
 //! Response shapes shared by several resources. Field names follow the seed's API.
 
 use actix_web::HttpResponse;
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use crate::domain::event::Event;
 use crate::domain::lead::{Lead, LeadStatus, VerificationStatus};
-use crate::domain::time::{serialize_wire, Timestamp};
+use crate::domain::time::{parse_rfc3339, serialize_wire, Timestamp};
 use crate::domain::verification::rejection_reason;
 use crate::store::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -239,4 +240,41 @@ pub fn paged<T: Serialize>(page: Page<T>) -> HttpResponse {
         response.insert_header((NEXT_CURSOR_HEADER, cursor.as_str()));
     }
     response.json(page.items)
+}
+
+/// A time bound from a query: an RFC 3339 time, or a `YYYY-MM-DD` date (its start, or its
+/// end with `end_of_day`).
+pub fn parse_bound(
+    field: &'static str,
+    value: &str,
+    end_of_day: bool,
+) -> Result<Timestamp, ApiError> {
+    if let Some(ts) = parse_rfc3339(value) {
+        return Ok(ts);
+    }
+    let invalid = || {
+        ApiError::unprocessable(
+            "INVALID_FIELD",
+            Some(field.into()),
+            format!("{field} must be an RFC 3339 time or a YYYY-MM-DD date"),
+        )
+    };
+    let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| invalid())?;
+    let time = if end_of_day {
+        date.and_hms_micro_opt(23, 59, 59, 999_999)
+    } else {
+        date.and_hms_opt(0, 0, 0)
+    };
+    time.map(|t| Utc.from_utc_datetime(&t))
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .ok_or_else(invalid)
+}
+
+/// A query value with its spaces trimmed, if anything is left.
+pub fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }

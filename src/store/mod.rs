@@ -21,7 +21,7 @@ pub use crate::domain::claim::LeadClaim;
 pub use error::{Conflict, StoreError};
 pub use page::{Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 
-use crate::domain::audit::AuditEntry;
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::change::ChangeRecord;
 use crate::domain::contact::Contact;
 use crate::domain::event::{Event, EventDraft, EventFilter};
@@ -30,7 +30,7 @@ use crate::domain::lead::{Lead, LeadStatus};
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::payment::Payment;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{Role, User};
+use crate::domain::user::{Role, User, UserFilter};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -240,7 +240,9 @@ pub trait Store: Send + Sync + 'static {
         -> StoreResult<User>;
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
     async fn user(&self, user_id: &UserId) -> StoreResult<Option<User>>;
-    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>>;
+    /// Oldest first. A filter that matches few accounts may answer a short page with a
+    /// cursor: each page examines a bounded number of accounts.
+    async fn list_users(&self, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>>;
     async fn create_session(&self, session: Session) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
@@ -378,7 +380,12 @@ pub trait Store: Send + Sync + 'static {
 
     // Admin views.
     async fn analytics(&self) -> StoreResult<Analytics>;
-    async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
+    /// Newest first; a filter that matches few entries may answer a short page with a cursor.
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEntry>>;
 
     // The outbox: every write above that changes something people watch records its
     // `Change` with it; the relay (`crate::relay`) reads them back here.

@@ -148,6 +148,42 @@ async fn rejecting_a_lead_frees_its_slot_and_logs_the_decision() {
     assert_eq!(entry["action"], "LEAD_REJECTED");
     assert_eq!(entry["target_id"], lead_id);
     assert_eq!(entry["reason"], "Fake number");
+    // Named and said in words, not ids.
+    let (_, me) = admin.get("/api/auth/me").await;
+    let name = me["name"].as_str().unwrap();
+    assert_eq!(entry["actor_name"], name);
+    let summary = entry["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("{name} rejected ")),
+        "{summary}"
+    );
+    assert!(summary.contains("booking for"), "{summary}");
+
+    // Filtered by action and actor, and refused for an action it does not know.
+    let (_, approvals) = admin
+        .get("/api/admin/audit-log?action=MENTOR_APPROVED&limit=100")
+        .await;
+    let approvals = approvals.as_array().unwrap();
+    assert!(!approvals.is_empty());
+    assert!(approvals.iter().all(|e| e["action"] == "MENTOR_APPROVED"));
+    assert!(approvals.iter().all(|e| e["summary"]
+        .as_str()
+        .unwrap()
+        .contains("approved the mentor application of")));
+    let (_, by_admin) = admin
+        .get(&format!(
+            "/api/admin/audit-log?actor_id={}&limit=100",
+            admin.user_id
+        ))
+        .await;
+    assert!(by_admin
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["actor_id"] == admin.user_id.as_str()));
+    let (status, body) = admin.get("/api/admin/audit-log?action=EVERYTHING").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "action");
 }
 
 #[tokio::test]
@@ -172,4 +208,32 @@ async fn users_and_audit_log_are_paged() {
     assert_eq!(ids.len(), 4);
     let unique: std::collections::HashSet<_> = ids.iter().map(|v| v.to_string()).collect();
     assert_eq!(unique.len(), 4);
+}
+
+#[tokio::test]
+async fn users_are_filtered_by_role_and_searched_by_name_or_email() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let learner = app.learner().await;
+    let (mentor, _) = app.approved_mentor(&admin).await;
+
+    let (status, mentors) = admin.get("/api/admin/users?role=MENTOR&limit=100").await;
+    assert_eq!(status, StatusCode::OK, "{mentors}");
+    let mentors = mentors.as_array().unwrap();
+    assert!(mentors.iter().all(|u| u["role"] == "MENTOR"), "{mentors:?}");
+    assert!(mentors
+        .iter()
+        .any(|u| u["user_id"] == mentor.user_id.as_str()));
+
+    let part = &learner.email[..learner.email.find('@').unwrap()];
+    let (_, found) = admin
+        .get(&format!("/api/admin/users?q={}", part.to_uppercase()))
+        .await;
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["email"], learner.email.as_str());
+
+    let (status, body) = admin.get("/api/admin/users?role=OWNER").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "role");
 }

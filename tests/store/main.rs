@@ -157,6 +157,8 @@ every_backend!([
     webhook_deliveries_are_processed_once_and_failed_ones_again,
     listings_page_in_a_stable_order,
     categories_are_offered_once_each_for_upcoming_events,
+    users_are_found_by_role_and_by_text_in_name_or_email,
+    the_audit_log_is_filtered_by_action_actor_and_time,
     foreign_cursors_are_refused,
     analytics_count_what_is_stored,
     edits_keep_the_event_listed_where_it_now_belongs,

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use leadbridge::domain::audit::AuditAction;
+use leadbridge::domain::audit::{AuditAction, AuditFilter};
 use leadbridge::domain::contact::{Contact, EmailAddress, PhoneNumber};
 use leadbridge::domain::event::{Event, EventDraft, EventFilter};
 use leadbridge::domain::ids::{self, EventId, LeadId, MentorId, OrderId, UserId};
@@ -10,7 +10,7 @@ use leadbridge::domain::mentor::MentorStatus;
 use leadbridge::domain::money::{Paise, Rupees};
 use leadbridge::domain::payment::{Payment, PaymentStatus};
 use leadbridge::domain::time::{now, Timestamp};
-use leadbridge::domain::user::Role;
+use leadbridge::domain::user::{Role, UserFilter};
 use leadbridge::store::{
     Conflict, LeadDecision, LoginAttempt, MentorDecision, NewBooking, NewUser, PageRequest,
     PaymentReport, Session, Store, StoreError,
@@ -455,7 +455,10 @@ pub async fn closing_an_account_removes_it_and_frees_its_email(store: S) {
         store.analytics().await.unwrap().total_users,
         users_before - 1
     );
-    let audit = store.audit_log(PageRequest::first(50)).await.unwrap();
+    let audit = store
+        .audit_log(&AuditFilter::default(), PageRequest::first(50))
+        .await
+        .unwrap();
     assert!(audit
         .items
         .iter()
@@ -762,7 +765,10 @@ pub async fn admin_decisions_follow_the_state_machine_and_are_audited(store: S) 
         rejected.lead.verification_status,
         VerificationStatus::Rejected
     );
-    let log = store.audit_log(PageRequest::first(10)).await.unwrap();
+    let log = store
+        .audit_log(&AuditFilter::default(), PageRequest::first(10))
+        .await
+        .unwrap();
     assert_eq!(log.items[0].action, AuditAction::LeadRejected);
     assert_eq!(log.items[0].reason.as_deref(), Some("fake"));
     assert_eq!(log.items[0].actor_id, "admin_1");
@@ -918,7 +924,10 @@ pub async fn a_capture_for_an_unsellable_lead_is_recorded_as_refund_due(store: S
     assert_eq!(outcome.payment.status, PaymentStatus::RefundDue);
     assert_eq!(outcome.lead.status, LeadStatus::Cancelled);
     assert_eq!(store.analytics().await.unwrap().total_revenue, 0);
-    let log = store.audit_log(PageRequest::first(5)).await.unwrap();
+    let log = store
+        .audit_log(&AuditFilter::default(), PageRequest::first(5))
+        .await
+        .unwrap();
     assert_eq!(log.items[0].action, AuditAction::PaymentRefundDue);
 }
 
@@ -1022,6 +1031,96 @@ pub async fn listings_page_in_a_stable_order(store: S) {
         .unwrap();
     assert!(found.items.iter().all(|e| text.matches(e)));
     assert!(found.items.len() >= 5);
+}
+
+pub async fn users_are_found_by_role_and_by_text_in_name_or_email(store: S) {
+    let mentor = user(&store, Role::Mentor).await;
+    let learner = user(&store, Role::User).await;
+    let all = |filter: UserFilter| {
+        let store = &store;
+        async move {
+            let mut found = Vec::new();
+            let mut page = PageRequest::first(2);
+            loop {
+                let result = store.list_users(&filter, page).await.unwrap();
+                found.extend(result.items);
+                match result.next_cursor {
+                    Some(cursor) => page = PageRequest::from_cursor(2, &cursor).unwrap(),
+                    None => return found,
+                }
+            }
+        }
+    };
+    let by_text = all(UserFilter {
+        role: None,
+        q: Some(mentor.to_uppercase()),
+    })
+    .await;
+    assert_eq!(by_text.len(), 1, "{by_text:?}");
+    assert_eq!(by_text[0].user_id, mentor);
+    let mentors = all(UserFilter {
+        role: Some(Role::Mentor),
+        q: None,
+    })
+    .await;
+    assert!(mentors.iter().all(|u| u.role == Role::Mentor));
+    assert!(mentors.iter().any(|u| u.user_id == mentor));
+    let none = all(UserFilter {
+        role: Some(Role::Mentor),
+        q: Some(learner.clone()),
+    })
+    .await;
+    assert!(none.is_empty(), "a learner is not a mentor: {none:?}");
+}
+
+pub async fn the_audit_log_is_filtered_by_action_actor_and_time(store: S) {
+    approved_mentor(&store).await;
+    verified_lead(&store).await;
+    let approvals = AuditFilter {
+        action: Some(AuditAction::MentorApproved),
+        ..Default::default()
+    };
+    let page = store
+        .audit_log(&approvals, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(!page.items.is_empty());
+    assert!(page
+        .items
+        .iter()
+        .all(|e| e.action == AuditAction::MentorApproved));
+    let by_admin = AuditFilter {
+        actor_id: Some("admin_suite".into()),
+        ..Default::default()
+    };
+    let page = store
+        .audit_log(&by_admin, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(!page.items.is_empty());
+    assert!(page.items.iter().all(|e| e.actor_id == "admin_suite"));
+    let later = AuditFilter {
+        from: Some(now() + Duration::days(1)),
+        ..Default::default()
+    };
+    let page = store
+        .audit_log(&later, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(
+        page.items.is_empty(),
+        "nothing is logged tomorrow: {:?}",
+        page.items
+    );
+    let earlier = AuditFilter {
+        to: Some(now() - Duration::days(365)),
+        ..Default::default()
+    };
+    let page = store
+        .audit_log(&earlier, PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
 }
 
 pub async fn categories_are_offered_once_each_for_upcoming_events(store: S) {
@@ -1142,7 +1241,10 @@ pub async fn account_identities_read_back_unchanged(store: S) {
         .unwrap()
         .unwrap();
     assert_eq!(profile.email, found.email);
-    let page = store.list_users(PageRequest::first(100)).await.unwrap();
+    let page = store
+        .list_users(&UserFilter::default(), PageRequest::first(100))
+        .await
+        .unwrap();
     assert!(page
         .items
         .iter()
@@ -1224,11 +1326,11 @@ pub async fn selling_a_lead_voids_its_other_open_orders(store: S) {
 pub async fn foreign_cursors_are_refused(store: S) {
     let junk = PageRequest::from_cursor(10, "YWJj").unwrap();
     assert!(matches!(
-        store.audit_log(junk.clone()).await,
+        store.audit_log(&AuditFilter::default(), junk.clone()).await,
         Err(StoreError::InvalidCursor)
     ));
     assert!(matches!(
-        store.list_users(junk.clone()).await,
+        store.list_users(&UserFilter::default(), junk.clone()).await,
         Err(StoreError::InvalidCursor)
     ));
     assert!(matches!(

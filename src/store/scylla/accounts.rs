@@ -11,7 +11,7 @@ use crate::domain::change::Change;
 use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
-use crate::domain::user::{check_closable, User};
+use crate::domain::user::{check_closable, User, UserFilter};
 use crate::store::sealed::{self, Identity};
 use crate::store::{
     bootstrap_admin_account, ClosedAccount, Conflict, Credentials, LoginAttempt, MentorDecision,
@@ -158,14 +158,18 @@ impl ScyllaStore {
     }
 
     /// Oldest first, by day of sign-up.
-    pub(super) async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+    pub(super) async fn list_users(
+        &self,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<User>> {
         let walk = Walk::daily("users".into(), cql::USERS_OF_DAY, None, Order::Oldest);
         self.page_of(
             &walk,
             page,
             "users",
             |(_, id): Key| Box::pin(async move { Ok(self.user_row(&id).await?.map(|c| c.user)) }),
-            |_| true,
+            |user| filter.matches(user),
         )
         .await
     }

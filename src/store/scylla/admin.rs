@@ -7,7 +7,7 @@ use super::exec::Delta;
 use super::listing::{day, Key, Order, Positioned, Walk};
 use super::rows::AuditRow;
 use super::{cql, ScyllaStore};
-use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::audit::{AuditAction, AuditEntry, AuditFilter};
 use crate::domain::ids;
 use crate::domain::lead::LeadStatus;
 use crate::domain::money::Paise;
@@ -172,14 +172,18 @@ impl ScyllaStore {
     }
 
     /// Newest first; the cursor is `created_at|audit_id`.
-    pub(super) async fn audit_log(&self, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
+    pub(super) async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEntry>> {
         let walk = Walk::daily("audit".into(), cql::AUDIT_OF_DAY, None, Order::Newest);
         self.page_of(
             &walk,
             page,
             "audit",
             |row: AuditRow| Box::pin(async move { row.entry().map(Some) }),
-            |_| true,
+            |entry| filter.matches(entry),
         )
         .await
     }

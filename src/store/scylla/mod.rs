@@ -311,8 +311,8 @@ impl Store for ScyllaStore {
         Ok(self.user_row(user_id).await?.map(|c| c.user))
     }
 
-    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
-        self.list_users(&page).await
+    async fn list_users(&self, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
+        self.list_users(filter, &page).await
     }
 
     async fn create_session(&self, session: Session) -> StoreResult<()> {
@@ -554,8 +554,12 @@ impl Store for ScyllaStore {
         self.analytics().await
     }
 
-    async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
-        self.audit_log(&page).await
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEntry>> {
+        self.audit_log(filter, &page).await
     }
 
     async fn changes_after(&self, after: i64, limit: usize) -> StoreResult<OutboxPage> {

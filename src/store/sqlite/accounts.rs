@@ -1,13 +1,13 @@
 use rusqlite::{params, Connection};
 
-use super::exec;
 use super::{admin::append_audit, leads, moves, outbox, rows};
+use super::{exec, scan};
 use crate::crypto::Vault;
 use crate::domain::audit::AuditAction;
 use crate::domain::change::Change;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
-use crate::domain::user::{check_closable, User};
+use crate::domain::user::{check_closable, User, UserFilter};
 use crate::store::cursor;
 use crate::store::sealed::Identity;
 use crate::store::{
@@ -107,20 +107,37 @@ pub fn user(conn: &Connection, vault: &Vault, user_id: &str) -> StoreResult<Opti
     rows.next()?.map(|row| rows::user(row, vault)).transpose()
 }
 
-/// Oldest first; the cursor is `created_at|user_id`.
-pub fn list_users(conn: &Connection, vault: &Vault, page: &PageRequest) -> StoreResult<Page<User>> {
-    let (after_ts, after_id) = cursor::after("users", page.after.as_deref())?.unwrap_or_default();
+/// Oldest first; the cursor is `created_at|user_id`. The role is matched by SQL, text in the
+/// (sealed) name or e-mail on each account read.
+pub fn list_users(
+    conn: &Connection,
+    vault: &Vault,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<User>> {
+    let (mut after_ts, mut after_id) =
+        cursor::after("users", page.after.as_deref())?.unwrap_or_default();
     let sql = format!(
-        "SELECT {} FROM users WHERE (created_at, user_id) > (?1, ?2)
+        "SELECT {} FROM users WHERE (created_at, user_id) > (?1, ?2) AND (?4 IS NULL OR role = ?4)
          ORDER BY created_at, user_id LIMIT ?3",
         rows::USER_COLUMNS
     );
+    let role = filter.role.map(|r| r.as_str());
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![after_ts, after_id, page.limit + 1])?;
-    let users = rows::collect(&mut rows, |row| rows::user(row, vault))?;
-    Ok(Page::from_overfetch(users, page.limit, |u| {
-        cursor::position("users", &u.created_at, &u.user_id)
-    }))
+    let fetch = |n: usize| {
+        let mut rows = stmt.query(params![after_ts, after_id, n, role])?;
+        let users = rows::collect(&mut rows, |row| rows::user(row, vault))?;
+        if let Some(last) = users.last() {
+            (after_ts, after_id) = (to_storage(&last.created_at), last.user_id.clone());
+        }
+        Ok(users)
+    };
+    scan::filtered_page(
+        page.limit,
+        fetch,
+        |u| filter.matches(u),
+        |u| cursor::position("users", &u.created_at, &u.user_id),
+    )
 }
 
 pub fn create_session(tx: &Connection, session: &Session) -> StoreResult<()> {

@@ -1,8 +1,8 @@
 use rusqlite::{params, Connection};
 
 use super::exec;
-use super::rows;
-use crate::domain::audit::{AuditAction, AuditEntry};
+use super::{rows, scan};
+use crate::domain::audit::{AuditAction, AuditEntry, AuditFilter};
 use crate::domain::ids;
 use crate::domain::money::Paise;
 use crate::domain::time::{to_storage, Timestamp};
@@ -35,21 +35,39 @@ pub fn append_audit(
 }
 
 /// Newest first; the cursor is the log's sequence number.
-pub fn audit_log(conn: &Connection, page: &PageRequest) -> StoreResult<Page<AuditEntry>> {
-    let after = cursor::sequence("audit", page.after.as_deref())?.unwrap_or(i64::MAX);
+/// Newest first; the cursor is the entry's `seq`. The filter is applied to each entry read.
+pub fn audit_log(
+    conn: &Connection,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<AuditEntry>> {
+    let mut after = cursor::sequence("audit", page.after.as_deref())?.unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
         "SELECT audit_id, actor_id, action, target_id, reason, created_at, seq FROM audit_log
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
-    let mut rows = stmt.query(params![after, page.limit + 1])?;
-    let entries = rows::collect(&mut rows, |row| {
-        Ok((row.get::<_, i64>("seq")?, rows::audit(row)?))
-    })?;
-    let page = Page::from_overfetch(entries, page.limit, |(seq, _)| format!("audit:{seq}"));
-    Ok(Page {
-        items: page.items.into_iter().map(|(_, e)| e).collect(),
-        next_cursor: page.next_cursor,
-    })
+    let fetch = |n: usize| {
+        let mut rows = stmt.query(params![after, n])?;
+        let entries = rows::collect(&mut rows, |row| {
+            Ok((row.get::<_, i64>("seq")?, rows::audit(row)?))
+        })?;
+        // Read newest first: past the window's start, nothing older can match.
+        let entries: Vec<_> = entries
+            .into_iter()
+            .take_while(|(_, e)| filter.reaches_back_to(e.created_at))
+            .collect();
+        if let Some((seq, _)) = entries.last() {
+            after = *seq;
+        }
+        Ok(entries)
+    };
+    let page = scan::filtered_page(
+        page.limit,
+        fetch,
+        |(_, e)| filter.matches(e),
+        |(seq, _)| format!("audit:{seq}"),
+    )?;
+    Ok(page.map(|(_, e)| e))
 }
 
 pub fn analytics(conn: &Connection) -> StoreResult<Analytics> {

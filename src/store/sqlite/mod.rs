@@ -15,6 +15,7 @@ mod orders;
 mod outbox;
 mod payments;
 mod rows;
+mod scan;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -315,8 +316,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
-        self.read(move |conn, vault| accounts::list_users(conn, vault, &page))
+    async fn list_users(&self, filter: &UserFilter, page: PageRequest) -> StoreResult<Page<User>> {
+        let filter = filter.clone();
+        self.read(move |conn, vault| accounts::list_users(conn, vault, &filter, &page))
             .await
     }
 
@@ -618,8 +620,13 @@ impl Store for SqliteStore {
         self.read(|conn, _| admin::analytics(conn)).await
     }
 
-    async fn audit_log(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
-        self.read(move |conn, _| admin::audit_log(conn, &page))
+    async fn audit_log(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEntry>> {
+        let filter = filter.clone();
+        self.read(move |conn, _| admin::audit_log(conn, &filter, &page))
             .await
     }
 

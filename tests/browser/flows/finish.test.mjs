@@ -321,3 +321,38 @@ test('tabs move with Home and End, and each panel is named by its tab', async ()
   assert.equal(await page.locator('#sessions').getByText('Mozilla/').count(), 0);
   await tab.done();
 });
+
+test('admin lists name people, say what happened in words, and filter', async () => {
+  const learner = await register('USER', 'Xia Findme');
+  const { profile } = await mentorWithEvent('Yan Approved', 1);
+  const tab = await open(browser);
+  const { page } = tab;
+  await signIn(page, ADMIN);
+
+  await page.getByRole('tab', { name: 'Users' }).click();
+  await page.locator('#users tbody tr').first().waitFor();
+  await page.getByLabel('Search users').fill(learner.email.split('@')[0].toUpperCase());
+  await page.waitForFunction(() => document.querySelectorAll('#users tbody tr').length === 1);
+  await page.locator('#users tbody tr').getByText(learner.email).waitFor();
+  await page.getByLabel('Search users').fill('');
+  await page.getByLabel('Role').selectOption('MENTOR');
+  await page.locator('#users tbody tr').first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('#users tbody tr td:nth-child(3)')]
+    .every((cell) => cell.textContent === 'MENTOR'));
+  await screenshot(page, 'admin-dashboard-users-filtered');
+
+  await page.getByRole('tab', { name: 'Audit log' }).click();
+  await page.locator('#audit-log tbody tr').first().waitFor();
+  await page.getByLabel('Action').selectOption('MENTOR_APPROVED');
+  await page.locator('#audit-log tbody tr').filter({ hasText: `approved the mentor application of ${profile.name}` }).first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('#audit-log tbody tr')]
+    .every((row) => row.textContent.includes('approved the mentor application of')));
+  const text = await page.locator('#audit-log tbody').textContent();
+  assert.doesNotMatch(text, /\b(user|mentor|lead|pay)_[0-9a-z]{6,}/, 'people and things are named, not shown as ids');
+  // Nothing logged tomorrow.
+  const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('From').fill(tomorrow);
+  await page.getByText('Nothing matches.').waitFor();
+  await screenshot(page, 'admin-dashboard-audit-filtered');
+  await tab.done();
+});

@@ -189,7 +189,7 @@ test('admins see analytics, users and the audit log', async () => {
     await more.click();
   }
   await page.getByRole('tab', { name: 'Audit log' }).click();
-  await page.locator('#audit-log').getByText('MENTOR_APPROVED').first().waitFor();
+  await page.locator('#audit-log').getByText('approved the mentor application of').first().waitFor();
   await screenshot(page, 'admin-dashboard-audit-log');
   await tab.done();
 });

@@ -257,45 +257,88 @@ function mentorsView(ctx, panel) {
 }
 
 /**
- * A paged table: `columns` are [heading, row → cell content]; `key` names a row. Loading the
- * next page appends only rows not shown yet, and there is nothing to load past the last.
+ * A paged table: `columns` are [heading, row → cell content]; `key` names a row; `filters`
+ * are fields whose values go with each request (a change starts the list again). Loading
+ * the next page appends only rows not shown yet, and there is nothing to load past the last.
  */
-function pagedTable(panel, title, path, columns, id, key) {
+function pagedTable(panel, title, path, columns, id, key, filters = []) {
   const table = dataTable({ caption: title, headings: columns.map(([heading]) => heading), tableId: id });
-  const shown = new Set();
+  const form = h('form', { class: 'filters', role: 'search', 'aria-label': `Filter ${title.toLowerCase()}` }, filters);
+  const status = h('p', { class: 'muted small', role: 'status' });
+  let shown = new Set();
   let cursor = null;
   let loading = null;
+  let round = 0;
   const more = loadMore(() => load());
   const load = () => {
+    const mine = round;
     loading ??= (async () => {
-      const page = await api.page(withQuery(path, { limit: 50, cursor }));
+      const wanted = Object.fromEntries(new FormData(form).entries());
+      const page = await api.page(withQuery(path, { ...wanted, limit: 50, cursor }));
+      if (mine !== round) return; // the filters changed meanwhile
       const fresh = page.items.filter((row) => !shown.has(key(row)));
       for (const row of fresh) shown.add(key(row));
       table.body.append(...fresh.map((row) => table.row({}, columns.map(([, cell]) => cell(row)))));
       cursor = page.next;
       more.hidden = !cursor;
+      status.textContent = shown.size === 0 && !cursor ? 'Nothing matches.' : '';
     })().finally(() => { loading = null; });
     return loading;
   };
-  fill(panel, h('h2', {}, title), table.wrap, h('p', {}, more));
+  let debounce = null;
+  const restart = () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      round += 1;
+      loading = null;
+      shown = new Set();
+      cursor = null;
+      fill(table.body);
+      load().catch((error) => fill(status, errorNote(error.message)));
+    }, 250);
+  };
+  form.addEventListener('input', restart);
+  form.addEventListener('submit', (e) => { e.preventDefault(); restart(); });
+  fill(panel, h('h2', {}, title), filters.length ? form : null, status, table.wrap, h('p', {}, more));
   load().catch((error) => fill(panel, errorNote(error.message)));
+  return () => clearTimeout(debounce);
 }
 
 function usersView(ctx, panel) {
-  pagedTable(panel, 'Users', '/api/admin/users', [
+  return pagedTable(panel, 'Users', '/api/admin/users', [
     ['Name', (u) => u.name],
     ['E-mail', (u) => u.email],
     ['Role', (u) => h('span', { class: 'tag' }, u.role)],
     ['Joined', (u) => time(u.created_at)],
-  ], 'users', (u) => u.user_id);
+  ], 'users', (u) => u.user_id, [
+    h('div', { class: 'search' }, field({ label: 'Search users', name: 'q', type: 'search', placeholder: 'Name or e-mail' })),
+    field({ label: 'Role', name: 'role', as: 'select', options: [['', 'Everyone'], ['USER', 'Learners'], ['MENTOR', 'Mentors'], ['ADMIN', 'Admins']] }),
+  ]);
 }
 
+const AUDIT_ACTIONS = [
+  ['MENTOR_APPROVED', 'Mentor approved'], ['MENTOR_REJECTED', 'Mentor turned down'],
+  ['LEAD_VERIFIED', 'Lead verified'], ['LEAD_REJECTED', 'Lead rejected'],
+  ['PAYMENT_CREATED', 'Payment opened'], ['PAYMENT_COMPLETED', 'Payment completed'],
+  ['PAYMENT_FAILED', 'Payment failed'], ['PAYMENT_REFUND_DUE', 'Refund due'],
+  ['ACCOUNT_CLOSED', 'Account closed'],
+];
+
 function auditView(ctx, panel) {
-  pagedTable(panel, 'Audit log', '/api/admin/audit-log', [
+  const actors = field({ label: 'By', name: 'actor_id', as: 'select', options: [['', 'Anyone'], ['razorpay_webhook', 'Razorpay'], ['system', 'LeadBridge']] });
+  // Admins by name, for the By filter.
+  api.page(withQuery('/api/admin/users', { role: 'ADMIN', limit: 100 })).then((page) => {
+    const select = actors.querySelector('select');
+    for (const admin of page.items) select.append(h('option', { value: admin.user_id }, admin.name));
+  }).catch(() => {});
+  return pagedTable(panel, 'Audit log', '/api/admin/audit-log', [
     ['When', (e) => time(e.created_at)],
-    ['Action', (e) => h('span', { class: 'tag' }, e.action)],
-    ['By', (e) => h('code', { class: 'small' }, e.actor_id)],
-    ['Target', (e) => h('code', { class: 'small' }, e.target_id)],
+    ['What happened', (e) => [e.summary, h('div', {}, h('span', { class: 'tag' }, e.action.replaceAll('_', ' ').toLowerCase()))]],
     ['Reason', (e) => e.reason || '—'],
-  ], 'audit-log', (e) => e.audit_id);
+  ], 'audit-log', (e) => e.audit_id, [
+    field({ label: 'Action', name: 'action', as: 'select', options: [['', 'All actions'], ...AUDIT_ACTIONS] }),
+    actors,
+    field({ label: 'From', name: 'from', type: 'date' }),
+    field({ label: 'To', name: 'to', type: 'date' }),
+  ]);
 }
