@@ -78,12 +78,12 @@ fn ensure_chromium() -> Result<(), String> {
     crate::common::install::debian_package(CHROMIUM, "chromium")
 }
 
-/// playwright-core from npm, at the version `package-lock.json` pins.
+/// playwright-core and axe-core from npm, at the versions `package-lock.json` pins.
 fn ensure_playwright(here: &Path) -> Result<(), String> {
-    if here
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    let installed = ["playwright-core", "axe-core"]
+        .iter()
+        .all(|package| here.join(format!("node_modules/{package}/package.json")).exists());
+    if installed {
         return Ok(());
     }
     eprintln!("browser suite: installing playwright-core with npm ci …");
