@@ -218,6 +218,8 @@ pub struct OutboxPage {
 pub struct Analytics {
     /// Every account, whatever its role.
     pub total_users: i64,
+    /// Learner accounts only.
+    pub total_learners: i64,
     pub total_mentors: i64,
     pub total_events: i64,
     pub total_leads: i64,
@@ -228,6 +230,11 @@ pub struct Analytics {
     pub total_revenue: i64,
     pub pending_leads: i64,
     pub pending_mentors: i64,
+    /// Leads rejected, and leads cancelled (by the learner or with their account): with
+    /// pending, verified-and-not-bought and purchased, each lead is counted once, in the
+    /// state it is in now.
+    pub rejected_leads: i64,
+    pub cancelled_leads: i64,
 }
 
 #[async_trait]

@@ -80,9 +80,10 @@ fn ensure_chromium() -> Result<(), String> {
 
 /// playwright-core and axe-core from npm, at the versions `package-lock.json` pins.
 fn ensure_playwright(here: &Path) -> Result<(), String> {
-    let installed = ["playwright-core", "axe-core"]
-        .iter()
-        .all(|package| here.join(format!("node_modules/{package}/package.json")).exists());
+    let installed = ["playwright-core", "axe-core"].iter().all(|package| {
+        here.join(format!("node_modules/{package}/package.json"))
+            .exists()
+    });
     if installed {
         return Ok(());
     }

@@ -1195,6 +1195,55 @@ pub async fn analytics_count_what_is_stored(store: S) {
         "purchased leads stay counted as verified"
     );
     assert_eq!(paid.total_revenue, before.total_revenue + 500);
+    assert_eq!(
+        paid.total_learners,
+        before.total_learners + 1,
+        "the buyer's learner"
+    );
+
+    // Each lead once, in its state now: one cancelled, one rejected.
+    let event = event(&store, 5).await;
+    let (a, b) = (
+        user(&store, Role::User).await,
+        user(&store, Role::User).await,
+    );
+    let kept = store
+        .book_slot(booking(&event.event_id, &a, 21))
+        .await
+        .unwrap();
+    store
+        .cancel_booking(UserId::new(&a), LeadId::new(&kept.lead_id), now())
+        .await
+        .unwrap();
+    let mut flagged = booking(&event.event_id, &b, 22);
+    flagged.flags = vec!["DISPOSABLE_EMAIL".into()];
+    let flagged = store.book_slot(flagged).await.unwrap();
+    assert_eq!(flagged.status, LeadStatus::Pending);
+    store
+        .verify_lead(LeadDecision {
+            lead_id: flagged.lead_id.clone(),
+            status: LeadStatus::Rejected,
+            reason: Some("unreachable".into()),
+            admin_id: "admin_1".into(),
+            now: now(),
+        })
+        .await
+        .unwrap();
+    let now_ = store.analytics().await.unwrap();
+    assert_eq!(now_.cancelled_leads, paid.cancelled_leads + 1);
+    assert_eq!(now_.rejected_leads, paid.rejected_leads + 1);
+    assert_eq!(now_.pending_leads, paid.pending_leads);
+    assert_eq!(now_.total_learners, paid.total_learners + 2);
+    let waiting_purchase = now_.verified_leads - now_.purchased_leads;
+    assert_eq!(
+        now_.pending_leads
+            + waiting_purchase
+            + now_.purchased_leads
+            + now_.rejected_leads
+            + now_.cancelled_leads,
+        now_.total_leads,
+        "every lead counted once"
+    );
 }
 
 pub async fn bootstrap_admin_never_takes_over_another_account(store: S) {

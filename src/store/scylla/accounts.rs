@@ -11,7 +11,7 @@ use crate::domain::change::Change;
 use crate::domain::ids;
 use crate::domain::mentor::{MentorProfile, MentorStatus, ProfileUpdate};
 use crate::domain::time::{now, to_storage, Timestamp};
-use crate::domain::user::{check_closable, User, UserFilter};
+use crate::domain::user::{check_closable, Role, User, UserFilter};
 use crate::store::sealed::{self, Identity};
 use crate::store::{
     bootstrap_admin_account, ClosedAccount, Conflict, Credentials, LoginAttempt, MentorDecision,
@@ -63,6 +63,9 @@ impl ScyllaStore {
             (cql::DAY_ADD, values!["users", day(&created)]),
         ];
         let mut stats = vec![(Stat::Users, 1)];
+        if new.role == Role::User {
+            stats.push((Stat::Learners, 1));
+        }
         if let Some(mentor_id) = &new.mentor_id {
             writes.push((cql::MENTOR_OF_USER_INSERT, values![&new.user_id, mentor_id]));
             writes.push((
@@ -451,6 +454,9 @@ impl ScyllaStore {
             }
         }
         let mut stats = vec![(Stat::Users, -1)];
+        if user.role == Role::User {
+            stats.push((Stat::Learners, -1));
+        }
         if let Some(mentor_id) = &mentor_id {
             if let Some(status) = self.remove_mentor_row(mentor_id).await? {
                 stats.push((Stat::Mentors, -1));

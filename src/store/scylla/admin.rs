@@ -18,6 +18,7 @@ use crate::store::{Analytics, Page, PageRequest, StoreResult};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stat {
     Users,
+    Learners,
     Mentors,
     PendingMentors,
     Events,
@@ -25,6 +26,8 @@ pub enum Stat {
     PendingLeads,
     VerifiedLeads,
     PurchasedLeads,
+    RejectedLeads,
+    CancelledLeads,
     RevenuePaise,
 }
 
@@ -32,6 +35,7 @@ impl Stat {
     fn name(self) -> &'static str {
         match self {
             Stat::Users => "users",
+            Stat::Learners => "learners",
             Stat::Mentors => "mentors",
             Stat::PendingMentors => "pending_mentors",
             Stat::Events => "events",
@@ -39,6 +43,8 @@ impl Stat {
             Stat::PendingLeads => "pending_leads",
             Stat::VerifiedLeads => "verified_leads",
             Stat::PurchasedLeads => "purchased_leads",
+            Stat::RejectedLeads => "rejected_leads",
+            Stat::CancelledLeads => "cancelled_leads",
             Stat::RevenuePaise => "revenue_paise",
         }
     }
@@ -69,6 +75,13 @@ pub fn lead_moved(from: Option<LeadStatus>, to: LeadStatus) -> Vec<(Stat, i64)> 
     if to == LeadStatus::Purchased && !was(LeadStatus::Purchased) {
         moves.push((Stat::PurchasedLeads, 1));
     }
+    // Rejected and cancelled are final: a lead enters each at most once.
+    if to == LeadStatus::Rejected && !was(LeadStatus::Rejected) {
+        moves.push((Stat::RejectedLeads, 1));
+    }
+    if to == LeadStatus::Cancelled && !was(LeadStatus::Cancelled) {
+        moves.push((Stat::CancelledLeads, 1));
+    }
     moves
 }
 
@@ -95,6 +108,7 @@ impl ScyllaStore {
     pub(super) async fn analytics(&self) -> StoreResult<Analytics> {
         let stats = [
             Stat::Users,
+            Stat::Learners,
             Stat::Mentors,
             Stat::PendingMentors,
             Stat::Events,
@@ -102,6 +116,8 @@ impl ScyllaStore {
             Stat::PendingLeads,
             Stat::VerifiedLeads,
             Stat::PurchasedLeads,
+            Stat::RejectedLeads,
+            Stat::CancelledLeads,
             Stat::RevenuePaise,
         ];
         let reads = join_all(stats.iter().map(|stat| async move {
@@ -110,14 +126,17 @@ impl ScyllaStore {
             StoreResult::Ok(value.map_or(0, |(c,)| c.0))
         }))
         .await;
-        let mut values = [0i64; 9];
+        let mut values = [0i64; 12];
         for (slot, read) in values.iter_mut().zip(reads) {
             *slot = read?;
         }
-        let [users, mentors, pending_mentors, events, leads, pending_leads, verified, purchased, revenue] =
+        let [users, learners, mentors, pending_mentors, events, leads, pending_leads, verified, purchased, rejected, cancelled, revenue] =
             values;
         Ok(Analytics {
             total_users: users,
+            total_learners: learners,
+            rejected_leads: rejected,
+            cancelled_leads: cancelled,
             total_mentors: mentors,
             total_events: events,
             total_leads: leads,
@@ -210,7 +229,7 @@ mod tests {
         );
         assert_eq!(
             lead_moved(Some(Pending), Rejected),
-            vec![(Stat::PendingLeads, -1)]
+            vec![(Stat::PendingLeads, -1), (Stat::RejectedLeads, 1)]
         );
         assert_eq!(
             lead_moved(Some(Verified), Purchased),
@@ -219,7 +238,7 @@ mod tests {
         );
         assert_eq!(
             lead_moved(Some(Verified), Cancelled),
-            vec![(Stat::VerifiedLeads, -1)]
+            vec![(Stat::VerifiedLeads, -1), (Stat::CancelledLeads, 1)]
         );
     }
 }

@@ -78,6 +78,7 @@ pub fn analytics(conn: &Connection) -> StoreResult<Analytics> {
         count("SELECT COALESCE(SUM(amount_paise), 0) FROM payments WHERE status = 'COMPLETED'")?;
     Ok(Analytics {
         total_users: count("SELECT COUNT(*) FROM users")?,
+        total_learners: count("SELECT COUNT(*) FROM users WHERE role = 'USER'")?,
         total_mentors: count("SELECT COUNT(*) FROM mentors")?,
         total_events: count("SELECT COUNT(*) FROM events")?,
         total_leads: count("SELECT COUNT(*) FROM leads")?,
@@ -90,5 +91,7 @@ pub fn analytics(conn: &Connection) -> StoreResult<Analytics> {
         pending_mentors: count(
             "SELECT COUNT(*) FROM mentors WHERE verification_status = 'PENDING'",
         )?,
+        rejected_leads: count("SELECT COUNT(*) FROM leads WHERE status = 'REJECTED'")?,
+        cancelled_leads: count("SELECT COUNT(*) FROM leads WHERE status = 'CANCELLED'")?,
     })
 }

@@ -176,12 +176,15 @@ function analyticsView(ctx, panel) {
   const load = async () => {
     const a = await api.get('/api/admin/analytics');
     fill(tiles, statTiles([
-      ['Learners', a.total_users], ['Mentors', a.total_mentors], ['Pending mentors', a.pending_mentors],
+      ['Learners', a.total_learners], ['Mentors', a.total_mentors], ['Pending mentors', a.pending_mentors],
       ['Events', a.total_events], ['Leads', a.total_leads], ['Pending leads', a.pending_leads],
       ['Verified leads', a.verified_leads], ['Purchased leads', a.purchased_leads], ['Revenue', money(a.total_revenue)],
     ]));
-    fill(chart, barChart([['Pending', a.pending_leads], ['Verified', a.verified_leads], ['Purchased', a.purchased_leads]]),
-      h('figcaption', { class: 'small muted' }, 'Leads by state'));
+    // Each lead once, in the state it is in now.
+    fill(chart, barChart([
+      ['Pending', a.pending_leads], ['For sale', a.verified_leads - a.purchased_leads], ['Purchased', a.purchased_leads],
+      ['Rejected', a.rejected_leads], ['Cancelled', a.cancelled_leads],
+    ]), h('figcaption', { class: 'small muted' }, 'Leads by state now'));
   };
   load().catch((error) => fill(tiles, errorNote(error.message)));
   // Decisions and new leads change the numbers: follow the queue and refresh (at most every 2 s).
