@@ -5,6 +5,7 @@
 //! Access it ends is another matter: ending sessions closes their sockets at once.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod bookings;
 pub mod catalog;

@@ -9,7 +9,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Admin;
 use super::json::{Json, Query};
 use super::views::{non_empty, paged, parse_bound, AdminLeadView, MessageResponse, PageParams};
-use crate::app::{audit, mentors, review};
+use crate::app::{analytics as figures, audit, mentors, review};
 use crate::domain::audit::{AuditAction, AuditEntry, AuditFilter};
 use crate::domain::decision_reason;
 use crate::domain::ids::{LeadId, MentorId};
@@ -17,10 +17,11 @@ use crate::domain::lead::LeadStatus;
 use crate::domain::mentor::{MentorProfile, MentorStatus};
 use crate::domain::user::{Role, User, UserFilter};
 use crate::state::AppState;
-use crate::store::{Analytics, LeadClaim};
+use crate::store::{Analytics, DayActivity, LeadClaim};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(analytics)
+        .service(daily_analytics)
         .service(list_mentors)
         .service(verify_mentor)
         .service(list_leads)
@@ -39,6 +40,38 @@ async fn analytics(
     _admin: Admin,
 ) -> Result<web::Json<Analytics>, ApiError> {
     Ok(web::Json(state.store.analytics().await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DailyQuery {
+    /// Days up to today (UTC), 1–365 (30 when absent).
+    #[param(minimum = 1, maximum = 365)]
+    pub days: Option<u32>,
+}
+
+/// Bookings, verified leads, purchases and revenue (rupees) per day (UTC), one entry per
+/// day, oldest first.
+#[utoipa::path(
+    tag = "admin",
+    params(DailyQuery),
+    responses((status = 200, body = [DayActivity]), (status = 422, body = ErrorBody))
+)]
+#[get("/analytics/daily")]
+async fn daily_analytics(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    query: Query<DailyQuery>,
+) -> Result<web::Json<Vec<DayActivity>>, ApiError> {
+    let days = query.days.unwrap_or(30);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::unprocessable(
+            "INVALID_FIELD",
+            Some("days".into()),
+            "days must be between 1 and 365",
+        ));
+    }
+    let series = figures::daily(state.store.as_ref(), state.clock.now(), days).await?;
+    Ok(web::Json(series))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -237,6 +237,21 @@ pub struct Analytics {
     pub cancelled_leads: i64,
 }
 
+/// What happened on one day (UTC), for the analytics' chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DayActivity {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Leads booked.
+    pub bookings: i64,
+    /// Leads that passed verification (automatically at booking, or by an admin).
+    pub verified: i64,
+    /// Leads bought.
+    pub purchases: i64,
+    /// Completed payments, in rupees.
+    pub revenue: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // Accounts and sessions.
@@ -387,6 +402,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Admin views.
     async fn analytics(&self) -> StoreResult<Analytics>;
+    /// The days from `since`'s (UTC) on that had any activity, oldest first.
+    async fn daily_activity(&self, since: Timestamp) -> StoreResult<Vec<DayActivity>>;
     /// Newest first; a filter that matches few entries may answer a short page with a cursor.
     async fn audit_log(
         &self,

@@ -159,6 +159,7 @@ every_backend!([
     categories_are_offered_once_each_for_upcoming_events,
     users_are_found_by_role_and_by_text_in_name_or_email,
     the_audit_log_is_filtered_by_action_actor_and_time,
+    each_day_counts_bookings_verifications_purchases_and_revenue,
     foreign_cursors_are_refused,
     analytics_count_what_is_stored,
     edits_keep_the_event_listed_where_it_now_belongs,

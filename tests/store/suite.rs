@@ -1246,6 +1246,48 @@ pub async fn analytics_count_what_is_stored(store: S) {
     );
 }
 
+pub async fn each_day_counts_bookings_verifications_purchases_and_revenue(store: S) {
+    let since = now() - Duration::days(1);
+    let before = store.daily_activity(since).await.unwrap();
+    let today = now().format("%Y-%m-%d").to_string();
+    let of_today = |days: &[leadbridge::store::DayActivity]| {
+        days.iter()
+            .find(|d| d.day == today)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let start = of_today(&before);
+    // One lead verified at booking and bought, one flagged then verified by an admin.
+    let (event, lead_id) = verified_lead(&store).await;
+    let opened = store
+        .open_order(order(&lead_id), UserId::new("user_buyer"))
+        .await
+        .unwrap();
+    store
+        .record_payment(capture(&opened.payment.razorpay_order_id))
+        .await
+        .unwrap();
+    let learner = user(&store, Role::User).await;
+    let mut flagged = booking(&event.event_id, &learner, 31);
+    flagged.flags = vec!["DISPOSABLE_EMAIL".into()];
+    let flagged = store.book_slot(flagged).await.unwrap();
+    store
+        .verify_lead(LeadDecision {
+            lead_id: flagged.lead_id.clone(),
+            status: LeadStatus::Verified,
+            reason: None,
+            admin_id: "admin_1".into(),
+            now: now(),
+        })
+        .await
+        .unwrap();
+    let after = of_today(&store.daily_activity(since).await.unwrap());
+    assert_eq!(after.bookings, start.bookings + 2);
+    assert_eq!(after.verified, start.verified + 2);
+    assert_eq!(after.purchases, start.purchases + 1);
+    assert_eq!(after.revenue, start.revenue + 500);
+}
+
 pub async fn bootstrap_admin_never_takes_over_another_account(store: S) {
     let learner = user(&store, Role::User).await;
     let email = format!("{learner}@example.com");

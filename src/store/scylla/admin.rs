@@ -12,7 +12,7 @@ use crate::domain::ids;
 use crate::domain::lead::LeadStatus;
 use crate::domain::money::Paise;
 use crate::domain::time::{to_storage, Timestamp};
-use crate::store::{Analytics, Page, PageRequest, StoreResult};
+use crate::store::{Analytics, DayActivity, Page, PageRequest, StoreResult};
 
 /// One analytics counter (a row of `stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,62 @@ impl ScyllaStore {
                 tracing::warn!(error = %e, stat = stat.name(), "analytics counter not moved");
             }
         }
+    }
+
+    /// Moves the day's counters of `at` (`bookings`, `verified`, `purchases`,
+    /// `revenue_paise`); like the others, never retried.
+    pub(super) async fn count_day(&self, at: Timestamp, moves: &[(&str, i64)]) {
+        let on = day(&to_storage(&at));
+        for (name, by) in moves {
+            if let Err(e) = self
+                .run(cql::DAILY_ADD, values![Delta(*by), &on, *name])
+                .await
+            {
+                tracing::warn!(error = %e, name, "daily counter not moved");
+            }
+        }
+    }
+
+    pub(super) async fn daily_activity(&self, since: Timestamp) -> StoreResult<Vec<DayActivity>> {
+        let today = crate::domain::time::now().date_naive();
+        let mut days = Vec::new();
+        let mut on = since.date_naive();
+        // One partition per day; a year and a bit at most.
+        while on <= today && days.len() < 400 {
+            days.push(on.format("%Y-%m-%d").to_string());
+            match on.succ_opt() {
+                Some(next) => on = next,
+                None => break,
+            }
+        }
+        let reads = join_all(days.iter().map(|d| async move {
+            let rows: Vec<(String, scylla::value::Counter)> =
+                self.rows(cql::DAILY_GET, values![d]).await?;
+            StoreResult::Ok(rows)
+        }))
+        .await;
+        let mut active = Vec::new();
+        for (d, read) in days.into_iter().zip(reads) {
+            let mut entry = DayActivity {
+                day: d,
+                ..Default::default()
+            };
+            let rows = read?;
+            if rows.is_empty() {
+                continue;
+            }
+            for (name, value) in rows {
+                match name.as_str() {
+                    "bookings" => entry.bookings = value.0,
+                    "verified" => entry.verified = value.0,
+                    "purchases" => entry.purchases = value.0,
+                    "revenue_paise" => entry.revenue = Paise::new(value.0).whole_rupees(),
+                    _ => {}
+                }
+            }
+            active.push(entry);
+        }
+        Ok(active)
     }
 
     pub(super) async fn analytics(&self) -> StoreResult<Analytics> {

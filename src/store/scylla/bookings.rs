@@ -415,6 +415,17 @@ impl ScyllaStore {
         }
         if by_writer {
             self.count(&counter_moves(owed.from, lead.status)).await;
+            let mut day = Vec::new();
+            if owed.from.is_none() {
+                day.push(("bookings", 1));
+            }
+            if lead.status == LeadStatus::Verified && owed.from != Some(LeadStatus::Verified) {
+                day.push(("verified", 1));
+            }
+            if lead.status == LeadStatus::Purchased && owed.from != Some(LeadStatus::Purchased) {
+                day.push(("purchases", 1));
+            }
+            self.count_day(at, &day).await;
         }
         Ok(())
     }

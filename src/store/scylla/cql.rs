@@ -116,6 +116,8 @@ statements! {
     IN_FLIGHT_INSERT = "INSERT INTO writes_in_flight (bucket, aggregate, pending_id, pending, marked_at) VALUES (?, ?, ?, ?, ?) USING TTL ?";
     IN_FLIGHT_DELETE = "DELETE FROM writes_in_flight WHERE bucket = ? AND aggregate = ? AND pending_id = ?";
     IN_FLIGHT_OF_BUCKET = "SELECT aggregate, pending_id, pending FROM writes_in_flight WHERE bucket = ?";
+    DAILY_ADD = "UPDATE daily_stats SET value = value + ? WHERE day = ? AND name = ?";
+    DAILY_GET = "SELECT name, value FROM daily_stats WHERE day = ?";
     SWEEP_ADVANCE = "UPDATE relay SET delivered = ? WHERE name = ? IF delivered < ?";
     LEAD_EVENT_COPY = "UPDATE leads SET event_title = ?, event_datetime = ? WHERE lead_id = ? IF EXISTS";
     LEAD_BY_EVENT_INSERT = "INSERT INTO leads_by_event (event_id, lead_id) VALUES (?, ?)";

@@ -550,6 +550,10 @@ impl Store for ScyllaStore {
         self.record_payment_failure(&failure).await
     }
 
+    async fn daily_activity(&self, since: Timestamp) -> StoreResult<Vec<DayActivity>> {
+        self.daily_activity(since).await
+    }
+
     async fn analytics(&self) -> StoreResult<Analytics> {
         self.analytics().await
     }

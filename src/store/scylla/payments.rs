@@ -372,6 +372,8 @@ impl ScyllaStore {
         if status == PaymentStatus::Completed {
             self.count(&[(Stat::RevenuePaise, payment.amount.value())])
                 .await;
+            self.count_day(capture.now, &[("revenue_paise", payment.amount.value())])
+                .await;
         }
         self.record_delivery(capture).await?;
         Ok(CaptureOutcome {

@@ -170,6 +170,9 @@ pub const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS event_categories (
         scope text, category text, day text, display text,
         PRIMARY KEY ((scope), category, day))",
+        // The analytics' days: what happened on each (UTC), moved with the writes.
+        "CREATE TABLE IF NOT EXISTS daily_stats (
+        day text, name text, value counter, PRIMARY KEY ((day), name))",
         "CREATE TABLE IF NOT EXISTS writes_in_flight (
         bucket bigint, aggregate text, pending_id text, pending blob, marked_at text,
         PRIMARY KEY ((bucket), aggregate, pending_id))",

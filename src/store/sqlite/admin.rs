@@ -7,7 +7,7 @@ use crate::domain::ids;
 use crate::domain::money::Paise;
 use crate::domain::time::{to_storage, Timestamp};
 use crate::store::cursor;
-use crate::store::{Analytics, Page, PageRequest, StoreResult};
+use crate::store::{Analytics, DayActivity, Page, PageRequest, StoreResult};
 
 /// Appends an audit entry; called inside the transaction of the change it records.
 pub fn append_audit(
@@ -68,6 +68,51 @@ pub fn audit_log(
         |(seq, _)| format!("audit:{seq}"),
     )?;
     Ok(page.map(|(_, e)| e))
+}
+
+/// Days from `since`'s on: bookings by the lead's creation, verifications automatic (at
+/// creation) or by an admin (the audit entry), purchases and revenue by the payment's
+/// settlement.
+pub fn daily_activity(conn: &Connection, since: &Timestamp) -> StoreResult<Vec<DayActivity>> {
+    let since = since.format("%Y-%m-%d").to_string();
+    let mut days: std::collections::BTreeMap<String, DayActivity> = Default::default();
+    let mut tally = |sql: &str, add: fn(&mut DayActivity, i64, i64)| -> StoreResult<()> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([&since])?;
+        while let Some(row) = rows.next()? {
+            let day: String = row.get(0)?;
+            let entry = days.entry(day.clone()).or_insert_with(|| DayActivity {
+                day,
+                ..Default::default()
+            });
+            add(entry, row.get(1)?, row.get(2)?);
+        }
+        Ok(())
+    };
+    tally(
+        "SELECT substr(created_at, 1, 10) AS d, COUNT(*), 0 FROM leads
+         WHERE created_at >= ?1 GROUP BY d",
+        |e, n, _| e.bookings += n,
+    )?;
+    tally(
+        "SELECT substr(created_at, 1, 10) AS d, COUNT(*), 0 FROM leads
+         WHERE created_at >= ?1 AND verification_status = 'AUTO_VERIFIED' GROUP BY d",
+        |e, n, _| e.verified += n,
+    )?;
+    tally(
+        "SELECT substr(created_at, 1, 10) AS d, COUNT(*), 0 FROM audit_log
+         WHERE action = 'LEAD_VERIFIED' AND created_at >= ?1 GROUP BY d",
+        |e, n, _| e.verified += n,
+    )?;
+    tally(
+        "SELECT substr(updated_at, 1, 10) AS d, COUNT(*), COALESCE(SUM(amount_paise), 0)
+         FROM payments WHERE status = 'COMPLETED' AND updated_at >= ?1 GROUP BY d",
+        |e, n, paise| {
+            e.purchases += n;
+            e.revenue += Paise::new(paise).whole_rupees();
+        },
+    )?;
+    Ok(days.into_values().collect())
 }
 
 pub fn analytics(conn: &Connection) -> StoreResult<Analytics> {

@@ -620,6 +620,11 @@ impl Store for SqliteStore {
         self.read(|conn, _| admin::analytics(conn)).await
     }
 
+    async fn daily_activity(&self, since: Timestamp) -> StoreResult<Vec<DayActivity>> {
+        self.read(move |conn, _| admin::daily_activity(conn, &since))
+            .await
+    }
+
     async fn audit_log(
         &self,
         filter: &AuditFilter,

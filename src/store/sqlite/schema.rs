@@ -218,6 +218,11 @@ CREATE TABLE relay (
     delivered   INTEGER NOT NULL
 );
 "#,
+    r#"
+-- The analytics' days: verifications (in the audit log) and settled payments by when.
+CREATE INDEX audit_log_by_created ON audit_log (action, created_at);
+CREATE INDEX payments_by_settled ON payments (status, updated_at);
+"#,
 ];
 
 /// Brings the schema to the latest version inside one immediate transaction, so two

@@ -177,13 +177,20 @@ test('admins see analytics, users and the audit log', async () => {
   await signIn(page, ADMIN);
   await page.getByRole('tab', { name: 'Analytics' }).click();
   await page.locator('#analytics .stat').filter({ hasText: 'Revenue' }).waitFor();
-  const chart = page.locator('figure.chart svg[role="img"]');
+  const chart = page.locator('#tab-panel > figure.chart svg[role="img"]');
   // The page says what the API counts: learners are learners, each lead once in its state.
   const counted = await call(await adminToken(), 'GET', '/api/admin/analytics');
   const tile = (label) => page.locator('#analytics .stat').filter({ hasText: label }).locator('.value').textContent();
   assert.equal(await tile('Learners'), String(counted.total_learners));
   assert.equal(await tile('Purchased leads'), String(counted.purchased_leads));
   const forSale = counted.verified_leads - counted.purchased_leads;
+  // The last 30 days, one bar each, totals as the API counts them.
+  const daily = await call(await adminToken(), 'GET', '/api/admin/analytics/daily?days=30');
+  assert.equal(daily.length, 30);
+  const bookings = page.locator('#daily figure[data-series="Bookings"] svg');
+  assert.equal(await bookings.locator('rect').count(), 30);
+  assert.equal(await bookings.getAttribute('data-total'), String(daily.reduce((n, d) => n + d.bookings, 0)));
+  assert.ok(daily.at(-1).bookings > 0, 'today had bookings (the flows before this one booked)');
   assert.equal(await chart.getAttribute('aria-label'),
     `Pending: ${counted.pending_leads}, For sale: ${forSale}, Purchased: ${counted.purchased_leads}, Rejected: ${counted.rejected_leads}, Cancelled: ${counted.cancelled_leads}`);
   await screenshot(page, 'admin-dashboard-analytics');

@@ -172,9 +172,16 @@ function queueView(ctx, panel) {
 function analyticsView(ctx, panel) {
   const tiles = h('div', { class: 'stats', id: 'analytics' });
   const chart = h('figure', { class: 'chart' });
-  fill(panel, h('h2', {}, 'Analytics'), tiles, chart);
+  const days = h('div', { class: 'day-charts', id: 'daily' });
+  fill(panel, h('h2', {}, 'Analytics'), tiles, chart, h('h3', {}, 'The last 30 days'), days);
   const load = async () => {
-    const a = await api.get('/api/admin/analytics');
+    const [a, daily] = await Promise.all([api.get('/api/admin/analytics'), api.get('/api/admin/analytics/daily?days=30')]);
+    fill(days, [
+      ['Bookings', 'bookings', String],
+      ['Verified leads', 'verified', String],
+      ['Purchases', 'purchases', String],
+      ['Revenue', 'revenue', money],
+    ].map(([label, key, show]) => dayChart(label, daily.map((d) => [d.day, d[key]]), show)));
     fill(tiles, statTiles([
       ['Learners', a.total_learners], ['Mentors', a.total_mentors], ['Pending mentors', a.pending_mentors],
       ['Events', a.total_events], ['Leads', a.total_leads], ['Pending leads', a.pending_leads],
@@ -199,6 +206,28 @@ function analyticsView(ctx, panel) {
     stop();
     clearTimeout(timer);
   };
+}
+
+/**
+ * One bar per day as SVG, with the total and the busiest day in words for screen readers
+ * (and as its caption).
+ */
+function dayChart(label, points, show) {
+  const max = Math.max(1, ...points.map(([, v]) => v));
+  const total = points.reduce((sum, [, v]) => sum + v, 0);
+  const [busiestDay, busiest] = points.reduce((best, p) => (p[1] > best[1] ? p : best), ['', 0]);
+  const said = busiest > 0
+    ? `${label}: ${show(total)} in ${points.length} days; most on ${busiestDay} (${show(busiest)})`
+    : `${label}: none in ${points.length} days`;
+  const width = 300;
+  const height = 60;
+  const step = width / points.length;
+  const svg = h('svg:svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': said, 'data-total': String(total) });
+  points.forEach(([, value], i) => {
+    const bar = Math.round(((height - 4) * value) / max);
+    svg.append(h('svg:rect', { x: (i * step + 1).toFixed(1), y: height - Math.max(bar, 1), width: Math.max(step - 2, 1).toFixed(1), height: Math.max(bar, 1), rx: 1, fill: value ? '#1746a2' : '#d5dbe2' }));
+  });
+  return h('figure', { class: 'chart day-chart', 'data-series': label }, svg, h('figcaption', { class: 'small' }, said));
 }
 
 /** A horizontal bar chart as SVG, labelled for screen readers. */
