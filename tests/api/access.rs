@@ -103,6 +103,12 @@ fn rows() -> Vec<Row> {
         row("GET /api/config", "/api/config", None, [200; 7]),
         row("GET /api/events", "/api/events", None, [200; 7]),
         row(
+            "GET /api/events/categories",
+            "/api/events/categories",
+            None,
+            [200; 7],
+        ),
+        row(
             "GET /api/events/{event_id}",
             "/api/events/{event}",
             None,
@@ -258,6 +264,12 @@ fn rows() -> Vec<Row> {
         row(
             "GET /api/admin/analytics",
             "/api/admin/analytics",
+            None,
+            [401, 403, 403, 403, 200, 403, 403],
+        ),
+        row(
+            "GET /api/admin/analytics/daily",
+            "/api/admin/analytics/daily",
             None,
             [401, 403, 403, 403, 200, 403, 403],
         ),

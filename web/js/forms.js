@@ -54,8 +54,8 @@ function clearErrors(form) {
 const PLAIN = {
   email: 'Enter an e-mail like name@example.com',
   phone: 'Enter a phone number with its country code, like +91 98765 43210',
-  event_datetime: 'Choose a time in the future',
 };
+const IN_THE_FUTURE = 'Choose a time in the future';
 
 /** The API's word on a field ("price_per_lead must be …") as the form names it. */
 function plainly(form, error) {
@@ -87,7 +87,7 @@ function problem(control) {
   if (v.stepMismatch) return 'Enter a whole number';
   if (v.patternMismatch) return control.title || `Check the ${label.toLowerCase()}`;
   if (control.dataset.future !== undefined && control.value && new Date(control.value).getTime() <= Date.now()) {
-    return PLAIN.event_datetime;
+    return IN_THE_FUTURE;
   }
   return '';
 }

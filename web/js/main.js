@@ -177,12 +177,14 @@ async function render() {
       ctx.title('Not found');
       fill(container, h('h1', {}, 'Not found'), h('p', {}, error.message),
         h('p', {}, h('a', { href: '/' }, 'Browse events')));
-    } else if (error instanceof ApiError && error.status > 0 && error.status < 500) {
+    } else if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) {
+      ctx.title('Unreachable');
+      unreachable(container, current, render, error.status === 0);
+    } else {
+      // A refusal says so; a fault in the page itself is shown, and logged for whoever debugs.
+      if (!(error instanceof ApiError)) console.error(error);
       fill(container, h('h1', {}, 'Something went wrong'), errorNote(error.message),
         h('p', {}, h('a', { href: '/' }, 'Browse events')));
-    } else {
-      ctx.title('Unreachable');
-      unreachable(container, current, render);
     }
   }
   if (!current()) return;
@@ -194,9 +196,9 @@ async function render() {
  * The server could not be reached (or failed): say so, try again by itself after a pause
  * that grows with each failure (2 s up to 30 s), and offer to try at once.
  */
-function unreachable(container, current, retry) {
+function unreachable(container, current, retry, silent = true) {
   const wait = Math.min(30, 2 ** Math.min(++failures, 5));
-  const countdown = h('span', {}, String(wait));
+  const countdown = h('span', { 'aria-hidden': 'true' }, String(wait));
   const now = h('button', { type: 'button', id: 'retry-now' }, 'Try again now');
   let left = wait;
   const tick = setInterval(() => {
@@ -208,20 +210,29 @@ function unreachable(container, current, retry) {
   }, 1000);
   now.addEventListener('click', () => {
     clearInterval(tick);
+    now.disabled = true;
     retry();
   });
+  // Said once to screen readers; the countdown beside it is for the eye.
   fill(container,
-    h('h1', {}, 'LeadBridge is unreachable'),
-    h('p', { role: 'status', id: 'retry-status' }, 'We could not reach the server. Trying again in ', countdown, ' s…'),
+    h('h1', {}, silent ? 'LeadBridge is unreachable' : 'LeadBridge is having trouble'),
+    h('p', { id: 'retry-status' },
+      h('span', { role: 'status' }, silent ? 'We could not reach the server. ' : 'The server could not answer just now. '),
+      'Trying again in ', countdown, ' s…'),
     h('p', {}, now));
 }
 
+let starting = false;
+
 async function start() {
+  if (starting) return;
+  starting = true;
   try {
     config = await api.get('/api/config');
     await session.load();
     failures = 0;
   } catch {
+    starting = false;
     const container = h('div', {});
     const mine = generation;
     unreachable(container, () => mine === generation, start);

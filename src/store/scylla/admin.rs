@@ -190,7 +190,9 @@ impl ScyllaStore {
             values;
         Ok(Analytics {
             total_users: users,
-            total_learners: learners,
+            // Counted from the version that added it: closing an older account could take
+            // it below zero.
+            total_learners: learners.max(0),
             rejected_leads: rejected,
             cancelled_leads: cancelled,
             total_mentors: mentors,

@@ -49,9 +49,11 @@ impl Keys<'_> {
         if categorised {
             let category = self.category();
             rows.push((cql::DAY_ADD, values![format!("events:{category}"), &day]));
+            // Written at the event's own time: of two events, the later one's day stays.
+            let at = rows::ts(self.when).map_or(0, |t| t.timestamp_micros());
             rows.push((
                 cql::CATEGORY_DAY_ADD,
-                values!["events", &category, &day, self.category],
+                values!["events", &category, self.category, &day, at],
             ));
             rows.push((
                 cql::EVENT_BY_CATEGORY_INSERT,
@@ -231,21 +233,17 @@ impl ScyllaStore {
     /// the time and category it moves the index rows from (so two edits racing cannot both
     /// move them). New index rows go in first; the old ones go once the edit applied, with
     /// the rest it implies (`moves.rs`). Answers the event before and after.
-    /// From the one `event_categories` partition: categories with a day at or after
-    /// `from`'s, each under the spelling seen first.
+    /// From the one `event_categories` partition (a row per category): those whose latest
+    /// day is `from`'s or later.
     pub(super) async fn event_categories(&self, from: Timestamp) -> StoreResult<Vec<String>> {
         let from_day = day(&to_storage(&from));
         let rows: Vec<(String, String, String)> =
             self.rows(cql::CATEGORY_DAYS, values!["events"]).await?;
-        let mut names: Vec<String> = Vec::new();
-        let mut last: Option<String> = None;
-        for (category, on, display) in rows {
-            if on >= from_day && last.as_ref() != Some(&category) {
-                names.push(display);
-                last = Some(category);
-            }
-        }
-        Ok(names)
+        Ok(rows
+            .into_iter()
+            .filter(|(_, last_day, _)| *last_day >= from_day)
+            .map(|(_, _, display)| display)
+            .collect())
     }
 
     pub(super) async fn update_event(

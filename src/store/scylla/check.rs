@@ -420,9 +420,12 @@ fn check_conditions(p: &mut Parser, table: &Table, name: &str) -> Result<(), Str
     }
 }
 
+/// `USING TTL ?` or `USING TIMESTAMP ?`.
 fn using_ttl(p: &mut Parser) -> Result<(), String> {
     if p.eat("USING") {
-        p.expect("TTL")?;
+        if !p.eat("TTL") {
+            p.expect("TIMESTAMP")?;
+        }
         marker(p)?;
     }
     Ok(())

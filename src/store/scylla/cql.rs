@@ -89,8 +89,8 @@ statements! {
     EVENT_BY_DAY_INSERT = "INSERT INTO events_by_day (day, event_datetime, event_id) VALUES (?, ?, ?)";
     EVENT_BY_DAY_DELETE = "DELETE FROM events_by_day WHERE day = ? AND event_datetime = ? AND event_id = ?";
     EVENTS_OF_DAY = "SELECT event_datetime, event_id FROM events_by_day WHERE day = ? AND (event_datetime, event_id) > (?, ?) LIMIT ?";
-    CATEGORY_DAY_ADD = "INSERT INTO event_categories (scope, category, day, display) VALUES (?, ?, ?, ?)";
-    CATEGORY_DAYS = "SELECT category, day, display FROM event_categories WHERE scope = ?";
+    CATEGORY_DAY_ADD = "INSERT INTO event_categories (scope, category, display, last_day) VALUES (?, ?, ?, ?) USING TIMESTAMP ?";
+    CATEGORY_DAYS = "SELECT category, last_day, display FROM event_categories WHERE scope = ?";
     EVENT_BY_CATEGORY_INSERT = "INSERT INTO events_by_category_day (category, day, event_datetime, event_id) VALUES (?, ?, ?, ?)";
     EVENT_BY_CATEGORY_DELETE = "DELETE FROM events_by_category_day WHERE category = ? AND day = ? AND event_datetime = ? AND event_id = ?";
     EVENTS_OF_CATEGORY_DAY = "SELECT event_datetime, event_id FROM events_by_category_day WHERE category = ? AND day = ? AND (event_datetime, event_id) > (?, ?) LIMIT ?";

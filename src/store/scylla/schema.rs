@@ -165,17 +165,21 @@ pub const MIGRATIONS: &[&[&str]] = &[
         // Writes in flight (`aggregate` is `lead:…`, `event:…` or `mentor:…`) by minute,
         // with what they owe, for the sweep that finishes those of a node that died; rows
         // expire by TTL.
-        // The days each category has events on (`scope` is `events`): one small partition
-        // the listing's category filter reads. Rows stay when events go (a day passes).
-        "CREATE TABLE IF NOT EXISTS event_categories (
-        scope text, category text, day text, display text,
-        PRIMARY KEY ((scope), category, day))",
-        // The analytics' days: what happened on each (UTC), moved with the writes.
-        "CREATE TABLE IF NOT EXISTS daily_stats (
-        day text, name text, value counter, PRIMARY KEY ((day), name))",
         "CREATE TABLE IF NOT EXISTS writes_in_flight (
         bucket bigint, aggregate text, pending_id text, pending blob, marked_at text,
         PRIMARY KEY ((bucket), aggregate, pending_id))",
+    ],
+    &[
+        // One row per category (`scope` is `events`), for the listing's category filter:
+        // written with the event's time as its write time, so the row keeps the latest
+        // day any event of the category is on. A category whose events all went stays
+        // until that day has passed.
+        "CREATE TABLE IF NOT EXISTS event_categories (
+        scope text, category text, display text, last_day text,
+        PRIMARY KEY ((scope), category))",
+        // The analytics' days: what happened on each (UTC), moved with the writes.
+        "CREATE TABLE IF NOT EXISTS daily_stats (
+        day text, name text, value counter, PRIMARY KEY ((day), name))",
     ],
 ];
 

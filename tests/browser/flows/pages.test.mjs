@@ -190,7 +190,6 @@ test('admins see analytics, users and the audit log', async () => {
   const bookings = page.locator('#daily figure[data-series="Bookings"] svg');
   assert.equal(await bookings.locator('rect').count(), 30);
   assert.equal(await bookings.getAttribute('data-total'), String(daily.reduce((n, d) => n + d.bookings, 0)));
-  assert.ok(daily.at(-1).bookings > 0, 'today had bookings (the flows before this one booked)');
   assert.equal(await chart.getAttribute('aria-label'),
     `Pending: ${counted.pending_leads}, For sale: ${forSale}, Purchased: ${counted.purchased_leads}, Rejected: ${counted.rejected_leads}, Cancelled: ${counted.cancelled_leads}`);
   await screenshot(page, 'admin-dashboard-analytics');

@@ -304,7 +304,8 @@ function pagedTable(panel, title, path, columns, id, key, filters = []) {
   const more = loadMore(() => load());
   const load = () => {
     const mine = round;
-    loading ??= (async () => {
+    if (loading) return loading;
+    const request = (async () => {
       const wanted = Object.fromEntries(new FormData(form).entries());
       const page = await api.page(withQuery(path, { ...wanted, limit: 50, cursor }));
       if (mine !== round) return; // the filters changed meanwhile
@@ -313,9 +314,11 @@ function pagedTable(panel, title, path, columns, id, key, filters = []) {
       table.body.append(...fresh.map((row) => table.row({}, columns.map(([, cell]) => cell(row)))));
       cursor = page.next;
       more.hidden = !cursor;
-      status.textContent = shown.size === 0 && !cursor ? 'Nothing matches.' : '';
-    })().finally(() => { loading = null; });
-    return loading;
+      status.textContent = shown.size > 0 ? ''
+        : cursor ? 'No match among those read so far: Load more looks further.' : 'Nothing matches.';
+    })().finally(() => { if (loading === request) loading = null; });
+    loading = request;
+    return request;
   };
   let debounce = null;
   const restart = () => {

@@ -103,9 +103,13 @@ export async function render(ctx) {
     snapshot: (snapshot) => apply(snapshot.bookings || []),
     event: (event) => {
       if (event.type === 'booking_updated') {
-        const title = bookings.get(event.lead_id)?.event_title;
+        const known = bookings.get(event.lead_id);
         apply([event]);
-        ctx.notify(`${title ? `${title}: ` : ''}your booking is ${event.status.toLowerCase()}`);
+        // News only if it is news: not the learner's own cancel, already shown.
+        if (known?.status !== event.status) {
+          const title = known?.event_title;
+          ctx.notify(`${title ? `${title}: ` : ''}your booking is ${event.status.toLowerCase()}`);
+        }
       }
       if (event.type === 'event_updated') edited(event);
     },
