@@ -109,6 +109,21 @@ function validate(form) {
   return first === null;
 }
 
+/**
+ * A filter form's `from`/`to` dates: a To before From is refused under To. Answers whether
+ * they are out of order.
+ */
+export function datesOutOfOrder(form) {
+  const { from, to } = Object.fromEntries(new FormData(form).entries());
+  const toField = form.elements.namedItem('to');
+  toField.removeAttribute('aria-invalid');
+  const slot = document.getElementById(`${toField.id}-error`);
+  if (slot) slot.hidden = true;
+  if (!(from && to && to < from)) return false;
+  showFieldError(form, 'to', 'Choose a To date on or after the From date');
+  return true;
+}
+
 /** Shows an error above the form's fields. */
 export function showFormError(form, message) {
   form.querySelector(':scope > .form-error')?.remove();

@@ -353,6 +353,9 @@ test('admin lists name people, say what happened in words, and filter', async ()
   const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
   await page.getByLabel('From').fill(tomorrow);
   await page.getByText('Nothing matches.').waitFor();
+  // A To before From is refused here too.
+  await page.getByLabel('To').fill('2020-01-01');
+  await page.getByText('Choose a To date on or after the From date').waitFor();
   await screenshot(page, 'admin-dashboard-audit-filtered');
   await tab.done();
 });

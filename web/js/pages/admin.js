@@ -3,7 +3,7 @@
 
 import { api, withQuery } from '../api.js';
 import { append, fill, h, money, statusChip, tabs, time } from '../dom.js';
-import { bindForm, field, noDefaultDecision } from '../forms.js';
+import { bindForm, datesOutOfOrder, field, noDefaultDecision } from '../forms.js';
 import { dataTable, empty, errorNote, loadMore, statTiles } from '../views.js';
 
 // Claims are two-minute leases; the page renews the ones it holds well before they lapse.
@@ -324,6 +324,7 @@ function pagedTable(panel, title, path, columns, id, key, filters = []) {
   const restart = () => {
     clearTimeout(debounce);
     debounce = setTimeout(() => {
+      if (form.elements.namedItem('to') && datesOutOfOrder(form)) return;
       round += 1;
       loading = null;
       shown = new Set();

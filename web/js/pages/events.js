@@ -2,7 +2,7 @@
 
 import { api, withQuery } from '../api.js';
 import { append, fill, h } from '../dom.js';
-import { field, showFieldError } from '../forms.js';
+import { datesOutOfOrder, field } from '../forms.js';
 import { empty, errorNote, eventCard, followSlots, loadMore } from '../views.js';
 
 // A socket may follow 64 topics; the list follows at most this many cards.
@@ -43,17 +43,6 @@ export async function render(ctx) {
     filters.elements.namedItem('q').focus();
   });
   const filtered = () => [...new FormData(filters).values()].some((v) => String(v).trim() !== '');
-  /** A To date before From is refused where it was typed. */
-  const datesWrong = () => {
-    const { from, to } = Object.fromEntries(new FormData(filters).entries());
-    const toField = filters.elements.namedItem('to');
-    toField.removeAttribute('aria-invalid');
-    const slot = document.getElementById(`${toField.id}-error`);
-    if (slot) slot.hidden = true;
-    if (!(from && to && to < from)) return false;
-    showFieldError(filters, 'to', 'Choose a To date on or after the From date');
-    return true;
-  };
   const results = h('div', { class: 'grid', id: 'event-list' });
   const count = h('p', { class: 'muted small', id: 'event-count', role: 'status', 'aria-live': 'polite' });
   const more = loadMore(() => load(cursor));
@@ -104,7 +93,7 @@ export async function render(ctx) {
     clearTimeout(debounce);
     debounce = setTimeout(() => {
       clear.hidden = !filtered();
-      if (datesWrong()) return;
+      if (datesOutOfOrder(filters)) return;
       const params = Object.fromEntries(new FormData(filters).entries());
       history.replaceState(null, '', withQuery('/', params));
       load(null).catch((error) => fill(results, errorNote(error.message)));
@@ -120,6 +109,6 @@ export async function render(ctx) {
     h('p', { class: 'muted' }, 'Book a slot with a verified mentor. Seat counts update live.'),
     filters, h('div', { class: 'row spread' }, count, clear),
     h('h2', { class: 'sr-only' }, 'Upcoming events'), results, h('p', {}, more));
-  if (datesWrong()) return;
+  if (datesOutOfOrder(filters)) return;
   await load(null);
 }
